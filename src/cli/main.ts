@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * The `skewless` command. In a checkout: `npm run skewless -- <command> [flags]`; `npm start` is
+ * `skewless serve`.
+ */
+import { resolveConfig, settingLabel } from '../config/config.ts';
+import { SETTINGS } from '../config/settings.ts';
+import type { SettingName } from '../config/settings.ts';
+import { SkewlessError } from '../errors.ts';
+import { buildSchema } from '../graphql/schema.ts';
+import { createLogger } from '../ops/log.ts';
+import { DIRECTIVES_SDL } from '../registry/directives.ts';
+import { loadRegistry } from '../registry/load.ts';
+import { printSchema } from 'graphql';
+import { parseCommandArgs } from './args.ts';
+import { serveCommand } from './serve.ts';
+import { problemReport, validateCommand } from './validate.ts';
+
+const COMMANDS: Record<string, string> = {
+  serve: 'Start the GraphQL gateway (GraphiQL at /graphql, /healthz, /readyz).',
+  validate: 'Check schema/ and transforms/; print every problem with file:line:column and code (--json for JSON).',
+  schema: 'Print the GraphQL schema the gateway serves, generated from the registry.',
+  directives: 'Print the SDL declaring the Skewless directives (for editors).',
+  help: 'Show this help.',
+};
+
+export function helpText(): string {
+  const lines = ['Usage: skewless <command> [options]', '', 'Commands:'];
+  for (const [name, text] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)}${text}`);
+  lines.push('', 'Options (flag, environment variable, default):');
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const dflt = 'default' in spec ? ` Default: ${spec.default}.` : '';
+    lines.push(`  ${settingLabel(name)} ${spec.valueName}`, `      ${spec.help}${dflt}`);
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const out = (text: string) => process.stdout.write(text + '\n');
+  const err = (text: string) => process.stderr.write(text + '\n');
+  const [command = 'help', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    out(helpText());
+    return 0;
+  }
+  if (!(command in COMMANDS)) {
+    err(`skewless: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(', ')}.`);
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : []);
+    if (args.switches.has('help')) {
+      out(helpText());
+      return 0;
+    }
+    if (args.positionals.length > 0) {
+      err(`skewless ${command}: unexpected argument "${args.positionals[0]}"`);
+      return 2;
+    }
+    const config = resolveConfig(args.flags, env);
+    switch (command) {
+      case 'serve':
+        return await serveCommand(config, createLogger(config.logLevel), err);
+      case 'validate':
+        return await validateCommand(config, args.switches.has('json'), out);
+      case 'schema': {
+        const result = await loadRegistry(config);
+        if (!result.ok) {
+          err(problemReport(result.problems));
+          return 1;
+        }
+        out(printSchema(buildSchema(result.registry)));
+        return 0;
+      }
+      case 'directives':
+        out(DIRECTIVES_SDL);
+        return 0;
+    }
+    return 2;
+  } catch (error) {
+    if (error instanceof SkewlessError && error.code === 'INVALID_CONFIG') {
+      err(`skewless: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);

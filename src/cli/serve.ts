@@ -1,0 +1,50 @@
+/**
+ * `skewless serve`: load and validate the registry, open the stores, build the schema, listen. A broken
+ * schema never starts a half-working server: serve refuses with the full validation report.
+ */
+import type { Config } from '../config/config.ts';
+import { redactUrl } from '../config/config.ts';
+import { buildSchema } from '../graphql/schema.ts';
+import type { Logger } from '../ops/log.ts';
+import { loadRegistry } from '../registry/load.ts';
+import { EXAMPLE_QUERY, createGateway } from '../server/gateway.ts';
+import { closeStores, openStores } from '../stores/open.ts';
+import { problemReport, summarize } from './validate.ts';
+
+export async function serveCommand(config: Config, logger: Logger, err: (text: string) => void): Promise<number> {
+  const result = await loadRegistry(config);
+  if (!result.ok) {
+    err(`skewless: refusing to serve: the schema has problems\n${problemReport(result.problems)}`);
+    return 1;
+  }
+  const schema = buildSchema(result.registry);
+  const stores = await openStores(config);
+  const gateway = createGateway({ schema, stores, logger, exampleQuery: EXAMPLE_QUERY });
+  let url: string;
+  try {
+    url = await gateway.listen(config.port, config.host);
+  } catch (error) {
+    await closeStores(stores);
+    err(`skewless: cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  logger.info('listening', {
+    url,
+    registry: summarize(result.registry),
+    onlineStore: config.redisUrl === undefined ? 'memory (embedded)' : redactUrl(config.redisUrl),
+    offlineStore: config.databaseUrl === undefined ? `pglite (embedded${config.pgliteDir === undefined ? ', in memory' : `, ${config.pgliteDir}`})` : redactUrl(config.databaseUrl),
+  });
+
+  // Stop on SIGINT/SIGTERM: finish in-flight requests, close stores, exit 0.
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info('stopping', { signal });
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await gateway.close();
+  await closeStores(stores);
+  return 0;
+}

@@ -1,0 +1,120 @@
+/**
+ * Resolves configuration: explicit flag → environment → documented default, validated once at start-up.
+ * Pure: flags and environment in, a Config or a ConfigError naming every bad setting and where it came from.
+ */
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { SETTINGS } from './settings.ts';
+import type { SettingName } from './settings.ts';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where a setting's value came from, for error messages and `skewless config`. */
+export type Origin = `flag --${string}` | `environment ${string}` | 'default';
+
+export interface Config {
+  readonly schemaDir: string;
+  readonly transformsDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** Unset: the embedded PGlite offline store. */
+  readonly databaseUrl: string | undefined;
+  readonly pgliteDir: string | undefined;
+  /** Unset: the embedded in-memory online store. */
+  readonly redisUrl: string | undefined;
+  /** Unset: the in-process event source. */
+  readonly kafkaBrokers: readonly string[] | undefined;
+  readonly logLevel: LogLevel;
+  readonly origins: Readonly<Record<SettingName, Origin>>;
+}
+
+export type Flags = Partial<Record<SettingName, string>>;
+
+export function resolveConfig(flags: Flags, env: Readonly<Record<string, string | undefined>>): Config {
+  const problems: string[] = [];
+  const origins = {} as Record<SettingName, Origin>;
+  const raw = {} as Record<SettingName, string | undefined>;
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const fromFlag = flags[name];
+    const fromEnv = 'env' in spec ? nonEmpty(env[spec.env]) : undefined;
+    if (fromFlag !== undefined) {
+      raw[name] = fromFlag;
+      origins[name] = `flag --${spec.flag}`;
+    } else if (fromEnv !== undefined && 'env' in spec) {
+      raw[name] = fromEnv;
+      origins[name] = `environment ${spec.env}`;
+    } else {
+      raw[name] = 'default' in spec ? spec.default : undefined;
+      origins[name] = 'default';
+    }
+  }
+  const bad = (name: SettingName, expected: string): void => {
+    problems.push(`${settingLabel(name)} (from ${origins[name]}): expected ${expected}, got ${JSON.stringify(raw[name])}`);
+  };
+
+  const port = Number(raw.port);
+  if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
+
+  const logLevel = raw.logLevel as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) bad('logLevel', `one of ${LOG_LEVELS.join(', ')}`);
+
+  if (raw.databaseUrl !== undefined && !isUrl(raw.databaseUrl, ['postgres:', 'postgresql:'])) {
+    bad('databaseUrl', 'a postgres:// or postgresql:// URL');
+  }
+  if (raw.redisUrl !== undefined && !isUrl(raw.redisUrl, ['redis:', 'rediss:'])) bad('redisUrl', 'a redis:// or rediss:// URL');
+
+  let kafkaBrokers: string[] | undefined;
+  if (raw.kafkaBrokers !== undefined) {
+    kafkaBrokers = raw.kafkaBrokers.split(',').map((b) => b.trim());
+    if (kafkaBrokers.some((b) => !/^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b))) {
+      bad('kafkaBrokers', 'a comma-separated list of host:port');
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  return Object.freeze({
+    schemaDir: path.resolve(raw.schemaDir!),
+    transformsDir: path.resolve(raw.transformsDir!),
+    host: raw.host!,
+    port,
+    databaseUrl: raw.databaseUrl,
+    pgliteDir: raw.pgliteDir === undefined ? undefined : path.resolve(raw.pgliteDir),
+    redisUrl: raw.redisUrl,
+    kafkaBrokers,
+    logLevel,
+    origins: Object.freeze(origins),
+  });
+}
+
+/** `--port / PORT`: how a setting is spelled to the user. */
+export function settingLabel(name: SettingName): string {
+  const spec: { flag: string; env?: string } = SETTINGS[name];
+  return spec.env === undefined ? `--${spec.flag}` : `--${spec.flag} / ${spec.env}`;
+}
+
+/** A URL with credentials hidden, safe to log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function isUrl(value: string, protocols: readonly string[]): boolean {
+  try {
+    const u = new URL(value);
+    return protocols.includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

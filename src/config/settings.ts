@@ -1,0 +1,79 @@
+/**
+ * Every setting Skewless reads, with its flag, environment variable and default, in one table. The README's
+ * configuration section is generated from the same table (`skewless help`), so the two cannot drift.
+ */
+
+export interface SettingSpec {
+  /** Long flag without dashes (`--schema DIR`). */
+  readonly flag: string;
+  /** Environment variable, when the setting may come from the environment. */
+  readonly env?: string;
+  /** Default used when neither is given; undefined means "unset" (e.g. use the embedded store). */
+  readonly default?: string;
+  readonly valueName: string;
+  readonly help: string;
+}
+
+export const SETTINGS = {
+  schemaDir: {
+    flag: 'schema',
+    env: 'SKEWLESS_SCHEMA',
+    default: './schema',
+    valueName: 'DIR',
+    help: 'Directory searched recursively for *.graphql feature definitions.',
+  },
+  transformsDir: {
+    flag: 'transforms',
+    env: 'SKEWLESS_TRANSFORMS',
+    default: './transforms',
+    valueName: 'DIR',
+    help: 'Directory of on-demand transforms, one <name>.ts per transform.',
+  },
+  host: {
+    flag: 'host',
+    env: 'HOST',
+    default: '127.0.0.1',
+    valueName: 'ADDR',
+    help: 'Interface the gateway listens on (0.0.0.0 for all, as in the Docker image).',
+  },
+  port: {
+    flag: 'port',
+    env: 'PORT',
+    default: '4000',
+    valueName: 'N',
+    help: 'TCP port of the gateway; 0 picks a free port and logs it.',
+  },
+  databaseUrl: {
+    flag: 'database-url',
+    env: 'DATABASE_URL',
+    valueName: 'URL',
+    help: 'PostgreSQL offline store (postgres://user:pass@host:port/db). Unset: embedded PGlite.',
+  },
+  pgliteDir: {
+    flag: 'pglite-dir',
+    env: 'SKEWLESS_PGLITE_DIR',
+    valueName: 'DIR',
+    help: 'Where the embedded PGlite offline store keeps its data. Unset: in memory, gone at exit.',
+  },
+  redisUrl: {
+    flag: 'redis-url',
+    env: 'REDIS_URL',
+    valueName: 'URL',
+    help: 'Redis online store (redis://[:pass@]host:port[/db], rediss:// for TLS). Unset: embedded in-memory store.',
+  },
+  kafkaBrokers: {
+    flag: 'kafka-brokers',
+    env: 'KAFKA_BROKERS',
+    valueName: 'HOST:PORT,...',
+    help: 'Kafka bootstrap brokers for the materializer. Unset: the in-process event source.',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    valueName: 'LEVEL',
+    help: 'One of debug, info, warn, error.',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;

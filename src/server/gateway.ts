@@ -1,0 +1,103 @@
+/**
+ * The HTTP gateway: GraphQL (with GraphiQL) at /graphql, liveness at /healthz, readiness at /readyz.
+ * Everything it serves was decided at start-up: the schema is built once from the registry.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import type { GraphQLSchema } from 'graphql';
+import { checkReadiness } from '../ops/health.ts';
+import type { Logger } from '../ops/log.ts';
+import type { Stores } from '../stores/open.ts';
+
+export interface GatewayOptions {
+  readonly schema: GraphQLSchema;
+  readonly stores: Stores;
+  readonly logger: Logger;
+  /** Query shown in GraphiQL when it opens. */
+  readonly exampleQuery?: string;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  /** Starts listening; resolves with the URL of the GraphQL endpoint. */
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { logger, stores } = options;
+  const yoga = createYoga({
+    schema: options.schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: { title: 'Skewless', defaultQuery: options.exampleQuery },
+    landingPage: false,
+    logging: {
+      debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1).map(String) }),
+      info: (...args) => logger.info(String(args[0])),
+      warn: (...args) => logger.warn(String(args[0])),
+      error: (...args) => logger.error(String(args[0]), { error: args.slice(1).map(String) }),
+    },
+  });
+
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      void checkReadiness({ online: stores.online, offline: stores.offline }).then(
+        (report) => json(res, report.ready ? 200 : 503, report),
+        (error: unknown) => json(res, 503, { ready: false, error: String(error) }),
+      );
+      return;
+    }
+    if (path === '/') {
+      res.writeHead(302, { location: '/graphql' });
+      res.end();
+      return;
+    }
+    void yoga.handle(req, res);
+  };
+
+  const server = createServer(handle);
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${shownHost}:${address.port}/graphql`);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The first query GraphiQL shows: what the example repository defines. */
+export const EXAMPLE_QUERY = `# Welcome to Skewless. Press the play button to list what this gateway serves.
+query Registry {
+  registry {
+    entities { name joinKeys { name type } }
+    views {
+      name
+      kind
+      entity
+      ttl
+      features { ref type description }
+    }
+    featureServices { name features }
+  }
+}
+`;

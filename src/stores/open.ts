@@ -1,0 +1,22 @@
+/** Chooses each store from configuration: the real one when its URL is set, the embedded one otherwise. */
+import type { Config } from '../config/config.ts';
+import { MemoryOnlineStore } from './memory/online.ts';
+import { PgliteOfflineStore } from './pglite/offline.ts';
+import { PostgresOfflineStore } from './postgres/offline.ts';
+import { RedisOnlineStore } from './redis/online.ts';
+import type { OfflineStore, OnlineStore } from './types.ts';
+
+export interface Stores {
+  readonly online: OnlineStore;
+  readonly offline: OfflineStore;
+}
+
+export async function openStores(config: Pick<Config, 'redisUrl' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
+  const online = config.redisUrl === undefined ? new MemoryOnlineStore() : new RedisOnlineStore(config.redisUrl);
+  const offline = config.databaseUrl === undefined ? await PgliteOfflineStore.open(config.pgliteDir) : new PostgresOfflineStore(config.databaseUrl);
+  return { online, offline };
+}
+
+export async function closeStores(stores: Stores): Promise<void> {
+  await Promise.allSettled([stores.online.close(), stores.offline.close()]);
+}
