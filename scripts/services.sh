@@ -118,24 +118,40 @@ stop_pidfile() {
   rm -f "$file"
 }
 
+# Explain a failed start: the first error lines of log file $1 (a JVM that dies while other
+# threads keep logging buries its real error far above the last lines), then the tail.
+show_failure_log() {
+  local f
+  for f in "$@"; do
+    [ -s "$f" ] || continue
+    if grep -qE 'ERROR|FATAL|PANIC|Exception|Caused by' "$f"; then
+      log "first error lines of $f:"
+      grep -m 8 -E 'ERROR|FATAL|PANIC|Exception|Caused by' "$f" | cut -c1-400 >&2
+    fi
+    log "last lines of $f:"
+    tail -n 25 "$f" | cut -c1-400 >&2
+  done
+}
+
 # Poll until `$2` succeeds (ready) or `$3` succeeds (process died) or TIMEOUT passes.
-# On failure print the tail of log file $4 so the reason is visible right in the CI output.
+# On failure show the log files $4... so the reason is visible right in the CI output.
 wait_ready() {
-  local name=$1 ready_fn=$2 dead_fn=$3 logfile=$4 start=$SECONDS
+  local name=$1 ready_fn=$2 dead_fn=$3 start=$SECONDS
+  shift 3 # the rest: log files to show on failure
   while ((SECONDS - start < TIMEOUT)); do
     if "$ready_fn"; then
       log "$name ready after $((SECONDS - start))s"
       return 0
     fi
     if "$dead_fn"; then
-      log "ERROR: $name exited during start-up; last lines of $logfile:"
-      tail -n 40 "$logfile" >&2 2>/dev/null || true
+      log "ERROR: $name exited during start-up"
+      show_failure_log "$@"
       return 1
     fi
     sleep 0.2
   done
-  log "ERROR: $name did not become ready within ${TIMEOUT}s; last lines of $logfile:"
-  tail -n 40 "$logfile" >&2 2>/dev/null || true
+  log "ERROR: $name did not become ready within ${TIMEOUT}s"
+  show_failure_log "$@"
   return 1
 }
 
@@ -197,8 +213,11 @@ install_packages() {
   fi
   cleanup
   CREATED_POLICY_RC=0
+  # Only for packages installed just now: a system Redis/Postgres the developer already had
+  # running is none of our business.
   local svc
-  for svc in postgresql redis-server; do
+  for svc in "$@"; do
+    case $svc in postgresql | redis-server) ;; *) continue ;; esac
     if command -v service >/dev/null 2>&1 && service "$svc" status >/dev/null 2>&1; then
       log "stopping the distribution's own $svc service (default port)"
       service "$svc" stop >&2 || true
@@ -379,7 +398,11 @@ as_pg() {
 }
 
 pg_pid() { live_pid "$PG_DATA/postmaster.pid" postgres; }
-pg_ready() { "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; }
+PGBIN=""
+pg_ready() {
+  [ -n "$PGBIN" ] || PGBIN=$(pg_bindir) || return 1
+  "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres
+}
 # Once the postmaster has written its pid file, its disappearance means start-up failed.
 pg_dead() { [ -e "$PG_DATA/postmaster.pid" ] && ! pg_pid >/dev/null; }
 
@@ -549,7 +572,7 @@ EOF
   spawn_detached "$KAFKA_PIDFILE" "$KAFKA_OUT" "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC \
     -XX:+ExitOnOutOfMemoryError "${common[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
 }
-kafka_finish() { wait_ready kafka kafka_ready kafka_dead "$KAFKA_LOG"; }
+kafka_finish() { wait_ready kafka kafka_ready kafka_dead "$KAFKA_LOG" "$KAFKA_OUT"; }
 # SIGTERM triggers Kafka's orderly shutdown; a single combined node needs a few seconds.
 kafka_stop() { stop_pidfile "$KAFKA_PIDFILE" kafka.Kafka TERM 30; }
 
@@ -564,7 +587,9 @@ svc_port() {
   esac
 }
 svc_pid() { "${1/postgres/pg}_pid"; }
-svc_running() { svc_pid "$1" >/dev/null && port_open "$(svc_port "$1")"; }
+# "Running" means: our pid file names a live process AND the service passes the same
+# readiness check `up` waits for (pg_isready / redis PING / Kafka port + "started" line).
+svc_running() { svc_pid "$1" >/dev/null && "${1/postgres/pg}_ready"; }
 
 check_services() {
   local s
@@ -600,6 +625,8 @@ cmd_up() {
       todo+=("$s")
     elif port_open "$(svc_port "$s")"; then
       die "port $(svc_port "$s") for $s is already used by a process this script did not start; stop it or choose another port (see docs/services.md)"
+    elif [ "$s" = kafka ] && port_open "$KAFKA_CONTROLLER_PORT"; then
+      die "Kafka controller port $KAFKA_CONTROLLER_PORT is already in use; set SKEWLESS_KAFKA_CONTROLLER_PORT (or SKEWLESS_KAFKA_PORT) to free ports"
     else
       todo+=("$s")
     fi
@@ -647,6 +674,10 @@ cmd_status() {
     if svc_running "$s"; then
       pid=$(svc_pid "$s")
       printf '%-8s running  127.0.0.1:%s  pid %s\n' "$s" "$(svc_port "$s")" "$pid"
+    elif pid=$(svc_pid "$s"); then
+      # Alive but not answering: still starting, or wedged. `up` restarts it, `down` stops it.
+      printf '%-8s unhealthy  pid %s alive but 127.0.0.1:%s not ready\n' "$s" "$pid" "$(svc_port "$s")"
+      rc=3
     else
       printf '%-8s stopped\n' "$s"
       rc=3

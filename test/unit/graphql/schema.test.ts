@@ -1,0 +1,108 @@
+/** The served schema is a pure function of the registry and shows every feature, typed and described. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { GraphQLNonNull, graphql, printSchema } from 'graphql';
+import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
+import { buildSchema } from '../../../src/graphql/schema.ts';
+import { loadRegistry } from '../../../src/registry/load.ts';
+import type { Registry } from '../../../src/registry/registry.ts';
+import { EXAMPLE_DIRS } from '../../helpers/paths.ts';
+
+let registry: Registry;
+let schema: GraphQLSchema;
+
+before(async () => {
+  const result = await loadRegistry(EXAMPLE_DIRS);
+  if (!result.ok) assert.fail('example repository does not load');
+  registry = result.registry;
+  schema = buildSchema(registry);
+});
+
+async function run(source: string) {
+  const result = await graphql({ schema, source });
+  assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+  // Plain objects (graphql-js returns null-prototype ones) so deepEqual compares values only.
+  return JSON.parse(JSON.stringify(result.data)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+describe('buildSchema', () => {
+  it('is deterministic', () => {
+    assert.equal(printSchema(buildSchema(registry)), printSchema(schema));
+  });
+
+  it('has one object type per view with every feature, its type and its description', () => {
+    for (const view of registry.views) {
+      const type = schema.getType(view.typeName) as GraphQLObjectType | undefined;
+      assert.ok(type, `no type ${view.typeName}`);
+      assert.equal(type.description, view.description);
+      const fields = type.getFields();
+      for (const feature of view.features) {
+        const field = fields[feature.name];
+        assert.ok(field, `${view.typeName}.${feature.name} missing`);
+        assert.equal(field.description, feature.description);
+        assert.ok(!(field.type instanceof GraphQLNonNull), 'served features are nullable: missing values are null');
+      }
+      assert.ok(fields._meta, `${view.typeName} has no _meta`);
+    }
+    const windows = (schema.getType('UserTxnWindows') as GraphQLObjectType).getFields();
+    assert.equal(String(windows.last_seen?.type), 'DateTime');
+    assert.equal(String(windows.tx_count_24h?.type), 'Int');
+    assert.equal(String(windows.tx_amount_24h?.type), 'Float');
+  });
+
+  it('has one object type per entity with its keys and a field per view it keys', () => {
+    const user = (schema.getType('User') as GraphQLObjectType).getFields();
+    assert.equal(String(user.user_id?.type), 'ID!');
+    assert.equal(String(user.user_txn_stats?.type), 'UserTxnStats');
+    assert.equal(String(user.user_txn_windows?.type), 'UserTxnWindows');
+    const merchant = (schema.getType('Merchant') as GraphQLObjectType).getFields();
+    assert.equal(String(merchant.merchant_baseline?.type), 'MerchantBaseline');
+  });
+
+  it('answers Query.registry from the registry', async () => {
+    const data = await run(`{ registry {
+      entities { name joinKeys { name type } }
+      sources { name topic timestampField fields { name type } }
+      views { name kind entity entities ttl ttlMs owner tags source transform { name sha256 } inputs request features { name ref type description aggregation { fn of window hop percentile } } }
+      requestTypes { name fields { name type } }
+      featureServices { name features }
+    } }`);
+    const r = data.registry;
+    assert.deepEqual(r.entities.map((e: { name: string }) => e.name).sort(), ['Merchant', 'User']);
+    assert.deepEqual(r.sources[0].fields.map((f: { type: string }) => f.type), ['ID!', 'ID!', 'Float!', 'String', 'DateTime!']);
+    const byName = Object.fromEntries(r.views.map((v: { name: string }) => [v.name, v]));
+    assert.deepEqual(Object.keys(byName).sort(), registry.views.map((v) => v.name).sort());
+    assert.equal(byName.user_txn_stats.kind, 'ROW');
+    assert.equal(byName.user_txn_stats.ttl, '3d');
+    assert.equal(byName.user_txn_stats.ttlMs, 259_200_000);
+    assert.equal(byName.user_txn_stats.owner, 'fraud-team');
+    assert.equal(byName.user_txn_windows.kind, 'AGGREGATION');
+    assert.equal(byName.user_txn_windows.source, 'Transaction');
+    assert.equal(byName.txn_signals.kind, 'ON_DEMAND');
+    assert.equal(byName.txn_signals.entity, null);
+    assert.deepEqual(byName.txn_signals.entities, ['User', 'Merchant']);
+    assert.equal(byName.txn_signals.transform.name, 'txn_signals');
+    assert.match(byName.txn_signals.transform.sha256, /^[0-9a-f]{64}$/);
+    const p95 = byName.merchant_baseline.features.find((f: { name: string }) => f.name === 'p95_tx_amount');
+    assert.deepEqual(p95.aggregation, { fn: 'APPROX_PERCENTILE', of: 'amount', window: '30d', hop: '1d', percentile: 0.95 });
+    assert.equal(r.featureServices[0].name, 'fraud_model_v1');
+    assert.deepEqual(r.featureServices[0].features, registry.service('fraud_model_v1')?.features);
+  });
+
+  it('filters views by kind, entity, tag and owner', async () => {
+    const data = await run(`{ registry {
+      rows: views(kind: ROW) { name }
+      merchant: views(entity: "Merchant") { name }
+      batch: views(tag: "batch") { name }
+      nobody: views(owner: "nobody") { name }
+      one: view(name: "merchant_baseline") { name }
+      none: view(name: "nope") { name }
+    } }`);
+    assert.deepEqual(data.registry.rows, [{ name: 'user_txn_stats' }]);
+    assert.deepEqual(data.registry.merchant.map((v: { name: string }) => v.name).sort(), ['merchant_baseline', 'txn_signals']);
+    assert.deepEqual(data.registry.batch, [{ name: 'user_txn_stats' }]);
+    assert.deepEqual(data.registry.nobody, []);
+    assert.deepEqual(data.registry.one, { name: 'merchant_baseline' });
+    assert.equal(data.registry.none, null);
+  });
+});
