@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `npm test`: lint, type check, then every test (unit, integration, end to end) in one run of Node's test
+# runner. Integration tests talk to real PostgreSQL, Redis and Kafka: each store whose variable
+# (DATABASE_URL, REDIS_URL, KAFKA_BROKERS) is unset is started by scripts/services.sh on loopback, and
+# stopped again at the end unless it was already running before. Extra arguments go to `node --test`
+# (e.g. `npm test -- --test-name-pattern=registry`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/use-node24.sh
+
+echo "== lint (eslint)"
+npx --no-install eslint .
+echo "== type check (tsc --noEmit)"
+npx --no-install tsc -p tsconfig.json
+
+declare -A VAR=([postgres]=DATABASE_URL [redis]=REDIS_URL [kafka]=KAFKA_BROKERS)
+to_start=()
+for svc in postgres redis kafka; do
+  var=${VAR[$svc]}
+  if [ -z "${!var:-}" ] && ! scripts/services.sh status "$svc" >/dev/null 2>&1; then to_start+=("$svc"); fi
+done
+if [ ${#to_start[@]} -gt 0 ]; then
+  echo "== services: starting ${to_start[*]}"
+  trap 'scripts/services.sh down "${to_start[@]}"' EXIT
+  scripts/services.sh up "${to_start[@]}"
+fi
+# Fill in only the variables the caller left unset.
+while read -r line; do
+  assignment=${line#export }
+  name=${assignment%%=*}
+  if [ -z "${!name:-}" ]; then eval "export ${assignment}"; fi
+done < <(scripts/services.sh env)
+
+echo "== tests (node --test)"
+node --test --test-reporter=spec "$@" 'test/**/*.test.ts'
