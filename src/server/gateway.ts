@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLSchema } from 'graphql';
 import { checkReadiness } from '../ops/health.ts';
 import type { Logger } from '../ops/log.ts';
@@ -32,6 +33,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     schema: options.schema,
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'Skewless', defaultQuery: options.exampleQuery },
+    // Bundled GraphiQL: yoga's default page loads its code from a CDN, which air-gapped clusters (and
+    // this project's CI) cannot reach.
+    renderGraphiQL,
     landingPage: false,
     logging: {
       debug: (...args) => logger.debug(String(args[0]), { args: args.slice(1).map(String) }),

@@ -83,6 +83,7 @@ describe('gateway on embedded stores', () => {
     assert.equal(res.status, 200);
     const html = await res.text();
     assert.match(html, /<title>Skewless<\/title>/);
+    assert.doesNotMatch(html, /<script[^>]+src=["']?https?:/, 'GraphiQL works offline: no scripts from a CDN');
   });
 
   it('rejects an unknown field with a validation error and keeps serving', async () => {
