@@ -1,11 +1,13 @@
 /** The skewless command as users run it: validate, refusing a broken schema, bad settings, help. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { embeddedEnv, runCli } from '../helpers/cli.ts';
 import { SETTINGS } from '../../src/config/settings.ts';
+import { ROOT } from '../helpers/paths.ts';
 
 describe('skewless CLI', () => {
   let broken: string;
@@ -76,6 +78,21 @@ describe('skewless CLI', () => {
       assert.ok(stdout.includes(`--${spec.flag}`), spec.flag);
       assert.ok(stdout.includes(spec.env), spec.env);
       if ('default' in spec) assert.ok(stdout.includes(`Default: ${spec.default}.`), `${spec.flag} default`);
+    }
+  });
+
+  it('runs as the compiled package (dist/) the bin and the Docker image use', async () => {
+    // Inside the checkout, so the compiled files resolve dependencies from its node_modules.
+    const outDir = await mkdtemp(path.join(ROOT, '.test-dist-'));
+    try {
+      const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+      const build = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { encoding: 'utf8' });
+      assert.equal(build.status, 0, build.stdout + build.stderr);
+      const run = spawnSync(process.execPath, [path.join(outDir, 'cli/main.js'), 'validate'], { cwd: ROOT, encoding: 'utf8', env: embeddedEnv() });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^ok: 2 entities/);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
     }
   });
 
