@@ -18,7 +18,7 @@ import { buildOnDemandViews } from './on-demand.ts';
 import { suggest } from './suggest.ts';
 import { parseDuration } from '../features/duration.ts';
 import { featureRef } from '../features/names.ts';
-import { at, checkFeatureName, checkUnique, definitionName } from './common.ts';
+import { at, checkFeatureName, checkUnique, definitionName, deprecationReason, viewBase } from './common.ts';
 
 export type BuildResult = { ok: true; registry: Registry } | { ok: false; problems: Problem[] };
 
@@ -208,17 +208,11 @@ class Builder {
       }
       const features = this.features(decl, name, entity, args.source !== undefined, source);
       const common = {
-        name,
-        typeName: decl.name,
-        description: decl.description,
-        owner: args.owner,
-        tags: args.tags ?? [],
-        features,
+        ...viewBase(decl, name, args, features),
         entities: [args.entity],
         entity: args.entity,
         ttl: args.ttl === undefined || ttlMs === 0 ? undefined : args.ttl,
         ttlMs: ttlMs === 0 ? undefined : ttlMs,
-        loc: decl.loc,
       };
       if (args.source === undefined) out.push({ ...common, kind: 'row', topic: args.topic });
       else {
@@ -250,10 +244,8 @@ class Builder {
         this.problem('AGGREGATE_WITHOUT_SOURCE', `@aggregate needs the view to name a source: @featureView(source: ...)`, agg.loc);
       }
       const aggregation = agg !== undefined && source !== undefined && type !== undefined ? buildAggregation(agg, field.name, type, source, this.problems) : undefined;
-      const deprecated = field.directives.find((d) => d.name === 'deprecated');
-      const deprecationReason = deprecated && (readDirectiveArgs(deprecated, FIELD_DIRECTIVES.deprecated, this.problems)?.reason ?? 'No longer supported');
       if (type !== undefined) {
-        out.push({ name: field.name, ref: featureRef(view, field.name), type, description: field.description, deprecationReason, aggregation, loc: field.loc });
+        out.push({ name: field.name, ref: featureRef(view, field.name), type, description: field.description, deprecationReason: deprecationReason(field, this.problems), aggregation, loc: field.loc });
       }
     }
     return out;

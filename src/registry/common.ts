@@ -1,8 +1,9 @@
 /** Checks every kind of definition shares: names, locations in messages. */
 import { RESERVED_COLUMNS, SNAKE_NAME, snakeCase } from '../features/names.ts';
 import type { Problem } from './problems.ts';
-import type { TypeDecl } from './sdl.ts';
-import type { Entity, SourceLocation } from './types.ts';
+import { FIELD_DIRECTIVES, readDirectiveArgs } from './directives.ts';
+import type { FieldDecl, TypeDecl } from './sdl.ts';
+import type { Entity, Feature, SourceLocation } from './types.ts';
 
 /** `file:line:column`, as problems print locations. */
 export function at(loc: SourceLocation): string {
@@ -37,4 +38,21 @@ export function checkUnique(items: readonly { name: string; loc: SourceLocation 
     if (first !== undefined) problems.push({ code: 'DUPLICATE_NAME', message: `${what} "${item.name}" is already defined at ${at(first)}`, loc: item.loc });
     else seen.set(item.name, item.loc);
   }
+}
+
+/** The fields every kind of view shares, from its declaration and directive arguments. */
+export function viewBase(
+  decl: TypeDecl,
+  name: string,
+  args: { readonly owner?: string | undefined; readonly tags?: readonly string[] | undefined },
+  features: readonly Feature[],
+) {
+  return { name, typeName: decl.name, description: decl.description, owner: args.owner, tags: args.tags ?? [], features, loc: decl.loc };
+}
+
+/** The reason given by `@deprecated` on a feature, if it carries one (GraphQL's default text otherwise). */
+export function deprecationReason(field: FieldDecl, problems: Problem[]): string | undefined {
+  const use = field.directives.find((d) => d.name === 'deprecated');
+  if (use === undefined) return undefined;
+  return readDirectiveArgs(use, FIELD_DIRECTIVES.deprecated, problems)?.reason ?? 'No longer supported';
 }

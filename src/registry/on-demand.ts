@@ -5,7 +5,7 @@
  */
 import { TYPE_DIRECTIVES, readDirectiveArgs } from './directives.ts';
 import type { Declared } from './build.ts';
-import { at, checkFeatureName, definitionName } from './common.ts';
+import { at, checkFeatureName, definitionName, deprecationReason, viewBase } from './common.ts';
 import { fieldType } from './fields.ts';
 import type { Problem } from './problems.ts';
 import { suggest } from './suggest.ts';
@@ -50,22 +50,10 @@ export function buildOnDemandViews(
       }
       const type = fieldType(field, problems);
       if (type !== undefined) {
-        features.push({ name: field.name, ref: featureRef(name, field.name), type, description: field.description, deprecationReason: undefined, aggregation: undefined, loc: field.loc });
+        features.push({ name: field.name, ref: featureRef(name, field.name), type, description: field.description, deprecationReason: deprecationReason(field, problems), aggregation: undefined, loc: field.loc });
       }
     }
-    drafts.push({
-      kind: 'onDemand',
-      name,
-      typeName: decl.name,
-      description: decl.description,
-      owner: args.owner,
-      tags: args.tags ?? [],
-      features,
-      transform,
-      inputs: args.inputs,
-      request: args.request,
-      loc: decl.loc,
-    });
+    drafts.push({ ...viewBase(decl, name, args, features), kind: 'onDemand', transform, inputs: args.inputs, request: args.request });
   }
 
   // Resolve inputs by view name or type name, against stored and on-demand views alike.

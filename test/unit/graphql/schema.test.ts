@@ -106,3 +106,23 @@ describe('buildSchema', () => {
     assert.equal(data.registry.none, null);
   });
 });
+
+describe('deprecated features', () => {
+  it('carry their reason into the served schema, on stored and on-demand views', async () => {
+    const { readSchemaFiles } = await import('../../../src/registry/sdl.ts');
+    const { buildRegistry } = await import('../../../src/registry/build.ts');
+    const text = [
+      'type User @entity(key: ["user_id"]) { user_id: ID! }',
+      'type Stats @featureView(entity: "User") { old: Int @deprecated(reason: "use new") new: Int }',
+      'type Sig @onDemand(transform: "t", inputs: ["stats"]) { gone: Float @deprecated }',
+    ].join('\n');
+    const { decls, problems } = readSchemaFiles([{ path: 'inline.graphql', text }]);
+    const result = buildRegistry(decls, [{ name: 't', path: 't.ts', sha256: '' }], problems);
+    assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems));
+    const served = buildSchema(result.registry);
+    const stats = (served.getType('Stats') as GraphQLObjectType).getFields();
+    assert.equal(stats.old?.deprecationReason, 'use new');
+    assert.equal(stats.new?.deprecationReason, undefined);
+    assert.equal((served.getType('Sig') as GraphQLObjectType).getFields().gone?.deprecationReason, 'No longer supported');
+  });
+});
