@@ -23,8 +23,11 @@ export interface Config {
   readonly pgliteDir: string | undefined;
   /** Unset: the embedded in-memory online store. */
   readonly redisUrl: string | undefined;
+  readonly redisMode: 'standalone' | 'cluster';
   /** Unset: the in-process event source. */
   readonly kafkaBrokers: readonly string[] | undefined;
+  readonly maxEntities: number;
+  readonly maxPushRows: number;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -56,6 +59,16 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
+  const positive = (name: 'maxEntities' | 'maxPushRows'): number => {
+    const n = Number(raw[name]);
+    if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
+    return n;
+  };
+  const maxEntities = positive('maxEntities');
+  const maxPushRows = positive('maxPushRows');
+  const redisMode = raw.redisMode as Config['redisMode'];
+  if (redisMode !== 'standalone' && redisMode !== 'cluster') bad('redisMode', 'standalone or cluster');
+
   const logLevel = raw.logLevel as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) bad('logLevel', `one of ${LOG_LEVELS.join(', ')}`);
 
@@ -83,7 +96,10 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     databaseUrl: raw.databaseUrl,
     pgliteDir: raw.pgliteDir === undefined ? undefined : path.resolve(raw.pgliteDir),
     redisUrl: raw.redisUrl,
+    redisMode,
     kafkaBrokers,
+    maxEntities,
+    maxPushRows,
     logLevel,
     origins: Object.freeze(origins),
   });

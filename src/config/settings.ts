@@ -61,11 +61,32 @@ export const SETTINGS = {
     valueName: 'URL',
     help: 'Redis online store (redis://[:pass@]host:port[/db], rediss:// for TLS). Unset: embedded in-memory store.',
   },
+  redisMode: {
+    flag: 'redis-mode',
+    env: 'REDIS_MODE',
+    default: 'standalone',
+    valueName: 'MODE',
+    help: 'standalone, or cluster for Redis Cluster (REDIS_URL then names one seed node).',
+  },
   kafkaBrokers: {
     flag: 'kafka-brokers',
     env: 'KAFKA_BROKERS',
     valueName: 'HOST:PORT,...',
     help: 'Kafka bootstrap brokers for the materializer. Unset: the in-process event source.',
+  },
+  maxEntities: {
+    flag: 'max-entities',
+    env: 'SKEWLESS_MAX_ENTITIES',
+    default: '1000',
+    valueName: 'N',
+    help: 'Most entity rows one online request may ask for; more is refused before any store call.',
+  },
+  maxPushRows: {
+    flag: 'max-push-rows',
+    env: 'SKEWLESS_MAX_PUSH_ROWS',
+    default: '10000',
+    valueName: 'N',
+    help: 'Most rows one pushFeatures call may carry; use `skewless ingest` for bulk loads.',
   },
   logLevel: {
     flag: 'log-level',

@@ -1,8 +1,8 @@
 /** Chooses each store from configuration: the real one when its URL is set, the embedded one otherwise. */
 import type { Config } from '../config/config.ts';
 import { MemoryOnlineStore } from './memory/online.ts';
-import { PgliteOfflineStore } from './pglite/offline.ts';
-import { PostgresOfflineStore } from './postgres/offline.ts';
+import { pgliteOfflineStore } from './pglite/offline.ts';
+import { postgresOfflineStore } from './postgres/offline.ts';
 import { RedisOnlineStore } from './redis/online.ts';
 import type { OfflineStore, OnlineStore } from './types.ts';
 
@@ -11,9 +11,9 @@ export interface Stores {
   readonly offline: OfflineStore;
 }
 
-export async function openStores(config: Pick<Config, 'redisUrl' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
-  const online = config.redisUrl === undefined ? new MemoryOnlineStore() : new RedisOnlineStore(config.redisUrl);
-  const offline = config.databaseUrl === undefined ? await PgliteOfflineStore.open(config.pgliteDir) : new PostgresOfflineStore(config.databaseUrl);
+export async function openStores(config: Pick<Config, 'redisUrl' | 'redisMode' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
+  const online = config.redisUrl === undefined ? new MemoryOnlineStore() : new RedisOnlineStore(config.redisUrl, config.redisMode);
+  const offline = config.databaseUrl === undefined ? await pgliteOfflineStore(config.pgliteDir) : postgresOfflineStore(config.databaseUrl);
   return { online, offline };
 }
 

@@ -1,8 +1,15 @@
 /**
  * Store interfaces. Every store has a real implementation and an embedded one with the same semantics;
- * one contract suite runs against both. The serving issues add the batch read/write methods here; what
- * every store already shares is a health check and an orderly close.
+ * one contract suite (test/contract/) runs against both.
+ *
+ * Batch first (DataLoader's batch function, Feast's online_read): a store reads many keys in one call and
+ * answers one entry per key, in order, each a value or an error. One key failing never fails the others.
  */
+import type { SkewlessError } from '../errors.ts';
+import type { RowTime } from '../features/freshness.ts';
+import type { FeatureRow } from '../ingest/rows.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { RowView } from '../registry/types.ts';
 
 export interface Store {
   /** `memory` / `redis` online; `pglite` / `postgres` offline. */
@@ -13,12 +20,45 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Identifies one (view, entity) in the online store. */
+export interface OnlineKey {
+  readonly view: string;
+  /** Entity name, e.g. `User`. */
+  readonly entity: string;
+  /** Canonical entity key (features/keys.ts). */
+  readonly entityKey: string;
+}
+
+/** The newest row of one view for one entity: its timestamps and every feature value. */
+export interface OnlineRecord extends RowTime {
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface OnlineWrite extends OnlineKey, OnlineRecord {}
+
+/** One read answer: the record, null when nothing is stored, or the error that kept it from being read. */
+export type OnlineEntry = OnlineRecord | null | SkewlessError;
+
 /** Latest feature values per (view, entity), read on the hot path. Redis, or in memory. */
 export interface OnlineStore extends Store {
   readonly kind: 'memory' | 'redis';
+  /** One entry per key, in order, in one round trip to the store. */
+  read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]>;
+  /**
+   * Writes each record unless the stored one is newer by (eventTs, createdTs) — atomically per key, so
+   * concurrent and out-of-order writers can never let an older value win. One entry per write: true when
+   * written, false when a newer value was kept, or the error.
+   */
+  writeIfNewer(writes: readonly OnlineWrite[]): Promise<(boolean | SkewlessError)[]>;
 }
 
 /** Feature history, the source of truth, queried point-in-time. PostgreSQL, or embedded PGlite. */
 export interface OfflineStore extends Store {
   readonly kind: 'pglite' | 'postgres';
+  /** Creates or extends the history table of every row view; idempotent, run at start-up. */
+  ensureSchema(registry: Registry): Promise<void>;
+  /** Appends rows to a view's history, all or nothing. */
+  appendHistory(view: RowView, rows: readonly FeatureRow[]): Promise<void>;
+  /** Runs one parameterised statement; for retrieval code and tests. */
+  query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }

@@ -1,6 +1,6 @@
 /** Connection settings of the real services integration tests use (npm test provides them). */
 
-export function serviceUrl(name: 'DATABASE_URL' | 'REDIS_URL' | 'KAFKA_BROKERS'): string {
+export function serviceUrl(name: 'DATABASE_URL' | 'REDIS_URL' | 'REDIS_CLUSTER_URL' | 'KAFKA_BROKERS'): string {
   const value = process.env[name];
   if (value === undefined || value === '') {
     throw new Error(`${name} is not set: run the tests with \`npm test\` (which starts the services) or set it yourself`);

@@ -1,17 +1,76 @@
-import type { Redis } from 'ioredis';
-import type { OnlineStore } from '../types.ts';
+import { SkewlessError } from '../../errors.ts';
+import { onlineKey } from '../../features/keys.ts';
+import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
+import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
+import type { RedisClient, RedisMode } from './client.ts';
 
-/** The Redis online store. */
+type ScriptedClient = RedisClient & {
+  skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
+};
+
+/**
+ * The Redis online store, standalone or Redis Cluster. Reads are MGETs: one for the whole request on a
+ * standalone server; on a cluster one per entity (every view of an entity shares a hash slot), sent as one
+ * pipeline per node. Writes go through a Lua script, so only-if-newer is atomic per key.
+ */
 export class RedisOnlineStore implements OnlineStore {
   readonly kind = 'redis';
-  readonly client: Redis;
+  readonly mode: RedisMode;
+  readonly client: ScriptedClient;
 
-  constructor(url: string) {
-    this.client = createRedisClient(url);
-    // Connection errors surface through ping() and per-request errors; without a listener ioredis would
-    // print every reconnect failure as an unhandled error event.
+  constructor(url: string, mode: RedisMode = 'standalone') {
+    this.mode = mode;
+    const client = createRedisClient(url, mode);
+    client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
+    this.client = client as ScriptedClient;
+    // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
+    // report every failed reconnect as an unhandled error event.
     this.client.on('error', () => {});
+  }
+
+  async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
+    if (keys.length === 0) return [];
+    const redisKeys = keys.map((k) => onlineKey(k.entity, k.entityKey, k.view));
+    if (this.mode === 'standalone') return this.#mget(redisKeys);
+    // Cluster: MGET needs one slot, and the hash tag makes that one entity.
+    const groups = new Map<string, number[]>();
+    keys.forEach((k, i) => {
+      const tag = `${k.entity}\u0000${k.entityKey}`;
+      const group = groups.get(tag);
+      if (group === undefined) groups.set(tag, [i]);
+      else group.push(i);
+    });
+    const out = new Array<OnlineEntry>(keys.length);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const entries = await this.#mget(indexes.map((i) => redisKeys[i]!));
+        indexes.forEach((i, j) => (out[i] = entries[j]!));
+      }),
+    );
+    return out;
+  }
+
+  async #mget(keys: readonly string[]): Promise<OnlineEntry[]> {
+    let values: (string | null)[];
+    try {
+      values = await this.client.mget(...keys);
+    } catch (error) {
+      const failure = unavailable(error);
+      return keys.map(() => failure);
+    }
+    return values.map((v) => (v === null ? null : decodeRecord(v)));
+  }
+
+  async writeIfNewer(writes: readonly OnlineWrite[]): Promise<(boolean | SkewlessError)[]> {
+    // Issued together: auto-pipelining sends them as one pipeline (per node on a cluster).
+    return Promise.all(
+      writes.map((w) =>
+        this.client
+          .skewlessWriteIfNewer(onlineKey(w.entity, w.entityKey, w.view), w.eventTs, w.createdTs, encodeRecord(w))
+          .then((written) => written === 1, unavailable),
+      ),
+    );
   }
 
   /**
@@ -43,4 +102,9 @@ export class RedisOnlineStore implements OnlineStore {
   async close(): Promise<void> {
     if (this.client.status !== 'end') this.client.disconnect();
   }
+}
+
+function unavailable(error: unknown): SkewlessError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SkewlessError('ONLINE_STORE_UNAVAILABLE', `online store unavailable: ${reason}`, { retriable: true, httpStatus: 503, cause: error });
 }

@@ -1,0 +1,56 @@
+/**
+ * Entity keys: join key values in, one canonical string out, and the online store key built from it.
+ * Pure. Every writer and reader goes through these, so a user pushed as `123` and read as `"123"` (an ID)
+ * is the same user.
+ */
+import type { Entity, Field } from '../registry/types.ts';
+
+export type KeyResult = { readonly ok: true; readonly key: string; readonly values: readonly string[] } | { readonly ok: false; readonly field: string; readonly reason: string };
+
+/** Canonical text of one join key value, or a reason it is not one. */
+export function joinKeyValue(field: Field, value: unknown): { ok: true; text: string } | { ok: false; reason: string } {
+  if (value === undefined || value === null) return { ok: false, reason: 'is missing' };
+  switch (field.type.scalar) {
+    case 'Int':
+      return Number.isSafeInteger(value) ? { ok: true, text: String(value) } : { ok: false, reason: `must be an integer, got ${describe(value)}` };
+    case 'ID':
+      if (typeof value === 'string' && value !== '') return { ok: true, text: value };
+      return Number.isSafeInteger(value) ? { ok: true, text: String(value) } : { ok: false, reason: `must be a non-empty string or an integer, got ${describe(value)}` };
+    default:
+      return typeof value === 'string' && value !== '' ? { ok: true, text: value } : { ok: false, reason: `must be a non-empty string, got ${describe(value)}` };
+  }
+}
+
+/** The entity key of a row carrying the entity's join keys as properties. */
+export function entityKey(entity: Entity, row: Readonly<Record<string, unknown>>): KeyResult {
+  const values: string[] = [];
+  for (const field of entity.joinKeys) {
+    const v = joinKeyValue(field, row[field.name]);
+    if (!v.ok) return { ok: false, field: field.name, reason: `join key "${field.name}" ${v.reason}` };
+    values.push(v.text);
+  }
+  return { ok: true, key: encodeKey(values), values };
+}
+
+/**
+ * One string per entity: the value itself for single-key entities (the common case, readable in
+ * redis-cli), a JSON array for composite keys (unambiguous whatever the values contain).
+ */
+export function encodeKey(values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : JSON.stringify(values);
+}
+
+/**
+ * The online store key of (view, entity): `{Entity:key}:view`. The braces are a Redis Cluster hash tag,
+ * so every view of one entity lives in one slot and a request for one entity touches one node.
+ */
+export function onlineKey(entity: string, key: string, view: string): string {
+  return `{${entity}:${key}}:${view}`;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}

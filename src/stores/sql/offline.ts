@@ -1,0 +1,50 @@
+/** The offline store, on any SqlClient: PostgreSQL and PGlite share every statement. */
+import type { FeatureRow } from '../../ingest/rows.ts';
+import type { Registry } from '../../registry/registry.ts';
+import type { RowView } from '../../registry/types.ts';
+import type { OfflineStore } from '../types.ts';
+import type { SqlClient } from './client.ts';
+import { appendHistory, historyDdl } from './history.ts';
+
+export class SqlOfflineStore implements OfflineStore {
+  readonly kind: 'pglite' | 'postgres';
+  readonly #sql: SqlClient;
+  readonly #entities = new Map<string, Registry['entities'][number]>();
+
+  constructor(kind: 'pglite' | 'postgres', sql: SqlClient) {
+    this.kind = kind;
+    this.#sql = sql;
+  }
+
+  async ensureSchema(registry: Registry): Promise<void> {
+    for (const e of registry.entities) this.#entities.set(e.name, e);
+    await this.#sql.transaction(async (tx) => {
+      // Gateways starting together would race on CREATE TABLE IF NOT EXISTS; one at a time.
+      await tx.query(`select pg_advisory_xact_lock(hashtext('skewless.ensure_schema'))`);
+      for (const view of registry.views) {
+        if (view.kind !== 'row') continue;
+        for (const statement of historyDdl(view, registry.entity(view.entity)!)) await tx.query(statement);
+      }
+    });
+  }
+
+  async appendHistory(view: RowView, rows: readonly FeatureRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const entity = this.#entities.get(view.entity);
+    if (entity === undefined) throw new Error(`appendHistory before ensureSchema for entity ${view.entity}`);
+    const { sql, params } = appendHistory(view, entity, rows);
+    await this.#sql.query(sql, params);
+  }
+
+  query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.#sql.query<T>(sql, params);
+  }
+
+  async ping(): Promise<void> {
+    await this.#sql.query('select 1');
+  }
+
+  close(): Promise<void> {
+    return this.#sql.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The OnlineStore contract: every implementation (memory, Redis standalone, Redis Cluster) passes the
+ * same cases. Each case uses fresh entity keys, so stores need no flushing between cases.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { SkewlessError } from '../../src/errors.ts';
+import type { OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../../src/stores/types.ts';
+
+export interface OnlineStoreFactory {
+  /** A store; for concurrency cases, called more than once to get independent clients of one store. */
+  open(): Promise<OnlineStore>;
+}
+
+const fresh = () => randomUUID().slice(0, 8);
+const key = (entityKey: string, view = 'stats_a', entity = 'User'): OnlineKey => ({ view, entity, entityKey });
+const write = (k: OnlineKey, eventTs: number, createdTs: number, values: Record<string, unknown> = { a_int: eventTs % 1000 }): OnlineWrite => ({ ...k, eventTs, createdTs, values });
+/** A plain copy of a read entry, for deepEqual (errors fail the assertion with their message). */
+const plain = (r: unknown): OnlineRecord | null => {
+  if (r instanceof Error) assert.fail(r.message);
+  return r === null ? null : { eventTs: (r as OnlineRecord).eventTs, createdTs: (r as OnlineRecord).createdTs, values: { ...(r as OnlineRecord).values } };
+};
+
+export function onlineStoreContract(name: string, factory: OnlineStoreFactory): void {
+  describe(`OnlineStore contract: ${name}`, () => {
+    let store: OnlineStore;
+    const extra: OnlineStore[] = [];
+
+    before(async () => {
+      store = await factory.open();
+    });
+    after(async () => {
+      await Promise.all([store, ...extra].map((s) => s.close()));
+    });
+
+    it('answers one entry per key, in order, null where nothing is stored', async () => {
+      const [a, b] = [fresh(), fresh()];
+      await store.writeIfNewer([write(key(b), 1000, 1000, { a_int: 7 })]);
+      const entries = await store.read([key(a), key(b), key(a, 'stats_b')]);
+      assert.equal(entries.length, 3);
+      assert.equal(entries[0], null);
+      assert.deepEqual(plain(entries[1]), { eventTs: 1000, createdTs: 1000, values: { a_int: 7 } });
+      assert.equal(entries[2], null);
+      assert.deepEqual(await store.read([]), []);
+    });
+
+    it('round-trips values of every type exactly', async () => {
+      const k = key(fresh(), 'all_types');
+      const values = {
+        t_int: -2147483648,
+        t_float: 0.1 + 0.2,
+        t_string: 'naïve | {brace} "quoted" \u0000 ✓',
+        t_bool: false,
+        t_id: '0042',
+        t_time: Date.UTC(2026, 10, 21, 5, 31, 9, 123),
+        t_json: { nested: [1, 'two', null, { deep: true }] },
+        t_list: [1.5, -0, 1e300, 5e-324],
+        t_required: 0,
+        missing_later: null,
+      };
+      assert.deepEqual(await store.writeIfNewer([write(k, 1_763_703_069_123, 1_763_703_069_456, values)]), [true]);
+      const [entry] = await store.read([k]);
+      assert.deepEqual(plain(entry), { eventTs: 1_763_703_069_123, createdTs: 1_763_703_069_456, values: JSON.parse(JSON.stringify(values)) });
+    });
+
+    it('keeps a newer value when an older one arrives later', async () => {
+      const k = key(fresh());
+      assert.deepEqual(await store.writeIfNewer([write(k, 2000, 2000, { a_int: 2 })]), [true]);
+      assert.deepEqual(await store.writeIfNewer([write(k, 1000, 9000, { a_int: 1 })]), [false]);
+      assert.deepEqual(plain((await store.read([k]))[0]), { eventTs: 2000, createdTs: 2000, values: { a_int: 2 } });
+    });
+
+    it('breaks equal event times by created time, and exact ties by the later write', async () => {
+      const k = key(fresh());
+      await store.writeIfNewer([write(k, 5000, 100, { a_int: 1 })]);
+      assert.deepEqual(await store.writeIfNewer([write(k, 5000, 200, { a_int: 2 })]), [true]);
+      assert.deepEqual(await store.writeIfNewer([write(k, 5000, 150, { a_int: 3 })]), [false]);
+      assert.deepEqual(await store.writeIfNewer([write(k, 5000, 200, { a_int: 4 })]), [true]);
+      assert.deepEqual(plain((await store.read([k]))[0])?.values, { a_int: 4 });
+    });
+
+    it('ends on the newest row whatever order rows arrive in', async () => {
+      const k = key(fresh());
+      const rows = Array.from({ length: 40 }, (_, i) => write(k, 1000 + (i % 10) * 100, 1000 + i, { a_int: i }));
+      const newest = rows.reduce((best, r) => (r.eventTs > best.eventTs || (r.eventTs === best.eventTs && r.createdTs > best.createdTs) ? r : best));
+      for (const r of [...rows].sort(() => Math.random() - 0.5)) await store.writeIfNewer([r]);
+      assert.deepEqual(plain((await store.read([k]))[0])?.values, newest.values);
+    });
+
+    it('lets no older value win between concurrent writers', async () => {
+      const writers = [store, ...(await Promise.all([factory.open(), factory.open()]))];
+      extra.push(...writers.slice(1));
+      const keys = Array.from({ length: 10 }, () => key(fresh()));
+      const rows = keys.flatMap((k) => Array.from({ length: 30 }, (_, i) => write(k, 10_000 + ((i * 7) % 30) * 10, 1, { a_int: (i * 7) % 30 })));
+      // Every writer sends every row, interleaved, all at once.
+      await Promise.all(writers.flatMap((w) => [...rows].sort(() => Math.random() - 0.5).map((r) => w.writeIfNewer([r]))));
+      const entries = await store.read(keys);
+      for (const entry of entries) assert.deepEqual(plain(entry), { eventTs: 10_290, createdTs: 1, values: { a_int: 29 } });
+    });
+
+    it('keeps views, entities and composite keys apart', async () => {
+      const id = fresh();
+      const ks = [key(id, 'stats_a'), key(id, 'stats_b'), key(id, 'stats_a', 'Device'), key(JSON.stringify([id, 'm1']), 'pair_stats', 'UserMerchant'), key(JSON.stringify([id, 'm2']), 'pair_stats', 'UserMerchant')];
+      await store.writeIfNewer(ks.map((k, i) => write(k, 1000, 1000, { n: i })));
+      const entries = await store.read(ks);
+      assert.deepEqual(entries.map((e) => (e as OnlineRecord).values.n), [0, 1, 2, 3, 4]);
+    });
+
+    it('writes a batch in one call, reporting each write', async () => {
+      const k = key(fresh());
+      const results = await store.writeIfNewer([write(k, 3000, 1), write(key(fresh()), 1, 1), write(k, 2000, 1)]);
+      assert.deepEqual(results, [true, true, false]);
+    });
+
+    it('reads many keys in one call', async () => {
+      const ks = Array.from({ length: 300 }, (_, i) => key(`${fresh()}-${i}`, ['stats_a', 'stats_b', 'stats_c'][i % 3]!));
+      await store.writeIfNewer(ks.filter((_, i) => i % 2 === 0).map((k, i) => write(k, 1000 + i, 1)));
+      const entries = await store.read(ks);
+      assert.equal(entries.length, 300);
+      entries.forEach((e, i) => {
+        assert.ok(!(e instanceof SkewlessError));
+        assert.equal(e === null, i % 2 === 1, `entry ${i}`);
+      });
+    });
+  });
+}
