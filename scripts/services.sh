@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# scripts/services.sh — throw-away PostgreSQL, Redis and Kafka for Skewless tests.
+# scripts/services.sh — throw-away PostgreSQL, Redis, Redis Cluster and Kafka for Skewless tests.
 #
-#   scripts/services.sh up [postgres|redis|kafka ...]   install if missing, start, wait until ready
-#   scripts/services.sh down [postgres|redis|kafka ...] stop what this script started, delete its data
-#   scripts/services.sh env                             print `export ...` lines for eval
-#   scripts/services.sh status [service ...]            one line per service: running/stopped
-#   scripts/services.sh classpath                       print the Kafka classpath (for console tools)
+#   scripts/services.sh up [service ...]      install if missing, start, wait until ready
+#   scripts/services.sh down [service ...]    stop what this script started, delete its data
+#   scripts/services.sh env                   print `export ...` lines for eval
+#   scripts/services.sh status [service ...]  one line per service: running/stopped/unhealthy
+#   scripts/services.sh classpath             print the Kafka classpath (for console tools)
+#   services: postgres, redis, kafka, redis-cluster (3 local nodes); none named means all four
 #
 # Everything listens on 127.0.0.1 only and on NON-default ports, so it never collides with a
 # developer's own Postgres/Redis/Kafka and is never reachable from outside the machine.
@@ -21,6 +22,13 @@ REDIS_PORT="${SKEWLESS_REDIS_PORT:-63799}"
 KAFKA_PORT="${SKEWLESS_KAFKA_PORT:-19092}"
 # The KRaft controller needs a second port; keep it next to the broker port unless told otherwise.
 KAFKA_CONTROLLER_PORT="${SKEWLESS_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+# Redis Cluster nodes listen on PORT, PORT+1 and PORT+2.
+REDIS_CLUSTER_PORT="${SKEWLESS_REDIS_CLUSTER_PORT:-63801}"
+# Each cluster node also needs a cluster-bus port. Redis' default is port + 10000, which for
+# 63801 would be 73801: no valid TCP port, and Redis refuses to start. So we set the bus ports
+# explicitly, by default right next to the node ports (63811..63813), which also keeps them out
+# of Linux's default ephemeral range (32768-60999) like the node ports.
+REDIS_CLUSTER_BUS_PORT="${SKEWLESS_REDIS_CLUSTER_BUS_PORT:-$((REDIS_CLUSTER_PORT + 10))}"
 
 RUN_DIR="${SKEWLESS_SERVICES_RUN:-${TMPDIR:-/tmp}/skewless-services}"
 RUN_DIR="${RUN_DIR%/}"
@@ -43,7 +51,7 @@ KAFKA_VERSIONS="${SKEWLESS_KAFKA_VERSION:-4.3.1 4.2.1 4.1.2 4.0.2}"
 LOG4J_VERSION="${SKEWLESS_LOG4J_VERSION:-2.25.4}"
 MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 
-ALL_SERVICES=(postgres redis kafka)
+ALL_SERVICES=(postgres redis kafka redis-cluster)
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -56,9 +64,18 @@ die() {
 }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
-for _p in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT TIMEOUT; do
+for _p in PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT REDIS_CLUSTER_PORT \
+  REDIS_CLUSTER_BUS_PORT TIMEOUT; do
   [[ "${!_p}" =~ ^[0-9]+$ ]] || die "$_p must be a number, got '${!_p}'"
 done
+# The cluster uses two ranges of three ports each; catch impossible settings here rather than
+# as a cryptic Redis start-up failure.
+if ((REDIS_CLUSTER_PORT + 2 > 65535 || REDIS_CLUSTER_BUS_PORT + 2 > 65535)); then
+  die "SKEWLESS_REDIS_CLUSTER_PORT/SKEWLESS_REDIS_CLUSTER_BUS_PORT: each needs 3 ports below 65536 (got $REDIS_CLUSTER_PORT and $REDIS_CLUSTER_BUS_PORT)"
+fi
+if ((REDIS_CLUSTER_BUS_PORT <= REDIS_CLUSTER_PORT + 2 && REDIS_CLUSTER_BUS_PORT + 2 >= REDIS_CLUSTER_PORT)); then
+  die "the Redis Cluster node ports ($REDIS_CLUSTER_PORT..$((REDIS_CLUSTER_PORT + 2))) and bus ports ($REDIS_CLUSTER_BUS_PORT..$((REDIS_CLUSTER_BUS_PORT + 2))) overlap"
+fi
 
 # True if something accepts TCP connections on 127.0.0.1:$1. Uses bash's /dev/tcp so that no
 # netcat is needed; `timeout` keeps a filtered port from stalling us.
@@ -356,7 +373,10 @@ ensure_installed() {
   for svc in "$@"; do
     case $svc in
       postgres) pg_bindir >/dev/null || pkgs+=(postgresql) ;;
-      redis) redis_ok || pkgs+=(redis-server) ;;
+      redis | redis-cluster)
+        # Both use the same package; name it once even if both are requested.
+        if ! redis_ok && [[ " ${pkgs[*]} " != *" redis-server "* ]]; then pkgs+=(redis-server); fi
+        ;;
       kafka)
         java_ok || pkgs+=(default-jre-headless) # Debian 12: OpenJDK 17
         if ! kafka_cached_version >/dev/null && ! command -v mvn >/dev/null 2>&1; then
@@ -369,7 +389,7 @@ ensure_installed() {
   for svc in "$@"; do
     case $svc in
       postgres) pg_bindir >/dev/null || die "PostgreSQL >= 15 not found even after installing (looked in /usr/lib/postgresql/*/bin and pg_config)" ;;
-      redis) redis_ok || die "redis-server/redis-cli >= 7 not found (found: $(redis-server --version 2>/dev/null || echo none))" ;;
+      redis | redis-cluster) redis_ok || die "redis-server/redis-cli >= 7 not found (found: $(redis-server --version 2>/dev/null || echo none))" ;;
       kafka) java_ok || die "Java >= 17 is required for Kafka 4 (\$JAVA_HOME or java on PATH)" ;;
     esac
   done
@@ -474,6 +494,143 @@ redis_start() {
 }
 redis_finish() { wait_ready redis redis_ready redis_dead "$REDIS_LOG"; }
 redis_stop() { stop_pidfile "$REDIS_PIDFILE" redis-server TERM 15; }
+
+# ---------------------------------------------------------------------------------------------
+# Redis Cluster (3 masters, no replicas), for the product's Redis Cluster code path
+# ---------------------------------------------------------------------------------------------
+RCLUSTER_DIR="$RUN_DIR/redis-cluster"
+RCLUSTER_NODES=("$REDIS_CLUSTER_PORT" "$((REDIS_CLUSTER_PORT + 1))" "$((REDIS_CLUSTER_PORT + 2))")
+
+rcluster_pidfile() { echo "$RCLUSTER_DIR/$1/redis.pid"; }
+rcluster_log() { echo "$RCLUSTER_DIR/$1/redis.log"; }
+rcluster_logs() {
+  local p
+  for p in "${RCLUSTER_NODES[@]}"; do rcluster_log "$p"; done
+}
+# The port is part of the pattern: all three nodes (and the standalone Redis) are redis-server
+# processes, so without it a stale pid file of one node could match another, live one.
+# It matches both the rewritten process title ("redis-server 127.0.0.1:63801 [cluster]") and
+# the plain command line (which contains the port in --port and the nodes.conf path).
+rcluster_node_pid() { live_pid "$(rcluster_pidfile "$1")" "redis-server.*$1"; }
+# Comma-separated pids of the nodes that are alive; fails only if none is. A single live node
+# counts as "ours is running", so that `up` restarts a half-dead cluster (the generic unhealthy
+# path) and `down` stops what is left.
+rcluster_pid() {
+  local p pid pids=()
+  for p in "${RCLUSTER_NODES[@]}"; do
+    if pid=$(rcluster_node_pid "$p"); then pids+=("$pid"); fi
+  done
+  [ ${#pids[@]} -gt 0 ] || return 1
+  (
+    IFS=,
+    echo "${pids[*]}"
+  )
+}
+# `cluster info` of the node on port $1, without the \r of the RESP line endings.
+rcluster_info() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r'; }
+rcluster_nodes_ready() {
+  local p
+  for p in "${RCLUSTER_NODES[@]}"; do
+    [ "$(redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null)" = PONG ] || return 1
+  done
+}
+# Ready means every node (not just the seed) reports the cluster usable: a node learns the
+# other nodes' slots only through gossip, so right after `--cluster create` some nodes may still
+# see slots unassigned, and a client can be redirected to any of them. Expect about 2 s: a master
+# only switches to cluster_state:ok 2 s after its own start (Redis holds a restarted master back
+# from serving writes before the cluster has had a chance to reconfigure it).
+rcluster_ready() {
+  local p info
+  for p in "${RCLUSTER_NODES[@]}"; do
+    info=$(rcluster_info "$p")
+    grep -qx 'cluster_state:ok' <<<"$info" || return 1
+    grep -qx 'cluster_slots_ok:16384' <<<"$info" || return 1
+    grep -qx 'cluster_known_nodes:3' <<<"$info" || return 1
+  done
+}
+# Not yet formed: no node has any slot. `--cluster create` refuses nodes that already have
+# slots or know other nodes, so it must only run in this state.
+rcluster_unformed() {
+  local p
+  for p in "${RCLUSTER_NODES[@]}"; do
+    grep -qx 'cluster_slots_assigned:0' <<<"$(rcluster_info "$p")" || return 1
+  done
+}
+# Why the cluster is not ready, for `status`: the first node that is not ok.
+rcluster_why() {
+  local p state
+  for p in "${RCLUSTER_NODES[@]}"; do
+    state=$(rcluster_info "$p" | grep '^cluster_state:' || true)
+    if [ -z "$state" ]; then
+      echo "127.0.0.1:$p not answering"
+      return 0
+    fi
+    if [ "$state" != cluster_state:ok ]; then
+      echo "127.0.0.1:$p reports $state"
+      return 0
+    fi
+  done
+  echo "not all nodes report all 16384 slots ok"
+}
+# With --daemonize yes, `redis-server` returns 0 as soon as it has forked, and a node that fails
+# during start-up (a port taken after all, say) exits before writing its pid file. A missing
+# process can therefore not be told from a slow one; Redis' last words in the log can.
+rcluster_dead() {
+  local p
+  for p in "${RCLUSTER_NODES[@]}"; do
+    if [ -e "$(rcluster_pidfile "$p")" ] && ! rcluster_node_pid "$p" >/dev/null; then return 0; fi
+    if grep -qsiE 'aborting|exiting|fatal' "$(rcluster_log "$p")"; then return 0; fi
+  done
+  return 1
+}
+
+rcluster_start() {
+  local i p
+  rm -rf "$RCLUSTER_DIR"
+  for i in 0 1 2; do
+    p=${RCLUSTER_NODES[i]}
+    mkdir -p "$RCLUSTER_DIR/$p"
+    # Same throw-away settings as the standalone Redis. nodes.conf lives in the node's own
+    # directory, so deleting that directory really gives the next start a brand-new cluster.
+    # cluster-node-timeout 2000 (default 15000): a test that stops a node sees the cluster
+    # notice within about 2 s instead of 15 s.
+    redis-server --port "$p" --bind 127.0.0.1 \
+      --cluster-enabled yes --cluster-port "$((REDIS_CLUSTER_BUS_PORT + i))" \
+      --cluster-config-file "$RCLUSTER_DIR/$p/nodes.conf" --cluster-node-timeout 2000 \
+      --save '' --appendonly no --daemonize yes --pidfile "$(rcluster_pidfile "$p")" \
+      --logfile "$(rcluster_log "$p")" --dir "$RCLUSTER_DIR/$p" >&2 9>&- ||
+      die "redis-cluster: redis-server for port $p failed to start"
+  done
+}
+
+rcluster_finish() {
+  local p addrs=() logs=()
+  mapfile -t logs < <(rcluster_logs)
+  wait_ready "redis-cluster nodes" rcluster_nodes_ready rcluster_dead "${logs[@]}" || return 1
+  if rcluster_unformed; then
+    for p in "${RCLUSTER_NODES[@]}"; do addrs+=("127.0.0.1:$p"); done
+    log "redis-cluster: creating the cluster (${addrs[*]}, 3 masters, no replicas)"
+    # redis-cli waits for the nodes to agree on the configuration itself, without a time limit
+    # of its own; `timeout` keeps that bounded like every other wait in this script.
+    if ! timeout "$TIMEOUT" redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 \
+      --cluster-yes >"$RCLUSTER_DIR/create.log" 2>&1; then
+      log "ERROR: redis-cluster: redis-cli --cluster create failed"
+      show_failure_log "$RCLUSTER_DIR/create.log" "${logs[@]}"
+      return 1
+    fi
+  fi
+  wait_ready redis-cluster rcluster_ready rcluster_dead "${logs[@]}" "$RCLUSTER_DIR/create.log"
+}
+
+# TERM all three at once: if a node hangs, `down` waits out one grace period, not three.
+rcluster_stop() {
+  local p pids=()
+  for p in "${RCLUSTER_NODES[@]}"; do
+    stop_pidfile "$(rcluster_pidfile "$p")" "redis-server.*$p" TERM 15 &
+    pids+=("$!")
+  done
+  wait "${pids[@]}"
+}
 
 # ---------------------------------------------------------------------------------------------
 # Kafka (single node, KRaft, combined broker + controller)
@@ -584,17 +741,55 @@ svc_port() {
     postgres) echo "$PG_PORT" ;;
     redis) echo "$REDIS_PORT" ;;
     kafka) echo "$KAFKA_PORT" ;;
+    redis-cluster) echo "${RCLUSTER_NODES[0]}-${RCLUSTER_NODES[2]}" ;;
   esac
 }
-svc_pid() { "${1/postgres/pg}_pid"; }
+# Every port a service listens on (all of them must be free before it starts).
+svc_ports() {
+  case $1 in
+    kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+    redis-cluster) echo "${RCLUSTER_NODES[*]} $REDIS_CLUSTER_BUS_PORT $((REDIS_CLUSTER_BUS_PORT + 1)) $((REDIS_CLUSTER_BUS_PORT + 2))" ;;
+    *) svc_port "$1" ;;
+  esac
+}
+# The variables that move a service's ports, for error messages.
+svc_port_vars() {
+  case $1 in
+    postgres) echo SKEWLESS_PG_PORT ;;
+    redis) echo SKEWLESS_REDIS_PORT ;;
+    kafka) echo "SKEWLESS_KAFKA_PORT / SKEWLESS_KAFKA_CONTROLLER_PORT" ;;
+    redis-cluster) echo "SKEWLESS_REDIS_CLUSTER_PORT / SKEWLESS_REDIS_CLUSTER_BUS_PORT" ;;
+  esac
+}
+# The first of service $1's ports that something already listens on.
+svc_busy_port() {
+  local p
+  for p in $(svc_ports "$1"); do
+    if port_open "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+# Per-service functions are named <prefix>_start, _finish, _stop, _pid, _ready.
+svc_fn() {
+  case $1 in
+    postgres) echo pg ;;
+    redis-cluster) echo rcluster ;;
+    *) echo "$1" ;;
+  esac
+}
+svc_pid() { "$(svc_fn "$1")_pid"; }
 # "Running" means: our pid file names a live process AND the service passes the same
-# readiness check `up` waits for (pg_isready / redis PING / Kafka port + "started" line).
-svc_running() { svc_pid "$1" >/dev/null && "${1/postgres/pg}_ready"; }
+# readiness check `up` waits for (pg_isready / redis PING / Kafka port + "started" line /
+# cluster_state:ok with all slots on every cluster node).
+svc_running() { svc_pid "$1" >/dev/null && "$(svc_fn "$1")_ready"; }
 
 check_services() {
   local s
   for s in "$@"; do
-    case $s in postgres | redis | kafka) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]})" ;; esac
+    case $s in postgres | redis | kafka | redis-cluster) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]})" ;; esac
   done
 }
 
@@ -610,7 +805,7 @@ take_lock() {
 }
 
 cmd_up() {
-  local services=("$@") todo=() s failed=0
+  local services=("$@") todo=() s busy failed=0
   [ ${#services[@]} -gt 0 ] || services=("${ALL_SERVICES[@]}")
   check_services "${services[@]}"
   take_lock
@@ -620,13 +815,11 @@ cmd_up() {
     elif svc_pid "$s" >/dev/null; then
       # Our process exists but does not answer: wedged or half-dead. Start over rather than
       # hand tests a broken service.
-      log "$s (pid $(svc_pid "$s")) is not answering on port $(svc_port "$s"); restarting it"
-      "${s/postgres/pg}_stop"
+      log "$s (pid $(svc_pid "$s")) is alive but not ready on 127.0.0.1:$(svc_port "$s"); restarting it"
+      "$(svc_fn "$s")_stop"
       todo+=("$s")
-    elif port_open "$(svc_port "$s")"; then
-      die "port $(svc_port "$s") for $s is already used by a process this script did not start; stop it or choose another port (see docs/services.md)"
-    elif [ "$s" = kafka ] && port_open "$KAFKA_CONTROLLER_PORT"; then
-      die "Kafka controller port $KAFKA_CONTROLLER_PORT is already in use; set SKEWLESS_KAFKA_CONTROLLER_PORT (or SKEWLESS_KAFKA_PORT) to free ports"
+    elif busy=$(svc_busy_port "$s"); then
+      die "port $busy for $s is already used by a process this script did not start; stop it or choose other ports with $(svc_port_vars "$s") (see docs/services.md)"
     else
       todo+=("$s")
     fi
@@ -639,14 +832,19 @@ cmd_up() {
   if is_root; then chmod 755 "$RUN_DIR"; fi
 
   # Launch everything first and wait afterwards, so the slow JVM start of Kafka overlaps with
-  # Postgres and Redis coming up. Kafka first: it is the slowest.
-  local ordered=()
-  for s in kafka postgres redis; do
+  # the others coming up. Kafka first: it is the slowest. The Redis Cluster is waited for first,
+  # because its wait includes a step of its own (`--cluster create`), which can then run while
+  # Kafka is still booting instead of after it.
+  local ordered=() waits=()
+  for s in kafka redis-cluster postgres redis; do
     if [[ " ${todo[*]} " == *" $s "* ]]; then ordered+=("$s"); fi
   done
-  for s in "${ordered[@]}"; do "${s/postgres/pg}_start"; done
-  for s in "${ordered[@]}"; do
-    "${s/postgres/pg}_finish" || failed=1
+  for s in redis-cluster kafka postgres redis; do
+    if [[ " ${todo[*]} " == *" $s "* ]]; then waits+=("$s"); fi
+  done
+  for s in "${ordered[@]}"; do "$(svc_fn "$s")_start"; done
+  for s in "${waits[@]}"; do
+    "$(svc_fn "$s")_finish" || failed=1
   done
   [ "$failed" = 0 ] || die "some services did not start (see above); 'scripts/services.sh down' cleans up"
 }
@@ -658,7 +856,7 @@ cmd_down() {
   take_lock
   for s in "${services[@]}"; do
     if svc_pid "$s" >/dev/null; then log "stopping $s"; fi
-    "${s/postgres/pg}_stop"
+    "$(svc_fn "$s")_stop"
     rm -rf "${RUN_DIR:?}/$s"
   done
   # Only our own sub-directories were deleted above, so even if SKEWLESS_SERVICES_RUN points
@@ -673,13 +871,17 @@ cmd_status() {
   for s in "${services[@]}"; do
     if svc_running "$s"; then
       pid=$(svc_pid "$s")
-      printf '%-8s running  127.0.0.1:%s  pid %s\n' "$s" "$(svc_port "$s")" "$pid"
+      printf '%-13s running  127.0.0.1:%s  pid %s\n' "$s" "$(svc_port "$s")" "$pid"
     elif pid=$(svc_pid "$s"); then
       # Alive but not answering: still starting, or wedged. `up` restarts it, `down` stops it.
-      printf '%-8s unhealthy  pid %s alive but 127.0.0.1:%s not ready\n' "$s" "$pid" "$(svc_port "$s")"
+      if [ "$s" = redis-cluster ]; then
+        printf '%-13s unhealthy  pid %s alive but cluster not ok: %s\n' "$s" "$pid" "$(rcluster_why)"
+      else
+        printf '%-13s unhealthy  pid %s alive but 127.0.0.1:%s not ready\n' "$s" "$pid" "$(svc_port "$s")"
+      fi
       rc=3
     else
-      printf '%-8s stopped\n' "$s"
+      printf '%-13s stopped\n' "$s"
       rc=3
     fi
   done
@@ -690,6 +892,8 @@ cmd_env() {
   echo "export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/skewless"
   echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
   echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  # A seed node: cluster clients discover the other two nodes from it (CLUSTER SLOTS).
+  echo "export REDIS_CLUSTER_URL=redis://127.0.0.1:$REDIS_CLUSTER_PORT"
 }
 
 cmd_classpath() {
@@ -699,7 +903,7 @@ cmd_classpath() {
 }
 
 usage() {
-  sed -n '2,8s/^# \{0,1\}//p' "$0"
+  sed -n '2,9s/^# \{0,1\}//p' "$0"
 }
 
 main() {
