@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: lint, type check, then every test (unit, integration, end to end) in one run of Node's test
-# runner. Integration tests talk to real PostgreSQL, Redis and Kafka: each store whose variable
-# (DATABASE_URL, REDIS_URL, KAFKA_BROKERS) is unset is started by scripts/services.sh on loopback, and
+# runner. Integration tests talk to real PostgreSQL, Redis, a 3-node Redis Cluster and Kafka: each whose
+# variable (DATABASE_URL, REDIS_URL, REDIS_CLUSTER_URL, KAFKA_BROKERS) is unset is started by
+# scripts/services.sh on loopback, and
 # stopped again at the end unless it was already running before. Extra arguments go to `node --test`
 # (e.g. `npm test -- --test-name-pattern=registry`).
 set -euo pipefail
@@ -13,9 +14,9 @@ npx --no-install eslint .
 echo "== type check (tsc --noEmit)"
 npx --no-install tsc -p tsconfig.json
 
-declare -A VAR=([postgres]=DATABASE_URL [redis]=REDIS_URL [kafka]=KAFKA_BROKERS)
+declare -A VAR=([postgres]=DATABASE_URL [redis]=REDIS_URL [redis-cluster]=REDIS_CLUSTER_URL [kafka]=KAFKA_BROKERS)
 to_start=()
-for svc in postgres redis kafka; do
+for svc in postgres redis redis-cluster kafka; do
   var=${VAR[$svc]}
   if [ -z "${!var:-}" ] && ! scripts/services.sh status "$svc" >/dev/null 2>&1; then to_start+=("$svc"); fi
 done

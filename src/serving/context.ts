@@ -1,0 +1,39 @@
+/** What every resolver sees: created once per request, so T and the read batcher are per request. */
+import type { Registry } from '../registry/registry.ts';
+import type { Stores } from '../stores/open.ts';
+import { createOnlineLoader } from './online-loader.ts';
+import type { OnlineLoader } from './online-loader.ts';
+
+export interface Limits {
+  /** Most entity rows one online request may ask for. */
+  readonly maxEntities: number;
+  /** Most rows one push may carry. */
+  readonly maxPushRows: number;
+}
+
+export interface ServingContext {
+  readonly registry: Registry;
+  readonly stores: Stores;
+  readonly limits: Limits;
+  /** The instant T this request is served at, epoch ms: taken once, so every value shares it. */
+  readonly asOf: number;
+  readonly online: OnlineLoader;
+}
+
+export interface ServingDeps {
+  readonly registry: Registry;
+  readonly stores: Stores;
+  readonly limits: Limits;
+  /** Clock, injectable for tests. Default Date.now. */
+  readonly now?: () => number;
+}
+
+export function createServingContext(deps: ServingDeps): ServingContext {
+  return {
+    registry: deps.registry,
+    stores: deps.stores,
+    limits: deps.limits,
+    asOf: (deps.now ?? Date.now)(),
+    online: createOnlineLoader(deps.stores.online),
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * The per-request read batcher. Every (view, entity) a GraphQL operation touches — across root fields,
+ * aliases, lists and fragments — is collected by one DataLoader and read with one store call per tick,
+ * which the stores turn into one round trip. Built per request in context creation, never shared: its
+ * cache must not outlive the request's instant T.
+ */
+import DataLoader from 'dataloader';
+import type { OnlineKey, OnlineRecord, OnlineStore } from '../stores/types.ts';
+
+export type OnlineLoader = DataLoader<OnlineKey, OnlineRecord | null, string>;
+
+export function createOnlineLoader(store: OnlineStore): OnlineLoader {
+  return new DataLoader<OnlineKey, OnlineRecord | null, string>((keys) => store.read(keys), {
+    // Identical (view, entity) pairs asked twice in one request are read once.
+    cacheKeyFn: (k) => `${k.view}\u0000${k.entity}\u0000${k.entityKey}`,
+    // No cap: the store call is one round trip whatever its size, and request size is bounded upstream.
+    maxBatchSize: Infinity,
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Which features a request asks for: `features` refs (`view:feature` or a bare `view`) or a feature
+ * service, resolved against the registry once per request into the columns of the answer. Unknown refs are
+ * reported all at once with the closest existing names. Shared by online and historical retrieval.
+ */
+import { SkewlessError } from '../errors.ts';
+import type { Registry } from '../registry/registry.ts';
+import { closest } from '../registry/suggest.ts';
+import type { Entity, Feature, FeatureView } from '../registry/types.ts';
+
+export interface Selection {
+  /** Feature columns in answer order: each `view:feature` with its view and feature. */
+  readonly columns: readonly { readonly ref: string; readonly view: FeatureView; readonly feature: Feature }[];
+  /** The distinct views touched, in first-seen order. */
+  readonly views: readonly FeatureView[];
+  /** Entities whose join keys every entity row must carry, in first-seen order. */
+  readonly entities: readonly Entity[];
+  /** Join key column names, in first-seen order. */
+  readonly joinKeys: readonly string[];
+}
+
+/** Unknown refs with suggestions; empty when all are known. */
+export function unknownRefs(registry: Registry, refs: readonly string[]): { ref: string; suggestion: string | undefined }[] {
+  const { unknown } = registry.expandRefs(refs);
+  const known = [...registry.featureRefs(), ...registry.views.map((v) => v.name)];
+  return unknown.map((ref) => ({ ref, suggestion: closest(ref, known) }));
+}
+
+export function unknownFeatureError(unknown: readonly { ref: string; suggestion: string | undefined }[]): SkewlessError {
+  const list = unknown.map((u) => `"${u.ref}"${u.suggestion === undefined ? '' : ` (did you mean "${u.suggestion}"?)`}`).join(', ');
+  return new SkewlessError('UNKNOWN_FEATURE', `unknown feature${unknown.length === 1 ? '' : 's'}: ${list}`, {
+    httpStatus: 400,
+    details: { unknown: unknown.map((u) => u.ref), suggestions: Object.fromEntries(unknown.map((u) => [u.ref, u.suggestion ?? null])) },
+  });
+}
+
+export function selectFeatures(registry: Registry, args: { features?: readonly string[] | null; service?: string | null }): Selection {
+  const hasFeatures = args.features != null && args.features.length > 0;
+  const hasService = args.service != null;
+  if (hasFeatures === hasService) {
+    throw new SkewlessError('INVALID_SELECTION', 'give either features (refs "view:feature") or service, not both and not neither', { httpStatus: 400 });
+  }
+  let refs: readonly string[];
+  if (hasService) {
+    const service = registry.service(args.service!);
+    if (service === undefined) {
+      const hint = closest(args.service!, registry.services.map((s) => s.name));
+      throw new SkewlessError('UNKNOWN_SERVICE', `unknown feature service "${args.service}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`, { httpStatus: 400 });
+    }
+    refs = service.features;
+  } else {
+    const unknown = unknownRefs(registry, args.features!);
+    if (unknown.length > 0) throw unknownFeatureError(unknown);
+    refs = registry.expandRefs(args.features!).refs;
+  }
+  const columns = refs.map((ref) => ({ ref, ...registry.feature(ref)! }));
+  const views = [...new Set(columns.map((c) => c.view))];
+  const entities = [...new Set(views.flatMap((v) => v.entities))].map((name) => registry.entity(name)!);
+  const joinKeys = [...new Set(entities.flatMap((e) => e.joinKeys.map((k) => k.name)))];
+  return { columns, views, entities, joinKeys };
+}

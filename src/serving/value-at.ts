@@ -1,0 +1,34 @@
+/**
+ * What a stored online record means at instant T: the one function that turns a read into served values
+ * and a status. The TTL rule inside it (statusAt) is the one historical retrieval uses.
+ */
+import type { SkewlessError } from '../errors.ts';
+import { statusAt } from '../features/freshness.ts';
+import type { FeatureView } from '../registry/types.ts';
+import type { OnlineRecord } from '../stores/types.ts';
+
+export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'EXPIRED' | 'ERROR';
+
+export interface ViewValue {
+  readonly status: FeatureStatus;
+  /** Feature values by name when PRESENT; null otherwise. */
+  readonly values: Readonly<Record<string, unknown>> | null;
+  /** Event time of the stored row, when there is one (also for EXPIRED). */
+  readonly eventTs: number | null;
+  readonly error: SkewlessError | null;
+}
+
+export function viewValueAt(view: FeatureView, entry: OnlineRecord | null | SkewlessError, asOf: number): ViewValue {
+  if (entry instanceof Error) return { status: 'ERROR', values: null, eventTs: null, error: entry };
+  if (entry === null) return { status: 'NOT_FOUND', values: null, eventTs: null, error: null };
+  const ttlMs = view.kind === 'onDemand' ? undefined : view.ttlMs;
+  switch (statusAt(entry.eventTs, asOf, ttlMs)) {
+    case 'PRESENT':
+      return { status: 'PRESENT', values: entry.values, eventTs: entry.eventTs, error: null };
+    case 'EXPIRED':
+      return { status: 'EXPIRED', values: null, eventTs: entry.eventTs, error: null };
+    case 'FUTURE':
+      // The newest row is dated after T (clock skew between writer and gateway): as at T, nothing is known.
+      return { status: 'NOT_FOUND', values: null, eventTs: null, error: null };
+  }
+}
