@@ -19,7 +19,15 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
   }
   const schema = buildSchema(result.registry);
   const stores = await openStores(config);
-  const gateway = createGateway({ schema, stores, logger, exampleQuery: EXAMPLE_QUERY });
+  try {
+    await stores.offline.ensureSchema(result.registry);
+  } catch (error) {
+    await closeStores(stores);
+    err(`skewless: cannot prepare the offline store: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows };
+  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, exampleQuery: EXAMPLE_QUERY });
   let url: string;
   try {
     url = await gateway.listen(config.port, config.host);

@@ -19,6 +19,9 @@ import {
 import type { GraphQLFieldConfigMap, GraphQLOutputType, GraphQLScalarType } from 'graphql';
 import type { Registry } from '../registry/registry.ts';
 import type { Entity, FeatureView, FieldType, ScalarType } from '../registry/types.ts';
+import type { ServingContext } from '../serving/context.ts';
+import { resolveViewField } from './entity-fields.ts';
+import type { EntityObject } from './entity-fields.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
 
 const SCALARS: Record<ScalarType, GraphQLScalarType> = {
@@ -96,7 +99,11 @@ function entityType(entity: Entity, registry: Registry, views: ReadonlyMap<strin
       const fields: GraphQLFieldConfigMap<unknown, unknown> = {};
       for (const key of entity.joinKeys) fields[key.name] = { type: outputType(key.type, true), description: key.description };
       for (const view of registry.viewsOf(entity.name)) {
-        fields[view.name] = { type: views.get(view.name)!, description: view.description };
+        fields[view.name] = {
+          type: views.get(view.name)!,
+          description: view.description,
+          resolve: (parent, _args, ctx) => resolveViewField(view, entity.name, parent as EntityObject, ctx as ServingContext),
+        };
       }
       return fields;
     },

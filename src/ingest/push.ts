@@ -40,9 +40,11 @@ export function rowViewFor(registry: Registry, name: string): RowView {
 export function checkRows(registry: Registry, view: RowView, rows: readonly unknown[], options: RowOptions): FeatureRow[] {
   const result = validateRows(view, registry.entity(view.entity)!, rows, options);
   if (result.ok) return result.rows;
+  const count = `${result.errors.length}${result.truncated ? '+' : ''}`;
+  const badRows = new Set(result.errors.map((e) => e.index)).size;
   const shown = result.errors.slice(0, 20).map(formatRowError).join('; ');
-  const more = result.errors.length > 20 || result.truncated ? ` (and more: ${result.errors.length}${result.truncated ? '+' : ''} problems)` : '';
-  throw new SkewlessError('INVALID_ROWS', `${result.errors.length}${result.truncated ? '+' : ''} invalid row value(s), nothing written: ${shown}${more}`, {
+  const more = result.errors.length > 20 || result.truncated ? '; …' : '';
+  throw new SkewlessError('INVALID_ROWS', `${count} problem(s) in ${badRows}${result.truncated ? '+' : ''} row(s), nothing written: ${shown}${more}`, {
     httpStatus: 400,
     details: { rowErrors: result.errors, truncated: result.truncated },
   });

@@ -8,13 +8,20 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { featureRefsRule } from '../graphql/validation.ts';
+import type { Registry } from '../registry/registry.ts';
+import { createServingContext } from '../serving/context.ts';
+import type { Limits } from '../serving/context.ts';
 import { checkReadiness } from '../ops/health.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Stores } from '../stores/open.ts';
 
 export interface GatewayOptions {
+  readonly registry: Registry;
   readonly schema: GraphQLSchema;
   readonly stores: Stores;
+  readonly limits: Limits;
   readonly logger: Logger;
   /** Query shown in GraphiQL when it opens. */
   readonly exampleQuery?: string;
@@ -28,9 +35,14 @@ export interface Gateway {
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const { logger, stores } = options;
+  const { logger, stores, registry, limits } = options;
+  const rule = featureRefsRule(registry);
+  const validateFeatureRefs: Plugin = { onValidate: ({ addValidationRule }) => addValidationRule(rule) };
   const yoga = createYoga({
     schema: options.schema,
+    // Built per request: the instant T and the read batcher belong to one request only.
+    context: () => createServingContext({ registry, stores, limits }),
+    plugins: [validateFeatureRefs],
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'Skewless', defaultQuery: options.exampleQuery },
     // Bundled GraphiQL: yoga's default page loads its code from a CDN, which air-gapped clusters (and

@@ -1,0 +1,50 @@
+/** `onlineFeatures` and the FeatureFrame it answers with (historicalFeatures answers with one too). */
+import { GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
+import type { GraphQLFieldConfig, GraphQLOutputType } from 'graphql';
+import type { ServingContext } from '../serving/context.ts';
+import { onlineFrame } from '../serving/online-frame.ts';
+import type { OnlineArgs } from '../serving/online-frame.ts';
+import { coded } from './errors.ts';
+import { FeatureStatusEnum } from './feature-types.ts';
+import { DateTimeScalar, JSONScalar } from './scalars.ts';
+
+const list = (t: GraphQLOutputType) => new GraphQLNonNull(new GraphQLList(t));
+
+const FrameErrorType = new GraphQLObjectType({
+  name: 'FrameError',
+  description: 'Values of one view that could not be read, and why.',
+  fields: {
+    view: { type: new GraphQLNonNull(GraphQLString) },
+    code: { type: new GraphQLNonNull(GraphQLString), description: 'e.g. ONLINE_STORE_UNAVAILABLE.' },
+    message: { type: new GraphQLNonNull(GraphQLString) },
+    rows: { type: list(new GraphQLNonNull(GraphQLInt)), description: 'Indexes of the affected entity rows.' },
+  },
+});
+
+export const FeatureFrameType = new GraphQLObjectType({
+  name: 'FeatureFrame',
+  description: 'A table of feature values: one row per entity row given, in order.',
+  fields: {
+    columns: { type: list(new GraphQLNonNull(GraphQLString)), description: 'Join keys, then one column per feature, named by its ref as requested.' },
+    rows: { type: list(list(JSONScalar)), description: 'Values, one row per entity row, aligned with columns.' },
+    statuses: { type: list(list(FeatureStatusEnum)), description: 'Same shape as rows: why each value is what it is; null in join key columns.' },
+    eventTimestamps: { type: list(list(DateTimeScalar)), description: "Same shape as rows: the event time of each value's row; null when there is none." },
+    errors: { type: list(new GraphQLNonNull(FrameErrorType)), description: 'Values that could not be read; their statuses are ERROR.' },
+    asOf: { type: new GraphQLNonNull(DateTimeScalar), description: 'The instant T every value was served at.' },
+  },
+});
+
+export const onlineFeaturesField: GraphQLFieldConfig<unknown, ServingContext, OnlineArgs> = {
+  type: new GraphQLNonNull(FeatureFrameType),
+  description:
+    'Feature vectors at the request instant. Give features (refs "view:feature", or "view" for all its features) or service; ' +
+    'entities are objects with the join keys of every view asked for.',
+  args: {
+    features: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
+    service: { type: GraphQLString },
+    entities: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(JSONScalar))) },
+    request: { type: new GraphQLList(new GraphQLNonNull(JSONScalar)), description: 'Request data for on-demand features, one object per entity row.' },
+  },
+  resolve: (_root, args, ctx) => coded(() => onlineFrame(ctx, args)),
+};
+
