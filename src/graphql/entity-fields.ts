@@ -54,7 +54,8 @@ export function entityRootFields(entity: Entity, type: GraphQLObjectType): Recor
     plural = {
       type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
       description: `Features of many ${entity.name}s, in the order of the keys given.`,
-      args: { [key.name]: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(outputType(key.type, true) as never))) } },
+      // Join keys are never null, so outputType already gives the non-null scalar.
+      args: { [key.name]: { type: new GraphQLNonNull(new GraphQLList(outputType(key.type, true) as never)) } },
       resolve: (_root, args, ctx) => {
         const values = args[key.name] as unknown[];
         guardCount(values.length, ctx);
