@@ -9,14 +9,20 @@ import { closest } from '../registry/suggest.ts';
 export interface ParsedArgs {
   readonly flags: Flags;
   readonly switches: ReadonlySet<string>;
+  /** Values of the command's own string options that were given, by flag name (`format` for --format). */
+  readonly options: Readonly<Record<string, string>>;
   readonly positionals: readonly string[];
 }
 
-/** `switches` are boolean flags the command takes besides the settings (e.g. `json` for --json). */
-export function parseCommandArgs(argv: readonly string[], switches: readonly string[] = []): ParsedArgs {
+/**
+ * `switches` are boolean flags the command takes besides the settings (e.g. `json` for --json);
+ * `strings` are options with a value (e.g. `format` for --format csv).
+ */
+export function parseCommandArgs(argv: readonly string[], switches: readonly string[] = [], strings: readonly string[] = []): ParsedArgs {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const spec of Object.values(SETTINGS)) options[spec.flag] = { type: 'string' };
   for (const s of switches) options[s] = { type: 'boolean' };
+  for (const s of strings) options[s] = { type: 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
@@ -39,7 +45,12 @@ export function parseCommandArgs(argv: readonly string[], switches: readonly str
     if (typeof value === 'string') flags[name] = value;
   }
   const on = new Set(Object.entries(parsed.values).filter(([, v]) => v === true).map(([k]) => k));
-  return { flags, switches: on, positionals: parsed.positionals };
+  const own: Record<string, string> = {};
+  for (const s of strings) {
+    const value = parsed.values[s];
+    if (typeof value === 'string') own[s] = value;
+  }
+  return { flags, switches: on, options: own, positionals: parsed.positionals };
 }
 
 function hintFor(flag: string, known: readonly string[]): string {

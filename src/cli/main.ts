@@ -13,6 +13,7 @@ import { DIRECTIVES_SDL } from '../registry/directives.ts';
 import { loadRegistry } from '../registry/load.ts';
 import { printSchema } from 'graphql';
 import { parseCommandArgs } from './args.ts';
+import { ingestCommand } from './ingest.ts';
 import { serveCommand } from './serve.ts';
 import { problemReport, validateCommand } from './validate.ts';
 
@@ -20,6 +21,9 @@ const COMMANDS: Record<string, string> = {
   serve: 'Start the GraphQL gateway (GraphiQL at /graphql, /healthz, /readyz).',
   validate: 'Check schema/ and transforms/; print every problem with file:line:column and code (--json for JSON).',
   schema: 'Print the GraphQL schema the gateway serves, generated from the registry.',
+  ingest:
+    'Load rows from a CSV or JSON-lines file into a row view: ingest VIEW FILE [--format csv|jsonl] [--batch-size N (default 5000)] ' +
+    '[--gateway URL]. Validates every row first; writes nothing if any is bad. See docs/ingest.md.',
   directives: 'Print the SDL declaring the Skewless directives (for editors).',
   help: 'Show this help.',
 };
@@ -48,12 +52,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 2;
   }
   try {
-    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : []);
+    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : [], command === 'ingest' ? ['format', 'batch-size', 'gateway'] : []);
     if (args.switches.has('help')) {
       out(helpText());
       return 0;
     }
-    if (args.positionals.length > 0) {
+    if (args.positionals.length > 0 && command !== 'ingest') {
       err(`skewless ${command}: unexpected argument "${args.positionals[0]}"`);
       return 2;
     }
@@ -71,6 +75,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         }
         out(printSchema(buildSchema(result.registry)));
         return 0;
+      }
+      case 'ingest': {
+        const { format, gateway } = args.options;
+        const options = { positionals: args.positionals, format, batchSize: args.options['batch-size'], gateway };
+        return await ingestCommand(config, options, { out, err, progress: process.stderr });
       }
       case 'directives':
         out(DIRECTIVES_SDL);

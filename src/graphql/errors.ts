@@ -11,7 +11,9 @@ export function toGraphQLError(error: SkewlessError, nodes?: ASTNode | readonly 
   // everything a client may see is already in the message and extensions.
   return new GraphQLError(error.message, {
     ...(nodes === undefined ? {} : { nodes }),
-    extensions: { code: error.code, retriable: error.retriable, http: { status: error.httpStatus }, ...(error.details ?? {}) },
+    // No `http` extension: yoga would turn it into the status of the whole response, and a field error in
+    // an otherwise served response must not make clients drop the data that was served (HTTP 200).
+    extensions: { code: error.code, retriable: error.retriable, ...(error.details ?? {}) },
   });
 }
 

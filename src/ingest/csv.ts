@@ -42,6 +42,8 @@ export class CsvParser {
   /** Line of the next character. */
   #line = 1;
   #recordLine = 1;
+  /** Line of the quote that opened the current quoted field, for the unterminated-quote message. */
+  #quoteLine = 1;
   /** Whether the previous character was \r, so the \n of a CRLF split across chunks is not a second line. */
   #afterCr = false;
 
@@ -57,7 +59,7 @@ export class CsvParser {
     const out: CsvRecord[] = [];
     this.#scan(this.#decoder.decode(), out);
     if (this.#state === QUOTED) {
-      this.#fail(`unterminated quoted field: the quote opened on or after line ${this.#recordLine} is never closed`);
+      this.#fail(`unterminated quoted field: the quote opened on line ${this.#quoteLine} is never closed`);
       this.#endRecord(out);
     } else if (this.#state !== FIELD_START || this.#fields.length > 0) {
       this.#endRecord(out);
@@ -77,8 +79,10 @@ export class CsvParser {
           } else {
             if (this.#fields.length === 0) this.#recordLine = this.#line;
             if (c === COMMA) this.#fields.push('');
-            else if (c === QUOTE) this.#state = QUOTED;
-            else {
+            else if (c === QUOTE) {
+              this.#quoteLine = this.#line;
+              this.#state = QUOTED;
+            } else {
               this.#field = text[i]!;
               this.#state = UNQUOTED;
             }

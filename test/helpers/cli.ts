@@ -85,5 +85,5 @@ export async function postGraphQL(base: string, query: string, variables?: Recor
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: res.status, body: (await res.json()) as { data?: Record<string, any>; errors?: { message: string; extensions?: Record<string, unknown> }[] } }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { status: res.status, body: (await res.json()) as { data?: Record<string, any>; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] } }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }

@@ -1,0 +1,49 @@
+/** A private redis-server child process, for tests that stop and restart Redis. */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface PrivateRedis {
+  readonly url: string;
+  /** Starts (or restarts) the server and resolves once it answers PING. */
+  start(): Promise<void>;
+  /** Kills the server abruptly (SIGKILL) and resolves once it has exited. */
+  kill(): Promise<void>;
+}
+
+export async function privateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  return {
+    url,
+    async start() {
+      const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      child = c;
+      // Redis logs this line once it accepts connections: wait for it rather than for a guessed delay.
+      await new Promise<void>((resolve, reject) => {
+        const lines = createInterface({ input: c.stdout! });
+        lines.on('line', (line) => {
+          if (line.includes('Ready to accept connections')) resolve();
+        });
+        c.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before it was ready`)));
+      });
+    },
+    async kill() {
+      const c = child;
+      if (c === undefined || c.exitCode !== null) return;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
