@@ -22,6 +22,8 @@ export interface Selection {
 /** Unknown refs with suggestions; empty when all are known. */
 export function unknownRefs(registry: Registry, refs: readonly string[]): { ref: string; suggestion: string | undefined }[] {
   const { unknown } = registry.expandRefs(refs);
+  if (unknown.length === 0) return [];
+  // Only on the error path: suggestions scan every name.
   const known = [...registry.featureRefs(), ...registry.views.map((v) => v.name)];
   return unknown.map((ref) => ({ ref, suggestion: closest(ref, known) }));
 }
@@ -34,7 +36,24 @@ export function unknownFeatureError(unknown: readonly { ref: string; suggestion:
   });
 }
 
+// Inference apps send the same few feature lists over and over: resolve each once, not per request.
+// Bounded, so arbitrary client lists cannot grow it without limit.
+const MEMO_LIMIT = 1024;
+const memo = new WeakMap<Registry, Map<string, Selection>>();
+
 export function selectFeatures(registry: Registry, args: { features?: readonly string[] | null; service?: string | null }): Selection {
+  const id = args.service != null ? `s\u0000${args.service}\u0000${args.features?.join('\u0000') ?? ''}` : `f\u0000${args.features?.join('\u0000') ?? ''}`;
+  let cache = memo.get(registry);
+  if (cache === undefined) memo.set(registry, (cache = new Map()));
+  const hit = cache.get(id);
+  if (hit !== undefined) return hit;
+  const selection = resolveSelection(registry, args);
+  if (cache.size >= MEMO_LIMIT) cache.clear();
+  cache.set(id, selection);
+  return selection;
+}
+
+function resolveSelection(registry: Registry, args: { features?: readonly string[] | null; service?: string | null }): Selection {
   const hasFeatures = args.features != null && args.features.length > 0;
   const hasService = args.service != null;
   if (hasFeatures === hasService) {
@@ -57,5 +76,5 @@ export function selectFeatures(registry: Registry, args: { features?: readonly s
   const views = [...new Set(columns.map((c) => c.view))];
   const entities = [...new Set(views.flatMap((v) => v.entities))].map((name) => registry.entity(name)!);
   const joinKeys = [...new Set(entities.flatMap((e) => e.joinKeys.map((k) => k.name)))];
-  return { columns, views, entities, joinKeys };
+  return Object.freeze({ columns, views, entities, joinKeys });
 }

@@ -30,6 +30,14 @@ describe('selectFeatures', () => {
     );
   });
 
+  it('resolves a repeated selection once, and never caches a refusal', () => {
+    assert.equal(selectFeatures(registry, { features: ['stats_a', 'stats_c'] }), selectFeatures(registry, { features: ['stats_a', 'stats_c'] }));
+    assert.equal(selectFeatures(registry, { service: 'serving_model' }), selectFeatures(registry, { service: 'serving_model' }));
+    assert.notEqual(selectFeatures(registry, { features: ['stats_a'] }), selectFeatures(registry, { features: ['stats_c'] }));
+    assert.throws(() => selectFeatures(registry, { features: ['stats_zz'] }));
+    assert.throws(() => selectFeatures(registry, { features: ['stats_zz'] }));
+  });
+
   it('wants exactly one of features and service', () => {
     assert.throws(() => selectFeatures(registry, { features: ['stats_a'], service: 'serving_model' }), /either features/);
     assert.throws(() => selectFeatures(registry, {}), /either features/);
