@@ -229,9 +229,9 @@ async function writeFile(plan: Plan, check: RowCheck, sink: Sink, totalBytes: nu
   let batchNumber = 0;
   const progress = new Progress(io.progress, 'writing', 'wrote', totalBytes, { now: io.now });
   try {
-    for await (const batch of batches(plan, (n) => (bytes += n))) {
+    // The next batch is read and validated while this one is written: the file and the stores overlap.
+    for await (const { batch, rows, problems } of readAhead(checkedBatches(plan, check, (n) => (bytes += n)))) {
       batchNumber++;
-      const { rows, problems } = checkBatch(check, batch);
       const span = `batch ${batchNumber} (${locate(batch[0]!, check.format)} to ${locate(batch.at(-1)!, check.format)})`;
       if (problems.length > 0) {
         // Pass 1 found every row good with the same arrival time, so only a changed file gets here.
@@ -257,7 +257,32 @@ async function writeFile(plan: Plan, check: RowCheck, sink: Sink, totalBytes: nu
   return totals;
 }
 
-/** The file's records in batches of --batch-size: the only rows held in memory at a time. */
+async function* checkedBatches(plan: Plan, check: RowCheck, onBytes: (bytes: number) => void) {
+  for await (const batch of batches(plan, onBytes)) yield { batch, ...checkBatch(check, batch) };
+}
+
+/**
+ * Yields what `source` yields, asking it for the next item as soon as one is handed out, so the source
+ * works while the consumer awaits. At most two items are alive at a time.
+ */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  try {
+    for (;;) {
+      const next = await pending;
+      if (next.done === true) return;
+      pending = iterator.next();
+      // Its failure is reported when it is awaited; if the consumer stops first, it is not unhandled.
+      pending.catch(() => {});
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** The file's records in batches of --batch-size: with read-ahead, at most two batches are in memory. */
 async function* batches(plan: Plan, onBytes: (bytes: number) => void): AsyncGenerator<FileRecord[]> {
   let batch: FileRecord[] = [];
   for await (const record of readRecords(plan.file, plan.format, onBytes)) {

@@ -12,7 +12,7 @@ import type { ServingContext } from '../serving/context.ts';
 import { checkEntityCount } from '../serving/online-frame.ts';
 import { viewValueAt } from '../serving/value-at.ts';
 import { toGraphQLError } from './errors.ts';
-import { outputType } from './feature-types.ts';
+import { inputType } from './scalars.ts';
 
 /** What an entity field resolves to: its join key values and canonical key. */
 export interface EntityObject {
@@ -41,7 +41,7 @@ function toEntityObject(entity: Entity, values: Record<string, unknown>): Entity
 
 export function entityRootFields(entity: Entity, type: GraphQLObjectType): Record<string, GraphQLFieldConfig<unknown, ServingContext>> {
   const keyArgs: GraphQLFieldConfigArgumentMap = {};
-  for (const key of entity.joinKeys) keyArgs[key.name] = { type: outputType(key.type, true) as never, description: key.description };
+  for (const key of entity.joinKeys) keyArgs[key.name] = { type: inputType(key.type), description: key.description };
   const single: GraphQLFieldConfig<unknown, ServingContext, Record<string, unknown>> = {
     type,
     description: `Features of one ${entity.name}${entity.description === undefined ? '' : ` (${entity.description.replace(/\.$/, '')})`}, at the request's instant.`,
@@ -54,8 +54,8 @@ export function entityRootFields(entity: Entity, type: GraphQLObjectType): Recor
     plural = {
       type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
       description: `Features of many ${entity.name}s, in the order of the keys given.`,
-      // Join keys are never null, so outputType already gives the non-null scalar.
-      args: { [key.name]: { type: new GraphQLNonNull(new GraphQLList(outputType(key.type, true) as never)) } },
+      // Join keys are never null, so inputType already gives the non-null scalar.
+      args: { [key.name]: { type: new GraphQLNonNull(new GraphQLList(inputType(key.type))) } },
       resolve: (_root, args, ctx) => {
         const values = args[key.name] as unknown[];
         guardCount(values.length, ctx);
@@ -63,7 +63,7 @@ export function entityRootFields(entity: Entity, type: GraphQLObjectType): Recor
       },
     };
   } else {
-    const input = new GraphQLInputObjectType({ name: `${entity.typeName}Key`, description: `The join keys of one ${entity.name}.`, fields: keyArgs as never });
+    const input = new GraphQLInputObjectType({ name: `${entity.typeName}Key`, description: `The join keys of one ${entity.name}.`, fields: () => Object.fromEntries(entity.joinKeys.map((k) => [k.name, { type: inputType(k.type), description: k.description }])) });
     plural = {
       type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type))),
       description: `Features of many ${entity.name}s, in the order of the keys given.`,

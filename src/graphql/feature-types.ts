@@ -5,41 +5,14 @@
  * Feature fields are always nullable in the served schema, whatever the definition says: a value that is
  * missing, expired or unavailable is served as null, and its view's `_meta.status` says why.
  */
-import {
-  GraphQLBoolean,
-  GraphQLEnumType,
-  GraphQLFloat,
-  GraphQLID,
-  GraphQLInt,
-  GraphQLList,
-  GraphQLNonNull,
-  GraphQLObjectType,
-  GraphQLString,
-} from 'graphql';
-import type { GraphQLFieldConfigMap, GraphQLOutputType, GraphQLScalarType } from 'graphql';
+import { GraphQLEnumType, GraphQLFloat, GraphQLNonNull, GraphQLObjectType } from 'graphql';
+import type { GraphQLFieldConfigMap } from 'graphql';
 import type { Registry } from '../registry/registry.ts';
-import type { Entity, FeatureView, FieldType, ScalarType } from '../registry/types.ts';
+import type { Entity, FeatureView } from '../registry/types.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { resolveViewField } from './entity-fields.ts';
 import type { EntityObject } from './entity-fields.ts';
-import { DateTimeScalar, JSONScalar } from './scalars.ts';
-
-const SCALARS: Record<ScalarType, GraphQLScalarType> = {
-  Int: GraphQLInt,
-  Float: GraphQLFloat,
-  String: GraphQLString,
-  Boolean: GraphQLBoolean,
-  ID: GraphQLID,
-  DateTime: DateTimeScalar,
-  JSON: JSONScalar,
-};
-
-/** The served GraphQL type of a field: nullable unless `keepNonNull` (join keys are never null). */
-export function outputType(type: FieldType, keepNonNull = false): GraphQLOutputType {
-  const scalar = SCALARS[type.scalar];
-  const inner = type.list ? new GraphQLList(scalar) : scalar;
-  return keepNonNull && !type.nullable ? new GraphQLNonNull(inner) : inner;
-}
+import { DateTimeScalar, outputType } from './scalars.ts';
 
 export const FeatureStatusEnum = new GraphQLEnumType({
   name: 'FeatureStatus',

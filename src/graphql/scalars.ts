@@ -1,6 +1,7 @@
 /** The two custom scalars of the served schema. */
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import type { ConstValueNode } from 'graphql';
+import { GraphQLBoolean, GraphQLError, GraphQLFloat, GraphQLID, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLScalarType, GraphQLString, Kind } from 'graphql';
+import type { ConstValueNode, GraphQLInputType, GraphQLOutputType } from 'graphql';
+import type { FieldType, ScalarType } from '../registry/types.ts';
 import { toEpochMs, toIso } from '../features/time.ts';
 
 /**
@@ -54,4 +55,28 @@ function literalValue(ast: ConstValueNode): unknown {
     case Kind.OBJECT:
       return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalValue(f.value)]));
   }
+}
+
+const SCALARS: Record<ScalarType, GraphQLScalarType> = {
+  Int: GraphQLInt,
+  Float: GraphQLFloat,
+  String: GraphQLString,
+  Boolean: GraphQLBoolean,
+  ID: GraphQLID,
+  DateTime: DateTimeScalar,
+  JSON: JSONScalar,
+};
+
+/** The served GraphQL type of a field: nullable unless `keepNonNull` (join keys are never null). */
+export function outputType(type: FieldType, keepNonNull = false): GraphQLOutputType {
+  const scalar = SCALARS[type.scalar];
+  const inner = type.list ? new GraphQLList(scalar) : scalar;
+  return keepNonNull && !type.nullable ? new GraphQLNonNull(inner) : inner;
+}
+
+/** The GraphQL input type of a join key or request field: non-null unless declared nullable. */
+export function inputType(type: FieldType): GraphQLInputType {
+  const scalar = SCALARS[type.scalar];
+  const inner = type.list ? new GraphQLList(scalar) : scalar;
+  return type.nullable ? inner : new GraphQLNonNull(inner);
 }

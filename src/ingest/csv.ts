@@ -82,9 +82,13 @@ export class CsvParser {
         if (i === n) break;
       } else if (this.#state === UNQUOTED) {
         let end = i;
-        for (let c = text.charCodeAt(end); end < n && c !== COMMA && c !== CR && c !== LF && c !== QUOTE; c = text.charCodeAt(++end));
+        while (end < n) {
+          const c = text.charCodeAt(end);
+          if (c === COMMA || c === CR || c === LF || c === QUOTE) break;
+          end++;
+        }
+        // No line breaks in the run, and the character before it was no \r: the line count stands.
         this.#field += text.slice(i, end);
-        if (end > i) this.#afterCr = false;
         i = end;
         if (i === n) break;
       }
