@@ -87,9 +87,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     }
     return 2;
   } catch (error) {
-    if (error instanceof SkewlessError && error.code === 'INVALID_CONFIG') {
-      err(`skewless: ${error.message}`);
-      return 2;
+    // Coded errors are for people: their message, no stack. Anything else is a bug and keeps its stack.
+    if (error instanceof SkewlessError) {
+      err(error.code === 'INVALID_CONFIG' ? `skewless: ${error.message}` : `skewless: ${error.code}: ${error.message}`);
+      return error.code === 'INVALID_CONFIG' ? 2 : 1;
     }
     throw error;
   }

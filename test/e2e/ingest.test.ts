@@ -93,7 +93,9 @@ describe('skewless ingest', () => {
     const { code, stdout, stderr } = await ingest(['stats_a', file, '--batch-size', '1']);
     assert.equal(code, 0, stderr);
     assert.equal(stdout, 'ingested 3 rows into stats_a: 1 online values written, 2 kept (newer already stored)\n');
-    assert.deepEqual((await history('stats_a', users)).map((r) => r.a_int), [1, 2, 3]);
+    const rows = await history('stats_a', users);
+    assert.deepEqual(rows.map((r) => r.a_int), [1, 2, 3]);
+    assert.equal(new Set(rows.map((r) => (r.created_timestamp as Date).getTime())).size, 1, 'one arrival time for every batch');
     assert.deepEqual(await onlineValues('stats_a', [users[0]!]), [{ a_int: 3, a_float: null }]);
   });
 
