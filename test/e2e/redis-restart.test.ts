@@ -6,14 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pgliteOfflineStore } from '../../src/stores/pglite/offline.ts';
-import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
-import type { Stores } from '../../src/stores/open.ts';
 import { postGraphQL } from '../helpers/cli.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { loadFixtureRegistry } from '../helpers/repos.ts';
-import { privateRedis } from '../helpers/redis-server.ts';
+import { gatewayOnPrivateRedis } from '../helpers/redis-server.ts';
 import type { PrivateRedis } from '../helpers/redis-server.ts';
 
 const QUERY = `query ($e: [JSON!]!) {
@@ -35,22 +30,13 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, wh
 
 describe('Redis stopped and restarted under traffic', () => {
   let redis: PrivateRedis;
-  let stores: Stores;
   let gateway: TestGateway;
+  let close: () => Promise<void>;
 
   before(async () => {
-    redis = await privateRedis();
-    await redis.start();
-    const online = new RedisOnlineStore(redis.url);
-    await online.waitUntilReady();
-    stores = { online, offline: await pgliteOfflineStore() };
-    gateway = await startTestGateway(await loadFixtureRegistry(), stores);
+    ({ redis, gateway, close } = await gatewayOnPrivateRedis());
   });
-  after(async () => {
-    await gateway.close();
-    await Promise.all([stores.online.close(), stores.offline.close()]);
-    await redis.kill();
-  });
+  after(() => close());
 
   it('serves coded errors while Redis is down and recovers on its own', async () => {
     const query = () => postGraphQL(gateway.base, QUERY, { e: [{ user_id: 'r1' }, { user_id: 'r2' }] });

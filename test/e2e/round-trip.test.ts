@@ -5,14 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { pgliteOfflineStore } from '../../src/stores/pglite/offline.ts';
-import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
-import type { Stores } from '../../src/stores/open.ts';
 import { postGraphQL } from '../helpers/cli.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { loadFixtureRegistry } from '../helpers/repos.ts';
-import { privateRedis } from '../helpers/redis-server.ts';
+import { gatewayOnPrivateRedis } from '../helpers/redis-server.ts';
 import type { PrivateRedis } from '../helpers/redis-server.ts';
 
 /** Calls per command since the last CONFIG RESETSTAT, without the admin client's own CONFIG and INFO. */
@@ -26,18 +21,13 @@ async function commandCalls(admin: Redis): Promise<Record<string, number>> {
 describe('round trips to Redis', () => {
   // A private server: command statistics are server-wide, and nothing else may talk to it.
   let redis: PrivateRedis;
-  let stores: Stores;
   let gateway: TestGateway;
+  let close: () => Promise<void>;
   let admin: Redis;
   const users = Array.from({ length: 100 }, (_, i) => `rt-${i}`);
 
   before(async () => {
-    redis = await privateRedis();
-    await redis.start();
-    const online = new RedisOnlineStore(redis.url);
-    await online.waitUntilReady();
-    stores = { online, offline: await pgliteOfflineStore() };
-    gateway = await startTestGateway(await loadFixtureRegistry(), stores);
+    ({ redis, gateway, close } = await gatewayOnPrivateRedis());
     admin = new Redis(redis.url);
     const t = Date.now() - 1000;
     for (const [view, feature] of [['stats_a', 'a_int'], ['stats_b', 'b_count'], ['stats_c', 'c_score']] as const) {
@@ -50,9 +40,7 @@ describe('round trips to Redis', () => {
   });
   after(async () => {
     admin.disconnect();
-    await gateway.close();
-    await Promise.all([stores.online.close(), stores.offline.close()]);
-    await redis.kill();
+    await close();
   });
 
   it('onlineFeatures for 100 entities × 3 views is one MGET', async () => {

@@ -3,6 +3,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { pgliteOfflineStore } from '../../src/stores/pglite/offline.ts';
+import type { Stores } from '../../src/stores/open.ts';
+import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import { startTestGateway } from './gateway.ts';
+import type { TestGateway } from './gateway.ts';
+import { loadFixtureRegistry } from './repos.ts';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -44,6 +50,26 @@ export async function privateRedis(): Promise<PrivateRedis> {
       const exited = new Promise((resolve) => c.once('exit', resolve));
       c.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/** A gateway on the fixture repository, reading a private Redis (and an in-memory PGlite). */
+export async function gatewayOnPrivateRedis(): Promise<{ redis: PrivateRedis; stores: Stores; gateway: TestGateway; close(): Promise<void> }> {
+  const redis = await privateRedis();
+  await redis.start();
+  const online = new RedisOnlineStore(redis.url);
+  await online.waitUntilReady();
+  const stores: Stores = { online, offline: await pgliteOfflineStore() };
+  const gateway = await startTestGateway(await loadFixtureRegistry(), stores);
+  return {
+    redis,
+    stores,
+    gateway,
+    close: async () => {
+      await gateway.close();
+      await Promise.all([stores.online.close(), stores.offline.close()]);
+      await redis.kill();
     },
   };
 }
