@@ -28,6 +28,7 @@ export interface Config {
   readonly kafkaBrokers: readonly string[] | undefined;
   readonly maxEntities: number;
   readonly maxPushRows: number;
+  readonly maxHistoricalRows: number;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -59,13 +60,14 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
   };
   const maxEntities = positive('maxEntities');
   const maxPushRows = positive('maxPushRows');
+  const maxHistoricalRows = positive('maxHistoricalRows');
   const redisMode = raw.redisMode as Config['redisMode'];
   if (redisMode !== 'standalone' && redisMode !== 'cluster') bad('redisMode', 'standalone or cluster');
 
@@ -100,6 +102,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     kafkaBrokers,
     maxEntities,
     maxPushRows,
+    maxHistoricalRows,
     logLevel,
     origins: Object.freeze(origins),
   });

@@ -88,6 +88,13 @@ export const SETTINGS = {
     valueName: 'N',
     help: 'Most rows one pushFeatures call may carry; use `skewless ingest` for bulk loads.',
   },
+  maxHistoricalRows: {
+    flag: 'max-historical-rows',
+    env: 'SKEWLESS_MAX_HISTORICAL_ROWS',
+    default: '100000',
+    valueName: 'N',
+    help: 'Most entity rows one historicalFeatures query answers over GraphQL.',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LOG_LEVEL',

@@ -1,9 +1,11 @@
 /** `onlineFeatures` and the FeatureFrame it answers with (historicalFeatures answers with one too). */
-import { GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
+import { GraphQLBoolean, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
 import type { GraphQLFieldConfig, GraphQLOutputType } from 'graphql';
 import type { ServingContext } from '../serving/context.ts';
 import { onlineFrame } from '../serving/online-frame.ts';
 import type { OnlineArgs } from '../serving/online-frame.ts';
+import { historicalFrame } from '../serving/historical-frame.ts';
+import type { HistoricalArgs } from '../serving/historical-frame.ts';
 import { coded } from './errors.ts';
 import { FeatureStatusEnum } from './feature-types.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
@@ -48,3 +50,18 @@ export const onlineFeaturesField: GraphQLFieldConfig<unknown, ServingContext, On
   resolve: (_root, args, ctx) => coded(() => onlineFrame(ctx, args)),
 };
 
+
+export const historicalFeaturesField: GraphQLFieldConfig<unknown, ServingContext, HistoricalArgs> = {
+  type: new GraphQLNonNull(FeatureFrameType),
+  description:
+    'Point-in-time-correct training rows. Each entity row has the join keys, event_timestamp (its instant T) and any other columns, ' +
+    'returned unchanged and in order; each feature is the newest row with T - ttl <= event_timestamp <= T (asKnownAt: also created_timestamp <= T).',
+  args: {
+    features: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
+    service: { type: GraphQLString },
+    entities: { type: new GraphQLList(new GraphQLNonNull(JSONScalar)) },
+    entitySql: { type: GraphQLString, description: 'A SELECT producing the entity rows (not supported yet).' },
+    asKnownAt: { type: GraphQLBoolean, defaultValue: false, description: 'Only rows created by T: what the online store could have served then.' },
+  },
+  resolve: (_root, args, ctx) => coded(() => historicalFrame(ctx, args)),
+};

@@ -8,7 +8,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { entityRootFields } from './entity-fields.ts';
 import { buildFeatureTypes } from './feature-types.ts';
-import { onlineFeaturesField } from './frame-types.ts';
+import { historicalFeaturesField, onlineFeaturesField } from './frame-types.ts';
 import { pushFeaturesField } from './push-fields.ts';
 import { RegistryInfoType } from './registry-types.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
@@ -22,6 +22,7 @@ export function buildSchema(registry: Registry): GraphQLSchema {
       resolve: () => registry,
     },
     onlineFeatures: onlineFeaturesField as never,
+    historicalFeatures: historicalFeaturesField as never,
   };
   for (const entity of registry.entities) Object.assign(queryFields, entityRootFields(entity, featureTypes.entities.get(entity.name)!));
   const schema = new GraphQLSchema({

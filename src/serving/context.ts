@@ -9,6 +9,8 @@ export interface Limits {
   readonly maxEntities: number;
   /** Most rows one push may carry. */
   readonly maxPushRows: number;
+  /** Most entity rows one historicalFeatures query answers over GraphQL. */
+  readonly maxHistoricalRows: number;
 }
 
 export interface ServingContext {

@@ -10,6 +10,13 @@ import type { RowTime } from '../features/freshness.ts';
 import type { FeatureRow } from '../ingest/rows.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RowView } from '../registry/types.ts';
+import type { AsOfPlan } from './sql/point-in-time.ts';
+
+/** One entity row of a historical query: its join key values (as text) and its instant T. */
+export interface EntityRowAt {
+  readonly keys: Readonly<Record<string, string>>;
+  readonly asOf: number;
+}
 
 export interface Store {
   /** `memory` / `redis` online; `pglite` / `postgres` offline. */
@@ -59,6 +66,11 @@ export interface OfflineStore extends Store {
   ensureSchema(registry: Registry): Promise<void>;
   /** Appends rows to a view's history, all or nothing. */
   appendHistory(view: RowView, rows: readonly FeatureRow[]): Promise<void>;
+  /**
+   * The point-in-time join inside the store: one result row per entity row, in order, with each view's
+   * event time and features as named by the plan (sql/point-in-time.ts).
+   */
+  asOfJoin(plan: AsOfPlan, rows: readonly EntityRowAt[]): Promise<Record<string, unknown>[]>;
   /** Runs one parameterised statement; for retrieval code and tests. */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }

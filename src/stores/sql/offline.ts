@@ -2,7 +2,10 @@
 import type { FeatureRow } from '../../ingest/rows.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { RowView } from '../../registry/types.ts';
-import type { OfflineStore } from '../types.ts';
+import { toIso } from '../../features/time.ts';
+import type { EntityRowAt, OfflineStore } from '../types.ts';
+import { asOfJoinSql, entityTableDdl, entityTableInsert } from './point-in-time.ts';
+import type { AsOfPlan } from './point-in-time.ts';
 import type { SqlClient } from './client.ts';
 import { appendHistory, historyDdl } from './history.ts';
 
@@ -34,6 +37,17 @@ export class SqlOfflineStore implements OfflineStore {
     if (entity === undefined) throw new Error(`appendHistory before ensureSchema for entity ${view.entity}`);
     const { sql, params } = appendHistory(view, entity, rows);
     await this.#sql.query(sql, params);
+  }
+
+  asOfJoin(plan: AsOfPlan, rows: readonly EntityRowAt[]): Promise<Record<string, unknown>[]> {
+    // One transaction: the entity table is temporary and dropped at commit, so concurrent queries on
+    // other connections never see each other's rows.
+    return this.#sql.transaction(async (tx) => {
+      await tx.query(entityTableDdl(plan.joinKeys));
+      const params = [rows.map((_, i) => i), ...plan.joinKeys.map((k) => rows.map((r) => r.keys[k] ?? null)), rows.map((r) => toIso(r.asOf))];
+      await tx.query(entityTableInsert(plan.joinKeys), params);
+      return tx.query(asOfJoinSql(plan));
+    });
   }
 
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {

@@ -1,0 +1,68 @@
+/**
+ * The point-in-time join, built as SQL by a pure function and run inside the offline store.
+ *
+ * For each entity row (keys, T) and each row view, the value is the history row with the greatest
+ * (event_timestamp, created_timestamp) among rows with T − ttl ≤ event_timestamp ≤ T (both bounds
+ * inclusive, no lower bound without a ttl — the rule of features/freshness.ts), and, "as known at T",
+ * created_timestamp ≤ T as well. Each lookup is a LATERAL subquery with ORDER BY … LIMIT 1 that walks
+ * the history index (keys, event_timestamp desc, created_timestamp desc) from (key, T): one index probe
+ * per entity row and view, whatever the size of history.
+ */
+import type { Entity, RowView } from '../../registry/types.ts';
+import { historyTable, ident } from './history.ts';
+
+/** The temporary table entity rows are loaded into, one per transaction. */
+export const ENTITY_TABLE = 'skewless_entity_rows';
+
+export interface AsOfView {
+  readonly view: RowView;
+  readonly entity: Entity;
+  /** Features of the view to return, in order. */
+  readonly features: readonly string[];
+}
+
+export interface AsOfPlan {
+  /** Join key columns of the entity table: the union of every view's entity keys. */
+  readonly joinKeys: readonly string[];
+  readonly views: readonly AsOfView[];
+  /** Also require created_timestamp ≤ T: what the online store could have served at T. */
+  readonly asKnownAt: boolean;
+}
+
+/** Result column of view i's feature f: `v<i>_<f>`; `v<i>__ts` carries the row's event time. */
+export const resultColumn = (viewIndex: number, feature: string): string => `v${viewIndex}_${feature}`;
+export const eventTimeColumn = (viewIndex: number): string => `v${viewIndex}__ts`;
+
+export function entityTableDdl(joinKeys: readonly string[]): string {
+  const keys = joinKeys.map((k) => `${ident(k)} text`);
+  return `create temporary table ${ENTITY_TABLE} (row_idx integer not null, ${[...keys, 'event_timestamp timestamptz not null'].join(', ')}) on commit drop`;
+}
+
+/** Loads entity rows with one statement: one array parameter per column, unnested. */
+export function entityTableInsert(joinKeys: readonly string[]): string {
+  const columns = ['row_idx', ...joinKeys.map(ident), 'event_timestamp'];
+  const types = ['integer[]', ...joinKeys.map(() => 'text[]'), 'timestamptz[]'];
+  return `insert into ${ENTITY_TABLE} (${columns.join(', ')}) select * from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})`;
+}
+
+/** The as-of join over every view, one output row per entity row, ordered as the input. */
+export function asOfJoinSql(plan: AsOfPlan): string {
+  const selects = ['e.row_idx'];
+  const joins: string[] = [];
+  plan.views.forEach(({ view, entity, features }, i) => {
+    const alias = `v${i}`;
+    selects.push(`${alias}.event_timestamp as ${ident(eventTimeColumn(i))}`);
+    for (const f of features) selects.push(`${alias}.${ident(f)} as ${ident(resultColumn(i, f))}`);
+    const conditions = [
+      ...entity.joinKeys.map((k) => `h.${ident(k.name)} = e.${ident(k.name)}`),
+      'h.event_timestamp <= e.event_timestamp',
+      ...(view.ttlMs === undefined ? [] : [`h.event_timestamp >= e.event_timestamp - interval '${view.ttlMs} milliseconds'`]),
+      ...(plan.asKnownAt ? ['h.created_timestamp <= e.event_timestamp'] : []),
+    ];
+    joins.push(
+      `left join lateral (select h.event_timestamp${features.map((f) => `, h.${ident(f)}`).join('')} from ${historyTable(view.name)} h ` +
+        `where ${conditions.join(' and ')} order by h.event_timestamp desc, h.created_timestamp desc limit 1) ${alias} on true`,
+    );
+  });
+  return `select ${selects.join(', ')} from ${ENTITY_TABLE} e ${joins.join(' ')} order by e.row_idx`;
+}

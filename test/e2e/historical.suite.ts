@@ -1,0 +1,151 @@
+/**
+ * historicalFeatures end to end: every point-in-time boundary as a golden case, and parity with the online
+ * path — the same value online at T and historically at T, value for value.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Stores } from '../../src/stores/open.ts';
+import { postGraphQL } from '../helpers/cli.ts';
+import { startTestGateway } from '../helpers/gateway.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
+import { loadFixtureRegistry } from '../helpers/repos.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+const HISTORICAL = `query ($f: [String!], $e: [JSON!], $k: Boolean) {
+  historicalFeatures(features: $f, entities: $e, asKnownAt: $k) { columns rows statuses eventTimestamps }
+}`;
+
+export function historicalSuite(name: string, openStores: () => Promise<Stores>): void {
+  describe(`historicalFeatures: ${name}`, () => {
+    let stores: Stores;
+    let gateway: TestGateway;
+    const u = randomUUID();
+    const push = async (view: string, rows: unknown[]) => {
+      const { body } = await postGraphQL(gateway.base, 'mutation ($v: String!, $r: [JSON!]!) { pushFeatures(view: $v, rows: $r) { rows } }', { v: view, r: rows });
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+    };
+    const historical = async (features: string[], entities: unknown[], asKnownAt = false) => {
+      const { body } = await postGraphQL(gateway.base, HISTORICAL, { f: features, e: entities, k: asKnownAt });
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      return body.data!.historicalFeatures as { columns: string[]; rows: unknown[][]; statuses: (string | null)[][]; eventTimestamps: (string | null)[][] };
+    };
+    const at = (t: number, extra: Record<string, unknown> = {}) => ({ user_id: u, event_timestamp: new Date(t).toISOString(), ...extra });
+
+    before(async () => {
+      stores = await openStores();
+      gateway = await startTestGateway(await loadFixtureRegistry(), stores);
+      // stats_a has ttl 1h. Four rows, two with the same event time, one created long after its event.
+      await push('stats_a', [
+        { user_id: u, event_timestamp: T0, created_timestamp: T0, a_int: 1, a_float: 1.5 },
+        { user_id: u, event_timestamp: T0 + 30 * MIN, created_timestamp: T0 + 30 * MIN, a_int: 2, a_float: null },
+        { user_id: u, event_timestamp: T0 + 30 * MIN, created_timestamp: T0 + 40 * MIN, a_int: 3, a_float: null },
+        { user_id: u, event_timestamp: T0 + 2 * HOUR, created_timestamp: T0 + 5 * HOUR, a_int: 4, a_float: 4.5 },
+      ]);
+      // stats_c has no ttl: a year-old value is still valid.
+      await push('stats_c', [{ user_id: u, event_timestamp: T0 - 365 * 24 * HOUR, c_score: 0.25 }]);
+    });
+    after(async () => {
+      await gateway.close();
+      await Promise.all([stores.online.close(), stores.offline.close()]);
+    });
+
+    it('answers every boundary of T − ttl ≤ event_timestamp ≤ T exactly', async () => {
+      const cases: [string, number, number | null][] = [
+        ['only rows in the future', T0 - 1, null],
+        ['a row exactly at T', T0, 1],
+        ['equal event times: the greater created time', T0 + 30 * MIN, 3],
+        ['a row exactly at T − ttl', T0 + 30 * MIN + HOUR, 3],
+        ['just outside the ttl', T0 + 30 * MIN + HOUR + 1, null],
+        ['the newest row', T0 + 2 * HOUR, 4],
+      ];
+      const f = await historical(['stats_a:a_int'], cases.map(([label, t]) => at(t, { label })));
+      assert.deepEqual(f.columns, ['user_id', 'event_timestamp', 'label', 'stats_a:a_int']);
+      cases.forEach(([label, , expected], i) => assert.deepEqual(f.rows[i]!.slice(2), [label, expected], label));
+      assert.deepEqual(f.statuses.map((s) => s[3]), cases.map(([, , v]) => (v === null ? 'NOT_FOUND' : 'PRESENT')));
+      assert.equal(f.eventTimestamps[2]![3], new Date(T0 + 30 * MIN).toISOString());
+    });
+
+    it('as known at T, ignores rows created after T', async () => {
+      const f = await historical(['stats_a:a_int'], [at(T0 + 2 * HOUR), at(T0 + 5 * HOUR - 1), at(T0 + 30 * MIN)], true);
+      // At T0+2h the row of T0+2h was not yet created, and the ones before it are outside the ttl; at
+      // T0+30m the row created at T0+40m was not yet known, so its same-event-time sibling is served.
+      assert.deepEqual(f.rows.map((r) => r[2]), [null, null, 2]);
+      const later = await historical(['stats_a:a_int'], [at(T0 + 5 * HOUR - 1)]);
+      assert.deepEqual(later.rows.map((r) => r[2]), [null], 'without asKnownAt the row is outside the ttl at T0+5h');
+      const known = await historical(['stats_a:a_int'], [at(T0 + 2 * HOUR + 59 * MIN)], true);
+      assert.deepEqual(known.rows.map((r) => r[2]), [null], 'created at T0+5h: unknown before then');
+    });
+
+    it('returns one row per input row, in order: duplicates, unknown entities, null values, no-ttl views', async () => {
+      const f = await historical(['stats_a:a_float', 'stats_c:c_score'], [at(T0), { user_id: 'nobody', event_timestamp: T0, id: 7 }, at(T0), at(T0 + 35 * MIN)]);
+      assert.deepEqual(f.columns, ['user_id', 'event_timestamp', 'id', 'stats_a:a_float', 'stats_c:c_score']);
+      assert.deepEqual(f.rows.map((r) => r.slice(2)), [
+        [null, 1.5, 0.25],
+        [7, null, null],
+        [null, 1.5, 0.25],
+        [null, null, 0.25],
+      ]);
+      assert.deepEqual(f.statuses[3]!.slice(3), ['PRESENT', 'PRESENT'], 'a null value of a present row is PRESENT');
+    });
+
+    it('reproduces the worked example of docs/point-in-time.md', async () => {
+      // The doc uses a 3-day ttl; stats_b has 1d, so one "day" of the doc is 8 hours here (and its hours shrink alike).
+      const unit = 8 * HOUR; // the doc's "day"
+      const w = randomUUID();
+      const d = (day: number, hours = 0) => T0 + day * unit + hours * (unit / 24);
+      await push('stats_b', [
+        { user_id: w, event_timestamp: d(1), created_timestamp: d(1, 1), b_count: 5 },
+        { user_id: w, event_timestamp: d(3), created_timestamp: d(3, 1), b_count: 7 },
+        { user_id: w, event_timestamp: d(3), created_timestamp: d(3, 4), b_count: 8 },
+        { user_id: w, event_timestamp: d(5), created_timestamp: d(9), b_count: 9 },
+      ]);
+      const table: [number, number | null, number | null][] = [
+        [d(1) - 1, null, null],
+        [d(1), 5, null],
+        [d(3), 8, 5],
+        [d(3, 2), 8, 7],
+        [d(6), 9, 8],
+        [d(6) + 1, 9, null],
+        [d(9, 12), null, null],
+      ];
+      const rows = table.map(([t]) => ({ user_id: w, event_timestamp: t }));
+      assert.deepEqual((await historical(['stats_b:b_count'], rows)).rows.map((r) => r[2]), table.map(([, v]) => v));
+      assert.deepEqual((await historical(['stats_b:b_count'], rows, true)).rows.map((r) => r[2]), table.map(([, , v]) => v));
+    });
+
+    it('names bad entity rows before doing any work', async () => {
+      const { body } = await postGraphQL(gateway.base, HISTORICAL, { f: ['stats_a:a_int'], e: [at(T0), { user_id: u }, { event_timestamp: 'soon' }], k: false });
+      assert.equal(body.errors?.[0]?.extensions?.code, 'INVALID_ENTITY_ROW');
+      assert.deepEqual((body.errors?.[0]?.extensions?.rowErrors as { row: number; key: string }[]).map((e) => [e.row, e.key]), [
+        [1, 'event_timestamp'],
+        [2, 'user_id'],
+        [2, 'event_timestamp'],
+      ]);
+    });
+
+    it('gives online at T and historical at T the same values, value for value', async () => {
+      const users = Array.from({ length: 50 }, () => randomUUID());
+      const now = Date.now();
+      const rows = users.flatMap((user, i) => [
+        { user_id: user, event_timestamp: now - 90 * MIN, a_int: i, a_float: i / 3 }, // expired at now (ttl 1h)
+        ...(i % 3 === 0 ? [] : [{ user_id: user, event_timestamp: now - (i % 50) * MIN, a_int: i * 10, a_float: i % 4 === 0 ? null : -i / 7 }]),
+      ]);
+      await push('stats_a', rows);
+      await push('stats_b', users.filter((_, i) => i % 2 === 0).map((user, i) => ({ user_id: user, event_timestamp: now - i * HOUR, b_count: i, b_label: `l${i}` })));
+      const features = ['stats_a:a_int', 'stats_a:a_float', 'stats_b:b_count', 'stats_b:b_label'];
+      const { body } = await postGraphQL(gateway.base, 'query ($f: [String!], $e: [JSON!]!) { onlineFeatures(features: $f, entities: $e) { rows asOf } }', {
+        f: features,
+        e: users.map((user) => ({ user_id: user })),
+      });
+      const online = body.data!.onlineFeatures as { rows: unknown[][]; asOf: string };
+      for (const asKnownAt of [false, true]) {
+        const hist = await historical(features, users.map((user) => ({ user_id: user, event_timestamp: online.asOf })), asKnownAt);
+        assert.deepEqual(hist.rows.map((r) => r.slice(2)), online.rows.map((r) => r.slice(1)), `asKnownAt ${asKnownAt}`);
+      }
+      assert.ok(online.rows.some((r) => r[1] !== null) && online.rows.some((r) => r[1] === null), 'the case mixes found and missing values');
+    });
+  });
+}

@@ -1,0 +1,44 @@
+/** The as-of join SQL: one index-walking LATERAL lookup per view, bounds exactly as DESIGN.md states. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { Registry } from '../../../src/registry/registry.ts';
+import type { RowView } from '../../../src/registry/types.ts';
+import { asOfJoinSql, entityTableInsert } from '../../../src/stores/sql/point-in-time.ts';
+import { loadFixtureRegistry } from '../../helpers/repos.ts';
+
+let registry: Registry;
+before(async () => {
+  registry = await loadFixtureRegistry();
+});
+const plan = (names: string[], asKnownAt: boolean) => ({
+  joinKeys: ['user_id'],
+  asKnownAt,
+  views: names.map((n) => ({ view: registry.view(n) as RowView, entity: registry.entity('User')!, features: (registry.view(n) as RowView).features.map((f) => f.name) })),
+});
+
+describe('asOfJoinSql', () => {
+  it('bounds a ttl view on both sides, inclusive, newest by event then created time', () => {
+    const sql = asOfJoinSql(plan(['stats_a'], false));
+    assert.match(sql, /h\."user_id" = e\."user_id" and h\.event_timestamp <= e\.event_timestamp and h\.event_timestamp >= e\.event_timestamp - interval '3600000 milliseconds'/);
+    assert.match(sql, /order by h\.event_timestamp desc, h\.created_timestamp desc limit 1\) v0 on true/);
+    assert.doesNotMatch(sql, /created_timestamp <=/);
+    assert.match(sql, /order by e\.row_idx$/);
+  });
+
+  it('has no lower bound without a ttl, and adds created_timestamp ≤ T as known at T', () => {
+    const sql = asOfJoinSql(plan(['stats_c'], true));
+    assert.doesNotMatch(sql, /interval/);
+    assert.match(sql, /h\.created_timestamp <= e\.event_timestamp/);
+  });
+
+  it('joins each view once, naming results per view', () => {
+    const sql = asOfJoinSql(plan(['stats_a', 'stats_b'], false));
+    assert.equal(sql.match(/left join lateral/g)?.length, 2);
+    assert.match(sql, /v1\."b_label" as "v1_b_label"/);
+    assert.match(sql, /v0\.event_timestamp as "v0__ts"/);
+  });
+
+  it('loads entity rows with one statement of array parameters', () => {
+    assert.equal(entityTableInsert(['user_id', 'merchant_id']), 'insert into skewless_entity_rows (row_idx, "user_id", "merchant_id", event_timestamp) select * from unnest($1::integer[], $2::text[], $3::text[], $4::timestamptz[])');
+  });
+});
