@@ -36,7 +36,15 @@ export async function startGateway(options: GatewayOptions): Promise<BenchGatewa
   // --log-level info: the "listening" line (which carries the port --port 0 picked) is logged at info.
   const argv = [...(options.nodeArgs ?? []), MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...options.args];
   const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // If the bench dies without stopping it (an uncaught error), the gateway must not outlive it.
+  const orphaned = () => child.kill('SIGTERM');
+  process.once('exit', orphaned);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', orphaned);
+      resolve(code);
+    }),
+  );
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
 
@@ -62,13 +70,19 @@ export async function startGateway(options: GatewayOptions): Promise<BenchGatewa
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    return exited;
+    // It drains and exits within a second or two; one that does not is killed rather than waited for.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
   };
   try {
     await waitReady(base, deadline);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\ngateway output:\n${output}`);
+    throw new Error(`${(error as Error).message}\ngateway output:\n${output}`, { cause: error });
   }
   return { base, pid: child.pid!, stop };
 }
