@@ -26,7 +26,7 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     err(`skewless: cannot prepare the offline store: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows };
+  const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows, entitySqlTimeoutMs: config.entitySqlTimeoutMs };
   const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, exampleQuery: EXAMPLE_QUERY });
   let url: string;
   try {

@@ -29,6 +29,7 @@ export interface Config {
   readonly maxEntities: number;
   readonly maxPushRows: number;
   readonly maxHistoricalRows: number;
+  readonly entitySqlTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -60,7 +61,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -68,6 +69,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const maxEntities = positive('maxEntities');
   const maxPushRows = positive('maxPushRows');
   const maxHistoricalRows = positive('maxHistoricalRows');
+  const entitySqlTimeoutMs = positive('entitySqlTimeoutMs');
   const redisMode = raw.redisMode as Config['redisMode'];
   if (redisMode !== 'standalone' && redisMode !== 'cluster') bad('redisMode', 'standalone or cluster');
 
@@ -103,6 +105,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     maxEntities,
     maxPushRows,
     maxHistoricalRows,
+    entitySqlTimeoutMs,
     logLevel,
     origins: Object.freeze(origins),
   });

@@ -95,6 +95,13 @@ export const SETTINGS = {
     valueName: 'N',
     help: 'Most entity rows one historicalFeatures query answers over GraphQL.',
   },
+  entitySqlTimeoutMs: {
+    flag: 'entity-sql-timeout',
+    env: 'SKEWLESS_ENTITY_SQL_TIMEOUT',
+    default: '30000',
+    valueName: 'MS',
+    help: 'Statement timeout, in milliseconds, for a historicalFeatures query driven by entitySql.',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LOG_LEVEL',

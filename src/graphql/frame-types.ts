@@ -60,7 +60,7 @@ export const historicalFeaturesField: GraphQLFieldConfig<unknown, ServingContext
     features: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
     service: { type: GraphQLString },
     entities: { type: new GraphQLList(new GraphQLNonNull(JSONScalar)) },
-    entitySql: { type: GraphQLString, description: 'A SELECT producing the entity rows (not supported yet).' },
+    entitySql: { type: GraphQLString, description: 'Instead of entities: one SELECT (or WITH … SELECT) producing the entity rows, run read-only with a timeout.' },
     asKnownAt: { type: GraphQLBoolean, defaultValue: false, description: 'Only rows created by T: what the online store could have served then.' },
   },
   resolve: (_root, args, ctx) => coded(() => historicalFrame(ctx, args)),

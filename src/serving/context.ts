@@ -11,6 +11,8 @@ export interface Limits {
   readonly maxPushRows: number;
   /** Most entity rows one historicalFeatures query answers over GraphQL. */
   readonly maxHistoricalRows: number;
+  /** Statement timeout of an entitySql-driven historical query, ms. */
+  readonly entitySqlTimeoutMs: number;
 }
 
 export interface ServingContext {

@@ -9,7 +9,8 @@ import { entityKey } from '../features/keys.ts';
 import { toEpochMs, toIso } from '../features/time.ts';
 import type { RowView } from '../registry/types.ts';
 import { eventTimeColumn, resultColumn } from '../stores/sql/point-in-time.ts';
-import type { AsOfView } from '../stores/sql/point-in-time.ts';
+import type { AsOfPlan, AsOfView } from '../stores/sql/point-in-time.ts';
+import { checkEntitySql } from '../stores/sql/entity-sql.ts';
 import type { EntityRowAt } from '../stores/types.ts';
 import type { ServingContext } from './context.ts';
 import type { FeatureFrame } from './online-frame.ts';
@@ -28,26 +29,38 @@ export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs)
   const selection = selectFeatures(ctx.registry, args);
   const onDemand = selection.views.filter((v) => v.kind === 'onDemand').map((v) => v.name);
   if (onDemand.length > 0) throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served historically yet: ${onDemand.join(', ')}`, { httpStatus: 400 });
-  if (args.entitySql != null) throw new SkewlessError('NOT_SUPPORTED', 'entitySql is not supported yet: pass entity rows in entities', { httpStatus: 400 });
-  const entities = args.entities ?? [];
-  if (entities.length > ctx.limits.maxHistoricalRows) {
-    throw new SkewlessError('TOO_MANY_ROWS', `${entities.length} entity rows; historicalFeatures answers at most ${ctx.limits.maxHistoricalRows} over GraphQL (--max-historical-rows)`, {
-      httpStatus: 400,
-      details: { limit: ctx.limits.maxHistoricalRows },
-    });
+  if ((args.entities != null) === (args.entitySql != null)) {
+    throw new SkewlessError('INVALID_SELECTION', 'give either entities (rows with join keys and event_timestamp) or entitySql, not both and not neither', { httpStatus: 400 });
   }
-  const rows = entityRows(selection.entities, entities);
+  const max = ctx.limits.maxHistoricalRows;
 
   // Row views are joined in the store; aggregation views have no history until the materializer exists,
   // so they are null (NOT_FOUND), as they are online.
   const stored = selection.views.filter((v): v is RowView => v.kind === 'row');
-  const asOfViews: AsOfView[] = stored.map((view) => ({
-    view,
-    entity: ctx.registry.entity(view.entity)!,
-    features: selection.columns.filter((c) => c.view === view).map((c) => c.feature.name),
-  }));
-  const joined = rows.length === 0 || asOfViews.length === 0 ? [] : await ctx.stores.offline.asOfJoin({ joinKeys: selection.joinKeys, views: asOfViews, asKnownAt: args.asKnownAt === true }, rows);
+  const plan = {
+    joinKeys: selection.joinKeys,
+    asKnownAt: args.asKnownAt === true,
+    views: stored.map((view): AsOfView => ({
+      view,
+      entity: ctx.registry.entity(view.entity)!,
+      features: selection.columns.filter((c) => c.view === view).map((c) => c.feature.name),
+    })),
+  };
 
+  let entities: readonly unknown[];
+  let joined: Record<string, unknown>[];
+  if (args.entities != null) {
+    entities = args.entities;
+    if (entities.length > max) throw tooMany(max, `${entities.length} entity rows`);
+    const rows = entityRows(selection.entities, entities);
+    joined = rows.length === 0 || plan.views.length === 0 ? [] : await ctx.stores.offline.asOfJoin(plan, { kind: 'rows', rows });
+  } else {
+    const checked = checkEntitySql(args.entitySql!);
+    if (!checked.ok) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql refused before running: ${checked.reason}`, { httpStatus: 400 });
+    joined = await runEntitySql(ctx, plan, checked.sql, max);
+    if (joined.length > max) throw tooMany(max, `entitySql produced more than ${max} rows`);
+    entities = joined.map((r) => r.__row);
+  }
   // Input columns first (join keys, event_timestamp, everything else), in first-seen order.
   const inputColumns: string[] = [...selection.joinKeys, 'event_timestamp'];
   const seen = new Set(inputColumns);
@@ -85,6 +98,28 @@ export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs)
     eventTimestamps.push(times);
   });
   return { columns, rows: outRows, statuses, eventTimestamps, errors: [], asOf: ctx.asOf };
+}
+
+function tooMany(max: number, what: string): SkewlessError {
+  return new SkewlessError('TOO_MANY_ROWS', `${what}; historicalFeatures answers at most ${max} rows over GraphQL (--max-historical-rows)`, {
+    httpStatus: 400,
+    details: { limit: max },
+  });
+}
+
+/** Runs the join with entitySql as its source, turning the database's refusals into coded errors. */
+async function runEntitySql(ctx: ServingContext, plan: AsOfPlan, sql: string, max: number): Promise<Record<string, unknown>[]> {
+  try {
+    // One row past the limit tells "too many" from "exactly the limit".
+    return await ctx.stores.offline.asOfJoin(plan, { kind: 'sql', sql, limit: max + 1, timeoutMs: ctx.limits.entitySqlTimeoutMs });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === '57014') throw new SkewlessError('ENTITY_SQL_TIMEOUT', `entitySql ran longer than ${ctx.limits.entitySqlTimeoutMs} ms and was cancelled`, { httpStatus: 400 });
+    // SQLSTATE classes of the query's own making: syntax and access (42), data (22), read-only (25), unsupported (0A).
+    if (typeof code === 'string' && /^(42|22|25|0A)/.test(code)) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql failed: ${message}`, { httpStatus: 400 });
+    throw error;
+  }
 }
 
 /** Join keys (as text) and T of every row; every bad row reported at once, before any work. */

@@ -18,6 +18,14 @@ export interface EntityRowAt {
   readonly asOf: number;
 }
 
+/**
+ * The entity rows of a historical query: given inline, or produced by the caller's SELECT (already
+ * checked by checkEntitySql), which runs read-only, bounded in rows and in time.
+ */
+export type EntityInput =
+  | { readonly kind: 'rows'; readonly rows: readonly EntityRowAt[] }
+  | { readonly kind: 'sql'; readonly sql: string; readonly limit: number; readonly timeoutMs: number };
+
 export interface Store {
   /** `memory` / `redis` online; `pglite` / `postgres` offline. */
   readonly kind: string;
@@ -67,10 +75,11 @@ export interface OfflineStore extends Store {
   /** Appends rows to a view's history, all or nothing. */
   appendHistory(view: RowView, rows: readonly FeatureRow[]): Promise<void>;
   /**
-   * The point-in-time join inside the store: one result row per entity row, in order, with each view's
-   * event time and features as named by the plan (sql/point-in-time.ts).
+   * The point-in-time join inside the store, in a READ ONLY transaction: one result row per entity row,
+   * in order, with T (`__t`), each view's event time and features as named by the plan
+   * (sql/point-in-time.ts), and for entitySql the source row as `__row`.
    */
-  asOfJoin(plan: AsOfPlan, rows: readonly EntityRowAt[]): Promise<Record<string, unknown>[]>;
+  asOfJoin(plan: AsOfPlan, entities: EntityInput): Promise<Record<string, unknown>[]>;
   /** Runs one parameterised statement; for retrieval code and tests. */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }

@@ -7,4 +7,4 @@ historicalSuite('real stores (PostgreSQL, Redis)', async () => {
   const online = new RedisOnlineStore(serviceUrl('REDIS_URL'));
   await online.waitUntilReady();
   return { online, offline: postgresOfflineStore(serviceUrl('DATABASE_URL')) };
-});
+}, { cancelsStatements: true });

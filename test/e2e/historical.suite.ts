@@ -18,7 +18,12 @@ const HISTORICAL = `query ($f: [String!], $e: [JSON!], $k: Boolean) {
   historicalFeatures(features: $f, entities: $e, asKnownAt: $k) { columns rows statuses eventTimestamps }
 }`;
 
-export function historicalSuite(name: string, openStores: () => Promise<Stores>): void {
+export interface SuiteOptions {
+  /** PGlite runs SQL on the JavaScript thread and cannot cancel a running statement. */
+  readonly cancelsStatements: boolean;
+}
+
+export function historicalSuite(name: string, openStores: () => Promise<Stores>, options: SuiteOptions): void {
   describe(`historicalFeatures: ${name}`, () => {
     let stores: Stores;
     let gateway: TestGateway;
@@ -114,6 +119,48 @@ export function historicalSuite(name: string, openStores: () => Promise<Stores>)
       const rows = table.map(([t]) => ({ user_id: w, event_timestamp: t }));
       assert.deepEqual((await historical(['stats_b:b_count'], rows)).rows.map((r) => r[2]), table.map(([, v]) => v));
       assert.deepEqual((await historical(['stats_b:b_count'], rows, true)).rows.map((r) => r[2]), table.map(([, , v]) => v));
+    });
+
+    it('takes entity rows from entitySql, giving the same values as inline rows, its columns returned whole', async () => {
+      const table = `labels_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      await stores.offline.query(`create table public.${table} (user_id text, event_timestamp timestamptz, label integer, seq integer)`);
+      const times = [T0 - 1, T0, T0 + 30 * MIN, T0 + 2 * HOUR];
+      for (const [i, t] of times.entries()) await stores.offline.query(`insert into public.${table} values ($1, $2, $3, $4)`, [u, new Date(t), i % 2, i]);
+      const { body } = await postGraphQL(gateway.base, 'query ($s: String!) { historicalFeatures(features: ["stats_a:a_int"], entitySql: $s) { columns rows } }', {
+        s: `select user_id, event_timestamp, label, seq from public.${table} order by seq -- ordered as produced`,
+      });
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      const viaSql = body.data!.historicalFeatures as { columns: string[]; rows: unknown[][] };
+      assert.deepEqual(viaSql.columns, ['user_id', 'event_timestamp', 'label', 'seq', 'stats_a:a_int']);
+      assert.deepEqual(viaSql.rows.map((r) => [r[2], r[3], r[4]]), [[0, 0, null], [1, 1, 1], [0, 2, 3], [1, 3, 4]]);
+      const inline = await historical(['stats_a:a_int'], times.map((t) => at(t)));
+      assert.deepEqual(viaSql.rows.map((r) => r[4]), inline.rows.map((r) => r[2]));
+    });
+
+    it('refuses entitySql that is not one SELECT before running it, and cannot write even past the check', async () => {
+      const refused = await postGraphQL(gateway.base, 'query ($s: String!) { historicalFeatures(features: ["stats_a:a_int"], entitySql: $s) { rows } }', {
+        s: 'select 1; drop table skewless.history_stats_a',
+      });
+      assert.equal(refused.body.errors?.[0]?.extensions?.code, 'INVALID_ENTITY_SQL');
+      assert.match(refused.body.errors![0]!.message, /refused before running: only one statement/);
+      const broken = await postGraphQL(gateway.base, 'query { historicalFeatures(features: ["stats_a:a_int"], entitySql: "select nope from nowhere") { rows } }');
+      assert.equal(broken.body.errors?.[0]?.extensions?.code, 'INVALID_ENTITY_SQL');
+      // The second fence, on its own: the store runs entitySql read-only, so SQL that writes (here by
+      // advancing a sequence) fails even when handed to the store directly, past the check.
+      await stores.offline.query('create sequence if not exists public.skewless_test_seq');
+      const plan = { joinKeys: ['user_id'], asKnownAt: false, views: [] };
+      await assert.rejects(
+        stores.offline.asOfJoin(plan, { kind: 'sql', sql: "select 'u' as user_id, now() as event_timestamp, nextval('public.skewless_test_seq') as n", limit: 10, timeoutMs: 5000 }),
+        (e: { code?: string; message?: string }) => e.code === '25006' && /read-only transaction/.test(e.message ?? ''),
+      );
+    });
+
+    it('cancels entitySql that runs past its timeout', { skip: options.cancelsStatements ? false : 'PGlite cannot cancel a running statement' }, async () => {
+      const plan = { joinKeys: ['user_id'], asKnownAt: false, views: [] };
+      await assert.rejects(
+        stores.offline.asOfJoin(plan, { kind: 'sql', sql: "select 'u' as user_id, now() as event_timestamp from generate_series(1, 200000000) g where g < 0", limit: 10, timeoutMs: 50 }),
+        (e: { code?: string }) => e.code === '57014',
+      );
     });
 
     it('names bad entity rows before doing any work', async () => {

@@ -18,7 +18,7 @@ export async function startTestGateway(registry: Registry, stores: Stores, limit
     registry,
     schema: buildSchema(registry),
     stores,
-    limits: { maxEntities: 1000, maxPushRows: 10_000, maxHistoricalRows: 100_000, ...limits },
+    limits: { maxEntities: 1000, maxPushRows: 10_000, maxHistoricalRows: 100_000, entitySqlTimeoutMs: 30_000, ...limits },
     logger: createLogger('error', () => {}),
   });
   const url = await gateway.listen(0, '127.0.0.1');

@@ -3,8 +3,8 @@ import type { FeatureRow } from '../../ingest/rows.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { RowView } from '../../registry/types.ts';
 import { toIso } from '../../features/time.ts';
-import type { EntityRowAt, OfflineStore } from '../types.ts';
-import { asOfJoinSql, entityTableDdl, entityTableInsert } from './point-in-time.ts';
+import type { EntityInput, OfflineStore } from '../types.ts';
+import { asOfJoinSql } from './point-in-time.ts';
 import type { AsOfPlan } from './point-in-time.ts';
 import type { SqlClient } from './client.ts';
 import { appendHistory, historyDdl } from './history.ts';
@@ -39,14 +39,17 @@ export class SqlOfflineStore implements OfflineStore {
     await this.#sql.query(sql, params);
   }
 
-  asOfJoin(plan: AsOfPlan, rows: readonly EntityRowAt[]): Promise<Record<string, unknown>[]> {
-    // One transaction: the entity table is temporary and dropped at commit, so concurrent queries on
-    // other connections never see each other's rows.
+  asOfJoin(plan: AsOfPlan, entities: EntityInput): Promise<Record<string, unknown>[]> {
     return this.#sql.transaction(async (tx) => {
-      await tx.query(entityTableDdl(plan.joinKeys));
-      const params = [rows.map((_, i) => i), ...plan.joinKeys.map((k) => rows.map((r) => r.keys[k] ?? null)), rows.map((r) => toIso(r.asOf))];
-      await tx.query(entityTableInsert(plan.joinKeys), params);
-      return tx.query(asOfJoinSql(plan));
+      // Read only, whatever the SQL: a caller's entitySql cannot write even if it got past checkEntitySql.
+      await tx.query('set transaction read only');
+      if (entities.kind === 'rows') {
+        const { rows } = entities;
+        const params = [rows.map((_, i) => i), ...plan.joinKeys.map((k) => rows.map((r) => r.keys[k] ?? null)), rows.map((r) => toIso(r.asOf))];
+        return tx.query(asOfJoinSql(plan, { kind: 'rows' }), params);
+      }
+      await tx.query(`set local statement_timeout = ${Math.max(1, Math.floor(entities.timeoutMs))}`);
+      return tx.query(asOfJoinSql(plan, { kind: 'sql', sql: entities.sql, limit: entities.limit }));
     });
   }
 

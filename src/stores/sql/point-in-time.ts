@@ -6,13 +6,11 @@
  * inclusive, no lower bound without a ttl — the rule of features/freshness.ts), and, "as known at T",
  * created_timestamp ≤ T as well. Each lookup is a LATERAL subquery with ORDER BY … LIMIT 1 that walks
  * the history index (keys, event_timestamp desc, created_timestamp desc) from (key, T): one index probe
- * per entity row and view, whatever the size of history.
+ * per entity row and view, whatever the size of history. Entity rows are a CTE, not a table, so the whole
+ * join is one read-only SELECT.
  */
 import type { Entity, RowView } from '../../registry/types.ts';
 import { historyTable, ident } from './history.ts';
-
-/** The temporary table entity rows are loaded into, one per transaction. */
-export const ENTITY_TABLE = 'skewless_entity_rows';
 
 export interface AsOfView {
   readonly view: RowView;
@@ -33,21 +31,33 @@ export interface AsOfPlan {
 export const resultColumn = (viewIndex: number, feature: string): string => `v${viewIndex}_${feature}`;
 export const eventTimeColumn = (viewIndex: number): string => `v${viewIndex}__ts`;
 
-export function entityTableDdl(joinKeys: readonly string[]): string {
-  const keys = joinKeys.map((k) => `${ident(k)} text`);
-  return `create temporary table ${ENTITY_TABLE} (row_idx integer not null, ${[...keys, 'event_timestamp timestamptz not null'].join(', ')}) on commit drop`;
+/** Where the entity rows come from: arrays sent as parameters, or the caller's own SELECT. */
+export type EntitySource = { readonly kind: 'rows' } | { readonly kind: 'sql'; readonly sql: string; readonly limit: number };
+
+/**
+ * The entity rows as a CTE `e (row_idx, <join keys>, event_timestamp[, _row])`. Inline rows arrive as one
+ * array parameter per column, unnested; an entitySql query is numbered in the order it produces rows and
+ * carries its whole row as json (`_row`, json keeps the column order where jsonb would sort it), so its other columns (labels, ids) come back unchanged.
+ */
+export function entityRowsCte(joinKeys: readonly string[], source: EntitySource): string {
+  if (source.kind === 'rows') {
+    const columns = ['row_idx', ...joinKeys.map(ident), 'event_timestamp'];
+    const types = ['integer[]', ...joinKeys.map(() => 'text[]'), 'timestamptz[]'];
+    return `e as (select * from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.join(', ')}))`;
+  }
+  const keys = joinKeys.map((k) => `q.${ident(k)}::text as ${ident(k)}`);
+  return (
+    `q as materialized (${source.sql}\n), ` +
+    `e as (select (row_number() over () - 1)::integer as row_idx, ${keys.join(', ')}, q.event_timestamp::timestamptz as event_timestamp, to_json(q) as _row from q limit ${source.limit})`
+  );
 }
 
-/** Loads entity rows with one statement: one array parameter per column, unnested. */
-export function entityTableInsert(joinKeys: readonly string[]): string {
-  const columns = ['row_idx', ...joinKeys.map(ident), 'event_timestamp'];
-  const types = ['integer[]', ...joinKeys.map(() => 'text[]'), 'timestamptz[]'];
-  return `insert into ${ENTITY_TABLE} (${columns.join(', ')}) select * from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})`;
-}
-
-/** The as-of join over every view, one output row per entity row, ordered as the input. */
-export function asOfJoinSql(plan: AsOfPlan): string {
-  const selects = ['e.row_idx'];
+/**
+ * The as-of join over every view, one output row per entity row, ordered as the input: a single SELECT,
+ * so it can run in a READ ONLY transaction.
+ */
+export function asOfJoinSql(plan: AsOfPlan, source: EntitySource = { kind: 'rows' }): string {
+  const selects = ['e.row_idx', 'e.event_timestamp as "__t"', ...(source.kind === 'sql' ? ['e._row as "__row"'] : [])];
   const joins: string[] = [];
   plan.views.forEach(({ view, entity, features }, i) => {
     const alias = `v${i}`;
@@ -64,5 +74,5 @@ export function asOfJoinSql(plan: AsOfPlan): string {
         `where ${conditions.join(' and ')} order by h.event_timestamp desc, h.created_timestamp desc limit 1) ${alias} on true`,
     );
   });
-  return `select ${selects.join(', ')} from ${ENTITY_TABLE} e ${joins.join(' ')} order by e.row_idx`;
+  return `with ${entityRowsCte(plan.joinKeys, source)} select ${selects.join(', ')} from e ${joins.join(' ')} order by e.row_idx`;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { RowView } from '../../../src/registry/types.ts';
-import { asOfJoinSql, entityTableInsert } from '../../../src/stores/sql/point-in-time.ts';
+import { asOfJoinSql, entityRowsCte } from '../../../src/stores/sql/point-in-time.ts';
 import { loadFixtureRegistry } from '../../helpers/repos.ts';
 
 let registry: Registry;
@@ -38,7 +38,14 @@ describe('asOfJoinSql', () => {
     assert.match(sql, /v0\.event_timestamp as "v0__ts"/);
   });
 
-  it('loads entity rows with one statement of array parameters', () => {
-    assert.equal(entityTableInsert(['user_id', 'merchant_id']), 'insert into skewless_entity_rows (row_idx, "user_id", "merchant_id", event_timestamp) select * from unnest($1::integer[], $2::text[], $3::text[], $4::timestamptz[])');
+  it('sends inline entity rows as one array parameter per column', () => {
+    assert.equal(entityRowsCte(['user_id', 'merchant_id'], { kind: 'rows' }), 'e as (select * from unnest($1::integer[], $2::text[], $3::text[], $4::timestamptz[]) as t(row_idx, "user_id", "merchant_id", event_timestamp))');
+  });
+
+  it('wraps entitySql as a bounded, numbered source whose rows come back whole', () => {
+    const cte = entityRowsCte(['user_id'], { kind: 'sql', sql: 'select * from labels -- trailing comment', limit: 11 });
+    assert.match(cte, /^q as materialized \(select \* from labels -- trailing comment\n\), /, 'a trailing comment cannot swallow the closing parenthesis');
+    assert.match(cte, /row_number\(\) over \(\) - 1\)::integer as row_idx, q\."user_id"::text as "user_id", q\.event_timestamp::timestamptz as event_timestamp, to_json\(q\) as _row from q limit 11\)$/);
+    assert.match(asOfJoinSql(plan(['stats_a'], false), { kind: 'sql', sql: 'select 1', limit: 5 }), /^with q as materialized [\s\S]* e\._row as "__row"/);
   });
 });
