@@ -39,7 +39,7 @@ export function offlineStoreContract(name: string, factory: OfflineStoreFactory)
       await store.ensureSchema(registry);
       const indexes = await store.query<{ indexdef: string }>(`select indexdef from pg_indexes where schemaname = 'skewless' and indexname = 'history_stats_a_asof'`);
       assert.equal(indexes.length, 1);
-      assert.match(indexes[0]!.indexdef, /\(user_id, event_timestamp DESC, created_timestamp DESC\)/);
+      assert.match(indexes[0]!.indexdef, /\(user_id, event_timestamp DESC, created_timestamp DESC, _seq DESC\)/);
     });
 
     it('appends rows with every type stored exactly, timestamps to the millisecond', async () => {
@@ -63,9 +63,18 @@ export function offlineStoreContract(name: string, factory: OfflineStoreFactory)
       assert.equal((r.event_timestamp as Date).getTime(), Date.UTC(2026, 0, 1, 0, 0, 0, 1));
       assert.equal((r.created_timestamp as Date).getTime(), Date.UTC(2026, 0, 1, 0, 0, 0, 2));
       assert.deepEqual(
-        { ...r, t_time: (r.t_time as Date).getTime(), event_timestamp: undefined, created_timestamp: undefined, user_id: undefined },
-        { ...values, event_timestamp: undefined, created_timestamp: undefined, user_id: undefined },
+        { ...r, t_time: (r.t_time as Date).getTime(), event_timestamp: undefined, created_timestamp: undefined, user_id: undefined, _seq: undefined },
+        { ...values, event_timestamp: undefined, created_timestamp: undefined, user_id: undefined, _seq: undefined },
       );
+    });
+
+    it('numbers rows in write order, so exact ties resolve to the later write', async () => {
+      const view = registry.view('stats_a') as RowView;
+      const id = randomUUID();
+      await store.appendHistory(view, [row(id, 1000, 1, { a_int: 1, a_float: null }), row(id, 1000, 1, { a_int: 2, a_float: null })]);
+      await store.appendHistory(view, [row(id, 1000, 1, { a_int: 3, a_float: null })]);
+      const rows = await store.query<{ a_int: number }>(`select a_int from skewless.history_stats_a where user_id = $1 order by _seq`, [id]);
+      assert.deepEqual(rows.map((r) => r.a_int), [1, 2, 3]);
     });
 
     it('keeps every row: history is appended, never overwritten', async () => {

@@ -2,8 +2,8 @@
  * SQL for feature history tables, one per row view. Pure: the same statements run on PostgreSQL and PGlite.
  *
  *   skewless.history_<view> (<join keys> text, event_timestamp timestamptz, created_timestamp timestamptz,
- *                            <one typed column per feature>)
- *   index (<join keys>, event_timestamp desc, created_timestamp desc)
+ *                            _seq bigserial (write order), <one typed column per feature>)
+ *   index (<join keys>, event_timestamp desc, created_timestamp desc, _seq desc)
  *
  * The index serves the as-of join historical retrieval runs: for each (entity, T), the newest row with
  * event_timestamp ≤ T is the first index entry at or after (key, T) in descending order. Rows are only
@@ -48,9 +48,11 @@ export function historyDdl(view: RowView, entity: Entity): string[] {
   return [
     `create schema if not exists ${SCHEMA}`,
     `create table if not exists ${table} (${[...keys, 'event_timestamp timestamptz not null', 'created_timestamp timestamptz not null'].join(', ')})`,
+    // Write order: rows equal on both timestamps resolve to the later write, as they do online.
+    `alter table ${table} add column if not exists _seq bigserial`,
     // Features added to the view later become new nullable columns; old rows read them as null.
     ...view.features.map((f) => `alter table ${table} add column if not exists ${ident(f.name)} ${sqlType(f.type)}`),
-    `create index if not exists ${ident(`history_${view.name}_asof`)} on ${table} (${[...entity.joinKeys.map((k) => ident(k.name)), 'event_timestamp desc', 'created_timestamp desc'].join(', ')})`,
+    `create index if not exists ${ident(`history_${view.name}_asof`)} on ${table} (${[...entity.joinKeys.map((k) => ident(k.name)), 'event_timestamp desc', 'created_timestamp desc', '_seq desc'].join(', ')})`,
   ];
 }
 

@@ -2,7 +2,8 @@
  * The point-in-time join, built as SQL by a pure function and run inside the offline store.
  *
  * For each entity row (keys, T) and each row view, the value is the history row with the greatest
- * (event_timestamp, created_timestamp) among rows with T − ttl ≤ event_timestamp ≤ T (both bounds
+ * (event_timestamp, created_timestamp) — exact ties going to the later write (_seq), as online — among
+ * rows with T − ttl ≤ event_timestamp ≤ T (both bounds
  * inclusive, no lower bound without a ttl — the rule of features/freshness.ts), and, "as known at T",
  * created_timestamp ≤ T as well. Each lookup is a LATERAL subquery with ORDER BY … LIMIT 1 that walks
  * the history index (keys, event_timestamp desc, created_timestamp desc) from (key, T): one index probe
@@ -71,7 +72,7 @@ export function asOfJoinSql(plan: AsOfPlan, source: EntitySource = { kind: 'rows
     ];
     joins.push(
       `left join lateral (select h.event_timestamp${features.map((f) => `, h.${ident(f)}`).join('')} from ${historyTable(view.name)} h ` +
-        `where ${conditions.join(' and ')} order by h.event_timestamp desc, h.created_timestamp desc limit 1) ${alias} on true`,
+        `where ${conditions.join(' and ')} order by h.event_timestamp desc, h.created_timestamp desc, h._seq desc limit 1) ${alias} on true`,
     );
   });
   return `with ${entityRowsCte(plan.joinKeys, source)} select ${selects.join(', ')} from e ${joins.join(' ')} order by e.row_idx`;

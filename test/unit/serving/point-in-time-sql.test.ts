@@ -20,7 +20,7 @@ describe('asOfJoinSql', () => {
   it('bounds a ttl view on both sides, inclusive, newest by event then created time', () => {
     const sql = asOfJoinSql(plan(['stats_a'], false));
     assert.match(sql, /h\."user_id" = e\."user_id" and h\.event_timestamp <= e\.event_timestamp and h\.event_timestamp >= e\.event_timestamp - interval '3600000 milliseconds'/);
-    assert.match(sql, /order by h\.event_timestamp desc, h\.created_timestamp desc limit 1\) v0 on true/);
+    assert.match(sql, /order by h\.event_timestamp desc, h\.created_timestamp desc, h\._seq desc limit 1\) v0 on true/);
     assert.doesNotMatch(sql, /created_timestamp <=/);
     assert.match(sql, /order by e\.row_idx$/);
   });
