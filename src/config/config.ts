@@ -24,6 +24,8 @@ export interface Config {
   /** Unset: the embedded in-memory online store. */
   readonly redisUrl: string | undefined;
   readonly redisMode: 'standalone' | 'cluster';
+  /** Longest a Redis command may take, ms. */
+  readonly redisTimeoutMs: number;
   /** Unset: the in-process event source. */
   readonly kafkaBrokers: readonly string[] | undefined;
   readonly maxEntities: number;
@@ -61,7 +63,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -70,6 +72,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const maxPushRows = positive('maxPushRows');
   const maxHistoricalRows = positive('maxHistoricalRows');
   const entitySqlTimeoutMs = positive('entitySqlTimeoutMs');
+  const redisTimeoutMs = positive('redisTimeoutMs');
   const redisMode = raw.redisMode as Config['redisMode'];
   if (redisMode !== 'standalone' && redisMode !== 'cluster') bad('redisMode', 'standalone or cluster');
 
@@ -101,6 +104,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     pgliteDir: raw.pgliteDir === undefined ? undefined : path.resolve(raw.pgliteDir),
     redisUrl: raw.redisUrl,
     redisMode,
+    redisTimeoutMs,
     kafkaBrokers,
     maxEntities,
     maxPushRows,

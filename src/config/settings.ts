@@ -68,6 +68,13 @@ export const SETTINGS = {
     valueName: 'MODE',
     help: 'standalone, or cluster for Redis Cluster (REDIS_URL then names one seed node).',
   },
+  redisTimeoutMs: {
+    flag: 'redis-timeout',
+    env: 'SKEWLESS_REDIS_TIMEOUT',
+    default: '1000',
+    valueName: 'MS',
+    help: 'How long one Redis command may take before its values are served as ONLINE_STORE_UNAVAILABLE.',
+  },
   kafkaBrokers: {
     flag: 'kafka-brokers',
     env: 'KAFKA_BROKERS',

@@ -11,8 +11,9 @@ export interface Stores {
   readonly offline: OfflineStore;
 }
 
-export async function openStores(config: Pick<Config, 'redisUrl' | 'redisMode' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
-  const online = config.redisUrl === undefined ? new MemoryOnlineStore() : new RedisOnlineStore(config.redisUrl, config.redisMode);
+export async function openStores(config: Pick<Config, 'redisUrl' | 'redisMode' | 'redisTimeoutMs' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
+  const online =
+    config.redisUrl === undefined ? new MemoryOnlineStore() : new RedisOnlineStore(config.redisUrl, config.redisMode, { commandTimeoutMs: config.redisTimeoutMs });
   const offline = config.databaseUrl === undefined ? await pgliteOfflineStore(config.pgliteDir) : postgresOfflineStore(config.databaseUrl);
   return { online, offline };
 }

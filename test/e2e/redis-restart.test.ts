@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { postGraphQL } from '../helpers/cli.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { gatewayOnPrivateRedis } from '../helpers/redis-server.ts';
@@ -78,5 +79,35 @@ describe('Redis stopped and restarted under traffic', () => {
     await traffic;
     assert.ok(statuses.length > 0);
     assert.deepEqual([...new Set(statuses)], [200], 'every request under traffic got an answer');
+  });
+});
+
+describe('Redis stalled', () => {
+  let redis: PrivateRedis;
+  let gateway: TestGateway;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    ({ redis, gateway, close } = await gatewayOnPrivateRedis({ commandTimeoutMs: 200 }));
+  });
+  after(() => close());
+
+  it('serves values as unavailable after the command timeout instead of waiting, and recovers', async () => {
+    const query = () => postGraphQL(gateway.base, QUERY, { e: [{ user_id: 'r1' }] });
+    const admin = new Redis(redis.url);
+    try {
+      await until(query, (r) => r.body.data?.f.errors.length === 0, 'a healthy read');
+      // DEBUG SLEEP blocks the whole server for 2 s: every command behind it waits.
+      const stall = admin.debug('SLEEP', '2');
+      const stalled = await until(query, (r) => r.body.data?.f.errors.length > 0, 'reads to give up');
+      assert.equal(stalled.status, 200);
+      assert.equal(stalled.body.data!.f.errors[0].code, 'ONLINE_STORE_UNAVAILABLE');
+      assert.match(JSON.stringify(stalled.body.data!.f.errors), /ONLINE_STORE_UNAVAILABLE/);
+      assert.equal(stalled.body.data!.r.entities.length, 3, 'the rest of the response is served');
+      await stall;
+      await until(query, (r) => r.body.data?.f.errors.length === 0, 'reads to succeed once Redis answers again');
+    } finally {
+      admin.disconnect();
+    }
   });
 });

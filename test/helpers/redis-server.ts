@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pgliteOfflineStore } from '../../src/stores/pglite/offline.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import type { RedisClientOptions } from '../../src/stores/redis/client.ts';
 import { startTestGateway } from './gateway.ts';
 import type { TestGateway } from './gateway.ts';
 import { loadFixtureRegistry } from './repos.ts';
@@ -33,7 +34,8 @@ export async function privateRedis(): Promise<PrivateRedis> {
   return {
     url,
     async start() {
-      const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      // DEBUG SLEEP (allowed from loopback only) lets a test stall the server on purpose.
+      const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], { stdio: ['ignore', 'pipe', 'inherit'] });
       child = c;
       // Redis logs this line once it accepts connections: wait for it rather than for a guessed delay.
       await new Promise<void>((resolve, reject) => {
@@ -55,10 +57,10 @@ export async function privateRedis(): Promise<PrivateRedis> {
 }
 
 /** A gateway on the fixture repository, reading a private Redis (and an in-memory PGlite). */
-export async function gatewayOnPrivateRedis(): Promise<{ redis: PrivateRedis; stores: Stores; gateway: TestGateway; close(): Promise<void> }> {
+export async function gatewayOnPrivateRedis(options: RedisClientOptions = {}): Promise<{ redis: PrivateRedis; stores: Stores; gateway: TestGateway; close(): Promise<void> }> {
   const redis = await privateRedis();
   await redis.start();
-  const online = new RedisOnlineStore(redis.url);
+  const online = new RedisOnlineStore(redis.url, 'standalone', options);
   await online.waitUntilReady();
   const stores: Stores = { online, offline: await pgliteOfflineStore() };
   const gateway = await startTestGateway(await loadFixtureRegistry(), stores);

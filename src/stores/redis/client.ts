@@ -9,6 +9,11 @@ export interface RedisClientOptions {
   readonly maxBackoffMs?: number;
   /** How long a connection attempt may take, ms. Default 2000. */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long one command may take, ms, before it fails. Default 1000. A Redis that answers slowly must
+   * not hold requests hostage: its values are served as unavailable instead.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 /** Either client: the commands we use (GET, MGET, EVALSHA via defineCommand, PING) behave alike. */
@@ -25,6 +30,7 @@ export function createRedisClient(url: string, mode: RedisMode, options: RedisCl
     // already missed its latency budget, and the caller serves the other values with an error code.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? 1000,
   };
   if (mode === 'standalone') {
     // Commands issued in the same tick by concurrent requests share one write to the socket.

@@ -3,7 +3,7 @@ import { onlineKey } from '../../features/keys.ts';
 import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
-import type { RedisClient, RedisMode } from './client.ts';
+import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
@@ -19,9 +19,9 @@ export class RedisOnlineStore implements OnlineStore {
   readonly mode: RedisMode;
   readonly client: ScriptedClient;
 
-  constructor(url: string, mode: RedisMode = 'standalone') {
+  constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
     this.mode = mode;
-    const client = createRedisClient(url, mode);
+    const client = createRedisClient(url, mode, options);
     client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
     this.client = client as ScriptedClient;
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
