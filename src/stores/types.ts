@@ -24,7 +24,7 @@ export interface EntityRowAt {
  */
 export type EntityInput =
   | { readonly kind: 'rows'; readonly rows: readonly EntityRowAt[] }
-  | { readonly kind: 'sql'; readonly sql: string; readonly limit: number; readonly timeoutMs: number };
+  | { readonly kind: 'sql'; readonly sql: string; readonly limit: number | undefined; readonly timeoutMs: number };
 
 export interface Store {
   /** `memory` / `redis` online; `pglite` / `postgres` offline. */
@@ -80,6 +80,12 @@ export interface OfflineStore extends Store {
    * (sql/point-in-time.ts), and for entitySql the source row as `__row`.
    */
   asOfJoin(plan: AsOfPlan, entities: EntityInput): Promise<Record<string, unknown>[]>;
+  /**
+   * The same join, streamed: result rows are fetched from a cursor `batchSize` at a time and handed to
+   * `onBatch`, which is awaited before the next fetch, so a slow consumer slows the query instead of
+   * filling memory.
+   */
+  asOfJoinEach(plan: AsOfPlan, entities: EntityInput, batchSize: number, onBatch: (rows: Record<string, unknown>[]) => Promise<void>): Promise<void>;
   /** Runs one parameterised statement; for retrieval code and tests. */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }

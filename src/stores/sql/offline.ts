@@ -6,7 +6,7 @@ import { toIso } from '../../features/time.ts';
 import type { EntityInput, OfflineStore } from '../types.ts';
 import { asOfJoinSql } from './point-in-time.ts';
 import type { AsOfPlan } from './point-in-time.ts';
-import type { SqlClient } from './client.ts';
+import type { SqlClient, SqlQueryable } from './client.ts';
 import { appendHistory, historyDdl } from './history.ts';
 
 export class SqlOfflineStore implements OfflineStore {
@@ -41,16 +41,34 @@ export class SqlOfflineStore implements OfflineStore {
 
   asOfJoin(plan: AsOfPlan, entities: EntityInput): Promise<Record<string, unknown>[]> {
     return this.#sql.transaction(async (tx) => {
-      // Read only, whatever the SQL: a caller's entitySql cannot write even if it got past checkEntitySql.
-      await tx.query('set transaction read only');
-      if (entities.kind === 'rows') {
-        const { rows } = entities;
-        const params = [rows.map((_, i) => i), ...plan.joinKeys.map((k) => rows.map((r) => r.keys[k] ?? null)), rows.map((r) => toIso(r.asOf))];
-        return tx.query(asOfJoinSql(plan, { kind: 'rows' }), params);
-      }
-      await tx.query(`set local statement_timeout = ${Math.max(1, Math.floor(entities.timeoutMs))}`);
-      return tx.query(asOfJoinSql(plan, { kind: 'sql', sql: entities.sql, limit: entities.limit }));
+      const { sql, params } = await this.#prepareJoin(tx, plan, entities);
+      return tx.query(sql, params);
     });
+  }
+
+  asOfJoinEach(plan: AsOfPlan, entities: EntityInput, batchSize: number, onBatch: (rows: Record<string, unknown>[]) => Promise<void>): Promise<void> {
+    return this.#sql.transaction(async (tx) => {
+      const { sql, params } = await this.#prepareJoin(tx, plan, entities);
+      await tx.query(`declare skewless_export no scroll cursor for ${sql}`, params);
+      for (;;) {
+        const rows = await tx.query(`fetch forward ${Math.max(1, Math.floor(batchSize))} from skewless_export`);
+        if (rows.length === 0) return;
+        await onBatch(rows);
+      }
+    });
+  }
+
+  /** Opens the join's transaction read only (and time-bounded for entitySql); returns its statement. */
+  async #prepareJoin(tx: SqlQueryable, plan: AsOfPlan, entities: EntityInput): Promise<{ sql: string; params: unknown[] }> {
+    // Read only, whatever the SQL: a caller's entitySql cannot write even if it got past checkEntitySql.
+    await tx.query('set transaction read only');
+    if (entities.kind === 'rows') {
+      const { rows } = entities;
+      const params = [rows.map((_, i) => i), ...plan.joinKeys.map((k) => rows.map((r) => r.keys[k] ?? null)), rows.map((r) => toIso(r.asOf))];
+      return { sql: asOfJoinSql(plan, { kind: 'rows' }), params };
+    }
+    await tx.query(`set local statement_timeout = ${Math.max(1, Math.floor(entities.timeoutMs))}`);
+    return { sql: asOfJoinSql(plan, { kind: 'sql', sql: entities.sql, limit: entities.limit }), params: [] };
   }
 
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {

@@ -33,7 +33,7 @@ export const resultColumn = (viewIndex: number, feature: string): string => `v${
 export const eventTimeColumn = (viewIndex: number): string => `v${viewIndex}__ts`;
 
 /** Where the entity rows come from: arrays sent as parameters, or the caller's own SELECT. */
-export type EntitySource = { readonly kind: 'rows' } | { readonly kind: 'sql'; readonly sql: string; readonly limit: number };
+export type EntitySource = { readonly kind: 'rows' } | { readonly kind: 'sql'; readonly sql: string; readonly limit: number | undefined };
 
 /**
  * The entity rows as a CTE `e (row_idx, <join keys>, event_timestamp[, _row])`. Inline rows arrive as one
@@ -49,7 +49,7 @@ export function entityRowsCte(joinKeys: readonly string[], source: EntitySource)
   const keys = joinKeys.map((k) => `q.${ident(k)}::text as ${ident(k)}`);
   return (
     `q as materialized (${source.sql}\n), ` +
-    `e as (select (row_number() over () - 1)::integer as row_idx, ${keys.join(', ')}, q.event_timestamp::timestamptz as event_timestamp, to_json(q) as _row from q limit ${source.limit})`
+    `e as (select (row_number() over () - 1)::integer as row_idx, ${keys.join(', ')}, q.event_timestamp::timestamptz as event_timestamp, to_json(q) as _row from q${source.limit === undefined ? '' : ` limit ${source.limit}`})`
   );
 }
 

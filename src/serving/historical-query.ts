@@ -1,0 +1,139 @@
+/**
+ * What historicalFeatures and the training-set export share: resolving the request into a plan for the
+ * store's as-of join (stores/sql/point-in-time.ts), and turning the join's result rows into output rows.
+ * Each entity row carries its join keys, `event_timestamp` (its instant T) and any other columns (labels,
+ * ids), which come back unchanged and in input order, followed by one column per feature ref.
+ */
+import { SkewlessError } from '../errors.ts';
+import { entityKey } from '../features/keys.ts';
+import { toEpochMs, toIso } from '../features/time.ts';
+import type { RowView } from '../registry/types.ts';
+import { checkEntitySql } from '../stores/sql/entity-sql.ts';
+import { eventTimeColumn, resultColumn } from '../stores/sql/point-in-time.ts';
+import type { AsOfPlan, AsOfView } from '../stores/sql/point-in-time.ts';
+import type { EntityRowAt } from '../stores/types.ts';
+import type { ServingContext } from './context.ts';
+import { selectFeatures } from './selection.ts';
+import type { Selection } from './selection.ts';
+import type { FeatureStatus } from './value-at.ts';
+
+export interface HistoricalArgs {
+  readonly features?: readonly string[] | null;
+  readonly service?: string | null;
+  readonly entities?: readonly unknown[] | null;
+  readonly entitySql?: string | null;
+  readonly asKnownAt?: boolean | null;
+}
+
+export interface PreparedHistorical {
+  readonly selection: Selection;
+  readonly plan: AsOfPlan;
+  /** For each feature column, the index of its view in the plan (-1: not joined, always null). */
+  readonly columnViews: readonly number[];
+  /** Inline rows (validated), or the checked entitySql. */
+  readonly source: { readonly kind: 'rows'; readonly entities: readonly unknown[]; readonly rows: readonly EntityRowAt[] } | { readonly kind: 'sql'; readonly sql: string };
+}
+
+/** Checks the request and builds the join's plan; every refusal happens here, before any work. */
+export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): PreparedHistorical {
+  const selection = selectFeatures(ctx.registry, args);
+  const onDemand = selection.views.filter((v) => v.kind === 'onDemand').map((v) => v.name);
+  if (onDemand.length > 0) throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served historically yet: ${onDemand.join(', ')}`, { httpStatus: 400 });
+  if ((args.entities != null) === (args.entitySql != null)) {
+    throw new SkewlessError('INVALID_SELECTION', 'give either entities (rows with join keys and event_timestamp) or entitySql, not both and not neither', { httpStatus: 400 });
+  }
+  // Row views are joined in the store; aggregation views have no history until the materializer exists,
+  // so they are null (NOT_FOUND), as they are online.
+  const stored = selection.views.filter((v): v is RowView => v.kind === 'row');
+  const plan: AsOfPlan = {
+    joinKeys: selection.joinKeys,
+    asKnownAt: args.asKnownAt === true,
+    views: stored.map((view): AsOfView => ({
+      view,
+      entity: ctx.registry.entity(view.entity)!,
+      features: selection.columns.filter((c) => c.view === view).map((c) => c.feature.name),
+    })),
+  };
+  const columnViews = selection.columns.map((c) => plan.views.findIndex((v) => v.view === c.view));
+  if (args.entities != null) return { selection, plan, columnViews, source: { kind: 'rows', entities: args.entities, rows: entityRows(selection.entities, args.entities) } };
+  const checked = checkEntitySql(args.entitySql!);
+  if (!checked.ok) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql refused before running: ${checked.reason}`, { httpStatus: 400 });
+  return { selection, plan, columnViews, source: { kind: 'sql', sql: checked.sql } };
+}
+
+/** Input columns (join keys, event_timestamp, then the rows' other columns in first-seen order). */
+export function inputColumnsOf(selection: Selection, entities: Iterable<unknown>): string[] {
+  const columns: string[] = [...selection.joinKeys, 'event_timestamp'];
+  const seen = new Set(columns);
+  for (const raw of entities) {
+    for (const name of Object.keys(raw as object)) {
+      if (!seen.has(name)) {
+        seen.add(name);
+        columns.push(name);
+      }
+    }
+  }
+  return columns;
+}
+
+export interface OutputRow {
+  readonly values: unknown[];
+  readonly statuses: (FeatureStatus | null)[];
+  readonly eventTimestamps: (number | null)[];
+}
+
+/** One output row: the input's columns unchanged, then each feature as the join found it. */
+export function outputRow(prepared: PreparedHistorical, inputColumns: readonly string[], input: Record<string, unknown>, result: Record<string, unknown> | undefined): OutputRow {
+  const values: unknown[] = inputColumns.map((c) => input[c] ?? null);
+  const statuses: (FeatureStatus | null)[] = inputColumns.map(() => null);
+  const eventTimestamps: (number | null)[] = inputColumns.map(() => null);
+  prepared.selection.columns.forEach((column, c) => {
+    const i = prepared.columnViews[c]!;
+    const ts = i === -1 ? null : (result?.[eventTimeColumn(i)] as Date | null | undefined);
+    const found = ts != null;
+    const value = found ? result![resultColumn(i, column.feature.name)] : null;
+    values.push(value instanceof Date ? toIso(value.getTime()) : (value ?? null));
+    statuses.push(found ? 'PRESENT' : 'NOT_FOUND');
+    eventTimestamps.push(found ? ts.getTime() : null);
+  });
+  return { values, statuses, eventTimestamps };
+}
+
+/** The database's refusals of an entitySql query, as coded errors; anything else is rethrown. */
+export function entitySqlError(error: unknown, timeoutMs: number): never {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === '57014') throw new SkewlessError('ENTITY_SQL_TIMEOUT', `entitySql ran longer than ${timeoutMs} ms and was cancelled`, { httpStatus: 400 });
+  // SQLSTATE classes of the query's own making: syntax and access (42), data (22), read-only (25), unsupported (0A).
+  if (typeof code === 'string' && /^(42|22|25|0A)/.test(code)) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql failed: ${message}`, { httpStatus: 400 });
+  throw error;
+}
+
+/** Join keys (as text) and T of every row; every bad row reported at once, before any work. */
+function entityRows(entities: Selection['entities'], rows: readonly unknown[]): EntityRowAt[] {
+  const out: EntityRowAt[] = [];
+  const problems: { row: number; key: string; reason: string }[] = [];
+  rows.forEach((raw, row) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      problems.push({ row, key: '', reason: 'entity row must be an object with join keys and event_timestamp' });
+      return;
+    }
+    const input = raw as Record<string, unknown>;
+    const keys: Record<string, string> = {};
+    for (const entity of entities) {
+      const k = entityKey(entity, input);
+      if (k.ok) entity.joinKeys.forEach((jk, i) => (keys[jk.name] = k.values[i]!));
+      else problems.push({ row, key: k.field, reason: k.reason });
+    }
+    const asOf = toEpochMs(input.event_timestamp);
+    if (asOf === undefined) {
+      problems.push({ row, key: 'event_timestamp', reason: input.event_timestamp == null ? 'event_timestamp is missing' : 'event_timestamp must be ISO-8601 with a zone or epoch milliseconds' });
+    }
+    out.push({ keys, asOf: asOf ?? 0 });
+  });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10).map((p) => `row ${p.row}: ${p.reason}`).join('; ');
+    throw new SkewlessError('INVALID_ENTITY_ROW', `${problems.length} bad entity row(s): ${shown}${problems.length > 10 ? '; …' : ''}`, { httpStatus: 400, details: { rowErrors: problems } });
+  }
+  return out;
+}
