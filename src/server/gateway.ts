@@ -13,6 +13,7 @@ import { featureRefsRule } from '../graphql/validation.ts';
 import type { Registry } from '../registry/registry.ts';
 import { createServingContext } from '../serving/context.ts';
 import type { Limits } from '../serving/context.ts';
+import { handleExport } from './export-route.ts';
 import { checkReadiness } from '../ops/health.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Stores } from '../stores/open.ts';
@@ -70,6 +71,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         (report) => json(res, report.ready ? 200 : 503, report),
         (error: unknown) => json(res, 503, { ready: false, error: String(error) }),
       );
+      return;
+    }
+    if (path === '/historical/export') {
+      void handleExport(req, res, () => createServingContext({ registry, stores, limits }), logger).catch((error: unknown) => {
+        logger.error('export crashed', { error: String(error) });
+        res.destroy();
+      });
       return;
     }
     if (path === '/') {

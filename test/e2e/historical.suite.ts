@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Stores } from '../../src/stores/open.ts';
+import { CsvParser } from '../../src/ingest/csv.ts';
 import { postGraphQL } from '../helpers/cli.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
@@ -161,6 +162,62 @@ export function historicalSuite(name: string, openStores: () => Promise<Stores>,
         stores.offline.asOfJoin(plan, { kind: 'sql', sql: "select 'u' as user_id, now() as event_timestamp from generate_series(1, 200000000) g where g < 0", limit: 10, timeoutMs: 50 }),
         (e: { code?: string }) => e.code === '57014',
       );
+    });
+
+    it('exports the same rows as CSV and JSON lines, streamed', async () => {
+      const entities = [at(T0 - 1, { label: 'a,"quoted"' }), at(T0 + 30 * MIN, { label: null }), { user_id: 'nobody', event_timestamp: T0, label: 'x' }];
+      const args = { features: ['stats_a:a_int', 'stats_a:a_float', 'stats_c:c_score'], entities };
+      const frame = await historical(args.features, entities);
+      const jsonl = await fetch(`${gateway.base}/historical/export?format=jsonl`, { method: 'POST', body: JSON.stringify(args) });
+      assert.equal(jsonl.status, 200);
+      assert.match(jsonl.headers.get('content-type') ?? '', /ndjson/);
+      const lines = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.map((l) => frame.columns.map((c) => l[c])), frame.rows);
+      const csv = await fetch(`${gateway.base}/historical/export?format=csv`, { method: 'POST', body: JSON.stringify(args) });
+      assert.equal(csv.status, 200);
+      const parser = new CsvParser();
+      const records = [...parser.push(await csv.text()), ...parser.end()].map((r) => r.fields);
+      assert.deepEqual(records[0], frame.columns);
+      const text = (v: unknown) => (v === null ? '' : String(v));
+      assert.deepEqual(records.slice(1), frame.rows.map((r) => r.map(text)));
+    });
+
+    it('streams an entitySql training set past the GraphQL row limit, in order', async () => {
+      const small = await startTestGateway(await loadFixtureRegistry(), stores, { maxHistoricalRows: 100 });
+      try {
+        const sql = `select case when g % 2 = 0 then '${u}' else 'other-' || g end as user_id, timestamptz '2026-06-01 12:00:00+00' + g * interval '1 second' as event_timestamp, g as n from generate_series(1, 12000) g order by g`;
+        const refused = await postGraphQL(small.base, 'query ($s: String!) { historicalFeatures(features: ["stats_a:a_int"], entitySql: $s) { rows } }', { s: sql });
+        assert.equal(refused.body.errors?.[0]?.extensions?.code, 'TOO_MANY_ROWS');
+        assert.match(refused.body.errors![0]!.message, /\/historical\/export/);
+        const res = await fetch(`${small.base}/historical/export?format=jsonl`, { method: 'POST', body: JSON.stringify({ features: ['stats_a:a_int'], entitySql: sql }) });
+        assert.equal(res.status, 200);
+        const rows = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { n: number; user_id: string; 'stats_a:a_int': number | null });
+        assert.equal(rows.length, 12000);
+        assert.deepEqual(rows.slice(0, 3).map((r) => r.n), [1, 2, 3]);
+        assert.ok(rows.every((r, i) => r.n === i + 1), 'in the order the query produced');
+        // T = 12:00:00 + n s, up to 15:20, for u: 1 (row at T0) until T0+30min, then 3 (same event time,
+        // later created) until the 1h ttl runs out at T0+1h30, then nothing, then 4 from T0+2h.
+        const forU = rows.filter((r) => r.user_id === u);
+        assert.deepEqual([...new Set(forU.map((r) => r['stats_a:a_int']))], [1, 3, null, 4]);
+        assert.ok(rows.filter((r) => r.user_id !== u).every((r) => r['stats_a:a_int'] === null));
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('refuses a bad export before writing any row, with a code', async () => {
+      const post = (query: string, body: string) => fetch(`${gateway.base}/historical/export${query}`, { method: 'POST', body });
+      const cases: [Response, number, string][] = [
+        [await post('?format=xml', '{}'), 400, 'INVALID_FORMAT'],
+        [await post('', 'not json'), 400, 'INVALID_JSON'],
+        [await post('', JSON.stringify({ features: ['stats_a:a_int'], entitySql: 'delete from labels' })), 400, 'INVALID_ENTITY_SQL'],
+        [await post('', JSON.stringify({ features: ['stats_a:nope'], entities: [] })), 400, 'UNKNOWN_FEATURE'],
+        [await post('', JSON.stringify({ features: ['stats_a:a_int'], entities: [{ user_id: u }] })), 400, 'INVALID_ENTITY_ROW'],
+      ];
+      for (const [res, status, code] of cases) {
+        assert.equal(res.status, status, code);
+        assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
+      }
     });
 
     it('names bad entity rows before doing any work', async () => {

@@ -1,0 +1,77 @@
+/**
+ * `POST /historical/export?format=csv|jsonl`: the training-set export. The body is historicalFeatures'
+ * arguments as JSON ({ features | service, entities | entitySql, asKnownAt }); the answer streams the same
+ * rows with no row limit. Refusals come before the first byte, as JSON with a code and HTTP 400; a
+ * failure mid-stream aborts the response, so a truncated file can never pass for a complete one.
+ */
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SkewlessError } from '../errors.ts';
+import type { Logger } from '../ops/log.ts';
+import type { ServingContext } from '../serving/context.ts';
+import { EXPORT_FORMATS, planExport } from '../serving/historical-export.ts';
+import type { ExportFormat } from '../serving/historical-export.ts';
+import type { HistoricalArgs } from '../serving/historical-query.ts';
+
+/** Largest request body accepted (inline entity rows); larger training sets belong in entitySql. */
+export const MAX_EXPORT_BODY_BYTES = 64 * 1024 * 1024;
+
+export async function handleExport(req: IncomingMessage, res: ServerResponse, context: () => ServingContext, logger: Logger): Promise<void> {
+  const refuse = (status: number, code: string, message: string, details?: Readonly<Record<string, unknown>>) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code, message, ...(details ?? {}) } }));
+  };
+  if (req.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'POST historicalFeatures arguments as JSON');
+  const format = (new URL(req.url ?? '/', 'http://x').searchParams.get('format') ?? 'csv') as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) return refuse(400, 'INVALID_FORMAT', `format must be one of ${EXPORT_FORMATS.join(', ')}`);
+
+  let args: HistoricalArgs;
+  try {
+    args = JSON.parse(await readBody(req)) as HistoricalArgs;
+    if (args === null || typeof args !== 'object') throw new SyntaxError('not an object');
+  } catch (error) {
+    if (error instanceof SkewlessError) return refuse(413, error.code, error.message);
+    return refuse(400, 'INVALID_JSON', `the body must be a JSON object of historicalFeatures arguments: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  let run;
+  try {
+    run = planExport(context(), args, format);
+  } catch (error) {
+    if (error instanceof SkewlessError) return refuse(error.httpStatus < 500 ? error.httpStatus : 400, error.code, error.message, error.details);
+    throw error;
+  }
+  let started = false;
+  try {
+    const rows = await run({
+      start: (contentType) => {
+        started = true;
+        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      },
+      write: async (chunk) => {
+        // Backpressure: wait for the socket to drain before fetching more rows.
+        if (!res.write(chunk)) await once(res, 'drain');
+      },
+    });
+    res.end();
+    logger.info('export finished', { format, rows });
+  } catch (error) {
+    if (!started && error instanceof SkewlessError) return refuse(error.httpStatus < 500 ? error.httpStatus : 400, error.code, error.message, error.details);
+    logger.error('export failed', { error: error instanceof Error ? error.message : String(error) });
+    if (!started) return refuse(500, 'EXPORT_FAILED', 'the export failed; see the gateway log');
+    res.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_EXPORT_BODY_BYTES) {
+      throw new SkewlessError('BODY_TOO_LARGE', `request body over ${MAX_EXPORT_BODY_BYTES} bytes; pass large entity sets as entitySql`, { httpStatus: 413 });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
