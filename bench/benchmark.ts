@@ -12,6 +12,8 @@ export interface BenchContext {
   readonly options: BenchOptions;
   /** A Redis URL; the first call starts Redis if needed (the runner stops it at the end if it started it). */
   redisUrl(): Promise<string>;
+  /** A PostgreSQL URL, likewise. */
+  databaseUrl(): Promise<string>;
   /** Progress, to stderr: stdout carries only the markdown report. */
   log(line: string): void;
 }

@@ -9,14 +9,15 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { describeMachine, machineLines } from './machine.ts';
+import { exportBench } from './export.ts';
 import { online } from './online.ts';
 import { ROOT } from './paths.ts';
-import { benchRedis } from './services.ts';
-import type { BenchRedis } from './services.ts';
+import { benchService } from './services.ts';
+import type { BenchService } from './services.ts';
 import { markdownTable } from './table.ts';
 
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
-const BENCHMARKS: readonly Benchmark[] = [online];
+const BENCHMARKS: readonly Benchmark[] = [online, exportBench];
 
 const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile]
 
@@ -49,19 +50,25 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;
-  let redis: BenchRedis | undefined;
+  let redis: BenchService | undefined;
+  let postgres: BenchService | undefined;
   const ctx: BenchContext = {
     options,
     log,
     redisUrl: async () => {
-      redis ??= await benchRedis(log);
+      redis ??= await benchService('redis', log);
       return redis.url;
     },
+    databaseUrl: async () => {
+      postgres ??= await benchService('postgres', log);
+      return postgres.url;
+    },
   };
+  const release = () => Promise.allSettled([redis?.release(), postgres?.release()]);
   // Ctrl-C: still stop the Redis we started (the gateway, our child, gets the terminal's signal itself).
   process.once('SIGINT', () => {
     log('interrupted');
-    void (redis?.release() ?? Promise.resolve()).finally(() => process.exit(130));
+    void release().finally(() => process.exit(130));
   });
   const out: string[] = [`# Skewless benchmarks`, '', `Run ${new Date().toISOString()} at ${commit()}${options.quick ? ' (--quick: numbers not representative)' : ''}.`, ''];
   let redisVersion: string | undefined;
@@ -73,7 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (redis !== undefined) redisVersion = await serverVersion(redis.url);
   } finally {
-    await redis?.release();
+    await release();
   }
   const load = `- load average (1 min) before / after: ${loadBefore.toFixed(2)} / ${os.loadavg()[0]!.toFixed(2)}`;
   out.push('## Machine', '', ...machineLines(describeMachine(), redisVersion === undefined ? undefined : `${redisVersion} (${redis!.origin})`), load, '');

@@ -48,7 +48,8 @@ export function entityRowsCte(joinKeys: readonly string[], source: EntitySource)
   }
   const keys = joinKeys.map((k) => `q.${ident(k)}::text as ${ident(k)}`);
   return (
-    `q as materialized (${source.sql}\n), ` +
+    // Not MATERIALIZED: the query must stream row by row into the join, not be computed whole first.
+    `q as (${source.sql}\n), ` +
     `e as (select (row_number() over () - 1)::integer as row_idx, ${keys.join(', ')}, q.event_timestamp::timestamptz as event_timestamp, to_json(q) as _row from q${source.limit === undefined ? '' : ` limit ${source.limit}`})`
   );
 }
@@ -57,7 +58,7 @@ export function entityRowsCte(joinKeys: readonly string[], source: EntitySource)
  * The as-of join over every view, one output row per entity row, ordered as the input: a single SELECT,
  * so it can run in a READ ONLY transaction.
  */
-export function asOfJoinSql(plan: AsOfPlan, source: EntitySource = { kind: 'rows' }): string {
+export function asOfJoinSql(plan: AsOfPlan, source: EntitySource = { kind: 'rows' }, ordered = true): string {
   const selects = ['e.row_idx', 'e.event_timestamp as "__t"', ...(source.kind === 'sql' ? ['e._row as "__row"'] : [])];
   const joins: string[] = [];
   plan.views.forEach(({ view, entity, features }, i) => {
@@ -75,5 +76,8 @@ export function asOfJoinSql(plan: AsOfPlan, source: EntitySource = { kind: 'rows
         `where ${conditions.join(' and ')} order by h.event_timestamp desc, h.created_timestamp desc, h._seq desc limit 1) ${alias} on true`,
     );
   });
-  return `with ${entityRowsCte(plan.joinKeys, source)} select ${selects.join(', ')} from e ${joins.join(' ')} order by e.row_idx`;
+  // `ordered: false` is for streaming: a final ORDER BY would sort every row before returning the first.
+  // Each LATERAL lookup is a nested loop over e, which keeps e's order; the streaming reader checks
+  // row_idx and refuses to go on if that ever fails to hold.
+  return `with ${entityRowsCte(plan.joinKeys, source)} select ${selects.join(', ')} from e ${joins.join(' ')}${ordered ? ' order by e.row_idx' : ''}`;
 }

@@ -31,6 +31,10 @@ describe('asOfJoinSql', () => {
     assert.match(sql, /h\.created_timestamp <= e\.event_timestamp/);
   });
 
+  it('leaves the final sort out when streaming, so rows flow before the query ends', () => {
+    assert.doesNotMatch(asOfJoinSql(plan(['stats_a'], false), { kind: 'rows' }, false), /order by e\.row_idx/);
+  });
+
   it('joins each view once, naming results per view', () => {
     const sql = asOfJoinSql(plan(['stats_a', 'stats_b'], false));
     assert.equal(sql.match(/left join lateral/g)?.length, 2);
@@ -44,8 +48,8 @@ describe('asOfJoinSql', () => {
 
   it('wraps entitySql as a bounded, numbered source whose rows come back whole', () => {
     const cte = entityRowsCte(['user_id'], { kind: 'sql', sql: 'select * from labels -- trailing comment', limit: 11 });
-    assert.match(cte, /^q as materialized \(select \* from labels -- trailing comment\n\), /, 'a trailing comment cannot swallow the closing parenthesis');
+    assert.match(cte, /^q as \(select \* from labels -- trailing comment\n\), /, 'a trailing comment cannot swallow the closing parenthesis');
     assert.match(cte, /row_number\(\) over \(\) - 1\)::integer as row_idx, q\."user_id"::text as "user_id", q\.event_timestamp::timestamptz as event_timestamp, to_json\(q\) as _row from q limit 11\)$/);
-    assert.match(asOfJoinSql(plan(['stats_a'], false), { kind: 'sql', sql: 'select 1', limit: 5 }), /^with q as materialized [\s\S]* e\._row as "__row"/);
+    assert.match(asOfJoinSql(plan(['stats_a'], false), { kind: 'sql', sql: 'select 1', limit: 5 }), /^with q as [\s\S]* e\._row as "__row"/);
   });
 });
