@@ -36,14 +36,19 @@ export const FeatureFrameType = new GraphQLObjectType({
   },
 });
 
+/** The arguments both retrieval fields take to say which features they want. */
+const selectionArgs = {
+  features: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)), description: 'Refs "view:feature", or "view" for all its features.' },
+  service: { type: GraphQLString, description: 'A feature service, instead of features.' },
+};
+
 export const onlineFeaturesField: GraphQLFieldConfig<unknown, ServingContext, OnlineArgs> = {
   type: new GraphQLNonNull(FeatureFrameType),
   description:
     'Feature vectors at the request instant. Give features (refs "view:feature", or "view" for all its features) or service; ' +
     'entities are objects with the join keys of every view asked for.',
   args: {
-    features: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
-    service: { type: GraphQLString },
+    ...selectionArgs,
     entities: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(JSONScalar))) },
     request: { type: new GraphQLList(new GraphQLNonNull(JSONScalar)), description: 'Request data for on-demand features, one object per entity row.' },
   },
@@ -57,8 +62,7 @@ export const historicalFeaturesField: GraphQLFieldConfig<unknown, ServingContext
     'Point-in-time-correct training rows. Each entity row has the join keys, event_timestamp (its instant T) and any other columns, ' +
     'returned unchanged and in order; each feature is the newest row with T - ttl <= event_timestamp <= T (asKnownAt: also created_timestamp <= T).',
   args: {
-    features: { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) },
-    service: { type: GraphQLString },
+    ...selectionArgs,
     entities: { type: new GraphQLList(new GraphQLNonNull(JSONScalar)) },
     entitySql: { type: GraphQLString, description: 'Instead of entities: one SELECT (or WITH … SELECT) producing the entity rows, run read-only with a timeout.' },
     asKnownAt: { type: GraphQLBoolean, defaultValue: false, description: 'Only rows created by T: what the online store could have served then.' },

@@ -5,7 +5,6 @@
  * ids), which come back unchanged and in input order, followed by one column per feature ref.
  */
 import { SkewlessError } from '../errors.ts';
-import { entityKey } from '../features/keys.ts';
 import { toEpochMs, toIso } from '../features/time.ts';
 import type { RowView } from '../registry/types.ts';
 import { checkEntitySql } from '../stores/sql/entity-sql.ts';
@@ -13,6 +12,8 @@ import { eventTimeColumn, resultColumn } from '../stores/sql/point-in-time.ts';
 import type { AsOfPlan, AsOfView } from '../stores/sql/point-in-time.ts';
 import type { EntityRowAt } from '../stores/types.ts';
 import type { ServingContext } from './context.ts';
+import { badRowsError, keyRows } from './entity-rows.ts';
+import type { EntityRowProblem } from './entity-rows.ts';
 import { selectFeatures } from './selection.ts';
 import type { Selection } from './selection.ts';
 import type { FeatureStatus } from './value-at.ts';
@@ -37,8 +38,9 @@ export interface PreparedHistorical {
 /** Checks the request and builds the join's plan; every refusal happens here, before any work. */
 export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): PreparedHistorical {
   const selection = selectFeatures(ctx.registry, args);
-  const onDemand = selection.views.filter((v) => v.kind === 'onDemand').map((v) => v.name);
-  if (onDemand.length > 0) throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served historically yet: ${onDemand.join(', ')}`, { httpStatus: 400 });
+  if (selection.onDemand.length > 0) {
+    throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served historically yet: ${selection.onDemand.join(', ')}`, { httpStatus: 400 });
+  }
   if ((args.entities != null) === (args.entitySql != null)) {
     throw new SkewlessError('INVALID_SELECTION', 'give either entities (rows with join keys and event_timestamp) or entitySql, not both and not neither', { httpStatus: 400 });
   }
@@ -111,29 +113,17 @@ export function entitySqlError(error: unknown, timeoutMs: number): never {
 
 /** Join keys (as text) and T of every row; every bad row reported at once, before any work. */
 function entityRows(entities: Selection['entities'], rows: readonly unknown[]): EntityRowAt[] {
-  const out: EntityRowAt[] = [];
-  const problems: { row: number; key: string; reason: string }[] = [];
-  rows.forEach((raw, row) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      problems.push({ row, key: '', reason: 'entity row must be an object with join keys and event_timestamp' });
-      return;
-    }
-    const input = raw as Record<string, unknown>;
+  const problems: EntityRowProblem[] = [];
+  const keyed = keyRows(entities, rows, 'join keys and event_timestamp', problems);
+  const out = rows.map((raw, row): EntityRowAt => {
     const keys: Record<string, string> = {};
-    for (const entity of entities) {
-      const k = entityKey(entity, input);
-      if (k.ok) entity.joinKeys.forEach((jk, i) => (keys[jk.name] = k.values[i]!));
-      else problems.push({ row, key: k.field, reason: k.reason });
-    }
-    const asOf = toEpochMs(input.event_timestamp);
-    if (asOf === undefined) {
-      problems.push({ row, key: 'event_timestamp', reason: input.event_timestamp == null ? 'event_timestamp is missing' : 'event_timestamp must be ISO-8601 with a zone or epoch milliseconds' });
-    }
-    out.push({ keys, asOf: asOf ?? 0 });
+    for (const entity of entities) entity.joinKeys.forEach((jk, i) => (keys[jk.name] = keyed[row]!.get(entity.name)?.values[i] ?? ''));
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { keys, asOf: 0 };
+    const t = (raw as Record<string, unknown>).event_timestamp;
+    const asOf = toEpochMs(t);
+    if (asOf === undefined) problems.push({ row, key: 'event_timestamp', reason: t == null ? 'event_timestamp is missing' : 'event_timestamp must be ISO-8601 with a zone or epoch milliseconds' });
+    return { keys, asOf: asOf ?? 0 };
   });
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 10).map((p) => `row ${p.row}: ${p.reason}`).join('; ');
-    throw new SkewlessError('INVALID_ENTITY_ROW', `${problems.length} bad entity row(s): ${shown}${problems.length > 10 ? '; …' : ''}`, { httpStatus: 400, details: { rowErrors: problems } });
-  }
+  if (problems.length > 0) throw badRowsError('INVALID_ENTITY_ROW', problems);
   return out;
 }

@@ -3,12 +3,12 @@
  * join key columns, then one column per feature named by its ref — with a status and event time per value.
  */
 import { SkewlessError } from '../errors.ts';
-import { entityKey } from '../features/keys.ts';
 import { toIso } from '../features/time.ts';
 import type { OnlineKey, OnlineRecord } from '../stores/types.ts';
 import type { ServingContext } from './context.ts';
+import { badRowsError, keyRows } from './entity-rows.ts';
+import type { EntityRowProblem } from './entity-rows.ts';
 import { selectFeatures } from './selection.ts';
-import type { Selection } from './selection.ts';
 import { viewValueAt } from './value-at.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
 
@@ -39,16 +39,17 @@ export interface OnlineArgs {
 
 export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promise<FeatureFrame> {
   const selection = selectFeatures(ctx.registry, args);
-  const onDemand = selection.views.filter((v) => v.kind === 'onDemand').map((v) => v.name);
-  if (onDemand.length > 0) {
-    throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served online yet: ${onDemand.join(', ')}`, { httpStatus: 400 });
+  if (selection.onDemand.length > 0) {
+    throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served online yet: ${selection.onDemand.join(', ')}`, { httpStatus: 400 });
   }
   checkEntityCount(args.entities.length, ctx.limits.maxEntities);
-  const keys = entityKeys(selection, args.entities);
+  const problems: EntityRowProblem[] = [];
+  const keys = keyRows(selection.entities, args.entities, selection.joinKeys.join(', '), problems);
+  if (problems.length > 0) throw badRowsError('INVALID_ENTITY_KEY', problems);
 
   // One load per (row, view): the DataLoader turns them into one store call.
   const loads: OnlineKey[] = [];
-  for (const rowKeys of keys) for (const view of selection.views) loads.push({ view: view.name, entity: view.entities[0]!, entityKey: rowKeys.get(view.entities[0]!)! });
+  for (const rowKeys of keys) for (const view of selection.views) loads.push({ view: view.name, entity: view.entities[0]!, entityKey: rowKeys.get(view.entities[0]!)!.key });
   const entries = await ctx.online.loadMany(loads);
 
   const columns = [...selection.joinKeys, ...selection.columns.map((c) => c.ref)];
@@ -56,7 +57,6 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
   const statuses: (FeatureStatus | null)[][] = [];
   const eventTimestamps: (number | null)[][] = [];
   const errors = new Map<string, { view: string; code: string; message: string; rows: number[] }>();
-  const viewIndex = new Map(selection.views.map((v, i) => [v.name, i]));
   args.entities.forEach((raw, r) => {
     const input = raw as Record<string, unknown>;
     const values: ViewValue[] = selection.views.map((view, v) => viewValueAt(view, entries[r * selection.views.length + v] as OnlineRecord | null | SkewlessError, ctx.asOf));
@@ -71,8 +71,8 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
     const row: unknown[] = selection.joinKeys.map((k) => input[k]);
     const status: (FeatureStatus | null)[] = selection.joinKeys.map(() => null);
     const times: (number | null)[] = selection.joinKeys.map(() => null);
-    for (const column of selection.columns) {
-      const value = values[viewIndex.get(column.view.name)!]!;
+    for (const [c, column] of selection.columns.entries()) {
+      const value = values[selection.columnViews[c]!]!;
       const v = value.values?.[column.feature.name] ?? null;
       row.push(column.feature.type.scalar === 'DateTime' && !column.feature.type.list && typeof v === 'number' ? toIso(v) : v);
       status.push(value.status);
@@ -89,31 +89,4 @@ export function checkEntityCount(count: number, max: number): void {
   if (count > max) {
     throw new SkewlessError('TOO_MANY_ENTITIES', `${count} entities in one request; the limit is ${max} (--max-entities)`, { httpStatus: 400, details: { limit: max } });
   }
-}
-
-/** Each row's canonical key per entity; every bad row and key reported at once, before any store call. */
-function entityKeys(selection: Selection, rows: readonly unknown[]): Map<string, string>[] {
-  const out: Map<string, string>[] = [];
-  const problems: { row: number; key: string; reason: string }[] = [];
-  rows.forEach((raw, index) => {
-    const keys = new Map<string, string>();
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      problems.push({ row: index, key: '', reason: `entity row must be an object with ${selection.joinKeys.join(', ')}` });
-    } else {
-      for (const entity of selection.entities) {
-        const k = entityKey(entity, raw as Record<string, unknown>);
-        if (k.ok) keys.set(entity.name, k.key);
-        else problems.push({ row: index, key: k.field, reason: k.reason });
-      }
-    }
-    out.push(keys);
-  });
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 10).map((p) => `row ${p.row}: ${p.reason}`).join('; ');
-    throw new SkewlessError('INVALID_ENTITY_KEY', `${problems.length} bad entity row(s): ${shown}${problems.length > 10 ? '; …' : ''}`, {
-      httpStatus: 400,
-      details: { rowErrors: problems },
-    });
-  }
-  return out;
 }

@@ -17,6 +17,10 @@ export interface Selection {
   readonly entities: readonly Entity[];
   /** Join key column names, in first-seen order. */
   readonly joinKeys: readonly string[];
+  /** For each column, the index of its view in `views`: worked out once, not per row. */
+  readonly columnViews: readonly number[];
+  /** Names of on-demand views selected (not served yet by either path). */
+  readonly onDemand: readonly string[];
 }
 
 /** Unknown refs with suggestions; empty when all are known. */
@@ -76,5 +80,7 @@ function resolveSelection(registry: Registry, args: { features?: readonly string
   const views = [...new Set(columns.map((c) => c.view))];
   const entities = [...new Set(views.flatMap((v) => v.entities))].map((name) => registry.entity(name)!);
   const joinKeys = [...new Set(entities.flatMap((e) => e.joinKeys.map((k) => k.name)))];
-  return Object.freeze({ columns, views, entities, joinKeys });
+  const columnViews = columns.map((c) => views.indexOf(c.view));
+  const onDemand = views.filter((v) => v.kind === 'onDemand').map((v) => v.name);
+  return Object.freeze({ columns, views, entities, joinKeys, columnViews, onDemand });
 }
