@@ -8,6 +8,7 @@ import type { Registry } from '../../src/registry/registry.ts';
 import { readSchemaFiles } from '../../src/registry/sdl.ts';
 import type { RowView } from '../../src/registry/types.ts';
 import type { OfflineStore } from '../../src/stores/types.ts';
+import { asOfJoinSql } from '../../src/stores/sql/point-in-time.ts';
 import { loadFixtureRegistry } from '../helpers/repos.ts';
 
 export interface OfflineStoreFactory {
@@ -117,6 +118,18 @@ export function offlineStoreContract(name: string, factory: OfflineStoreFactory)
       await assert.rejects(store.appendHistory(view, [row(id, 1000, 1, { a_int: 1 }), row(id, 2000, 1, { a_int: 2 ** 40 })]));
       const rows = await store.query(`select 1 from skewless.history_stats_a where user_id = $1`, [id]);
       assert.equal(rows.length, 0);
+    });
+
+    it('plans the as-of join as index probes in key order, put back in input order one chunk at a time', async () => {
+      const view = registry.view('stats_a') as RowView;
+      const plan = { joinKeys: ['user_id'], asKnownAt: false, views: [{ view, entity: registry.entity('User')!, features: ['a_int'] }] };
+      const sql = asOfJoinSql(plan, { kind: 'sql', sql: `select 'u' || n as user_id, now() as event_timestamp from generate_series(1, 10) n`, limit: undefined });
+      const text = (await store.query<{ 'QUERY PLAN': string }>(`explain ${sql}`)).map((r) => r['QUERY PLAN']).join('\n');
+      // The final sort must be incremental on the chunk number: a full sort would hold back every row of
+      // an export until the last probe, and the probes must walk the history index, not scan the table.
+      assert.match(text, /Incremental Sort[\s\S]*Presorted Key: \(\(\(row_number\(\) OVER \(\?\) - 1\)\)::integer \/ 100000\)|Incremental Sort[\s\S]*Presorted Key: [^\n]*100000/);
+      assert.match(text, /Index Scan using history_stats_a_asof/);
+      assert.doesNotMatch(text, /Seq Scan on history_stats_a/);
     });
 
     it('answers ping', async () => {

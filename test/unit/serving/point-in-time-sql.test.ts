@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { RowView } from '../../../src/registry/types.ts';
-import { asOfJoinSql, entityRowsCte } from '../../../src/stores/sql/point-in-time.ts';
+import { PROBE_CHUNK_ROWS, asOfJoinSql, entityRowsCte } from '../../../src/stores/sql/point-in-time.ts';
 import { loadFixtureRegistry } from '../../helpers/repos.ts';
 
 let registry: Registry;
@@ -22,7 +22,7 @@ describe('asOfJoinSql', () => {
     assert.match(sql, /h\."user_id" = e\."user_id" and h\.event_timestamp <= e\.event_timestamp and h\.event_timestamp >= e\.event_timestamp - interval '3600000 milliseconds'/);
     assert.match(sql, /order by h\.event_timestamp desc, h\.created_timestamp desc, h\._seq desc limit 1\) v0 on true/);
     assert.doesNotMatch(sql, /created_timestamp <=/);
-    assert.match(sql, /order by e\.row_idx$/);
+    assert.match(sql, /order by e\._chunk, e\.row_idx$/);
   });
 
   it('has no lower bound without a ttl, and adds created_timestamp ≤ T as known at T', () => {
@@ -31,8 +31,10 @@ describe('asOfJoinSql', () => {
     assert.match(sql, /h\.created_timestamp <= e\.event_timestamp/);
   });
 
-  it('leaves the final sort out when streaming, so rows flow before the query ends', () => {
-    assert.doesNotMatch(asOfJoinSql(plan(['stats_a'], false), { kind: 'rows' }, false), /order by e\.row_idx/);
+  it('probes in key order within chunks, then restores input order chunk by chunk', () => {
+    const sql = asOfJoinSql(plan(['stats_a'], false));
+    assert.match(sql, new RegExp(`s as \\(select e\\.\\*, e\\.row_idx / ${PROBE_CHUNK_ROWS} as _chunk from e order by e\\.row_idx / ${PROBE_CHUNK_ROWS}, e\\."user_id", e\\.event_timestamp\\)`));
+    assert.match(sql, / from s e left join lateral /);
   });
 
   it('joins each view once, naming results per view', () => {
