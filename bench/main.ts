@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { describeMachine, machineLines } from './machine.ts';
 import { exportBench } from './export.ts';
+import { historicalBench } from './historical.ts';
 import { online } from './online.ts';
 import { ROOT } from './paths.ts';
 import { benchService } from './services.ts';
@@ -17,7 +18,7 @@ import type { BenchService } from './services.ts';
 import { markdownTable } from './table.ts';
 
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
-const BENCHMARKS: readonly Benchmark[] = [online, exportBench];
+const BENCHMARKS: readonly Benchmark[] = [online, exportBench, historicalBench];
 
 const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile]
 

@@ -50,15 +50,32 @@ export class SqlOfflineStore implements OfflineStore {
     return this.#sql.transaction(async (tx) => {
       const { sql, params } = await this.#prepareJoin(tx, plan, entities);
       await tx.query(`declare skewless_export no scroll cursor for ${sql}`, params);
+      const fetch = () => tx.query(`fetch forward ${Math.max(1, Math.floor(batchSize))} from skewless_export`);
       let next = 0;
+      // One batch ahead: the database computes the next batch while the caller encodes and writes this
+      // one, so the two overlap instead of taking turns. Memory stays bounded at two batches.
+      const ahead = () => {
+        const p = fetch();
+        // Handled for now (a failure surfaces at the next await); left bare, it would count as unhandled.
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending = ahead();
       for (;;) {
-        const rows = await tx.query(`fetch forward ${Math.max(1, Math.floor(batchSize))} from skewless_export`);
+        const rows = await pending;
         if (rows.length === 0) return;
-        // The join's ORDER BY guarantees this; the check is cheap and makes a wrong plan loud, not silent.
-        for (const row of rows) {
-          if (row.row_idx !== next++) throw new Error(`streamed as-of join out of order at entity row ${next - 1} (got ${String(row.row_idx)})`);
+        pending = ahead();
+        try {
+          // The join's ORDER BY guarantees this; the check is cheap and makes a wrong plan loud, not silent.
+          for (const row of rows) {
+            if (row.row_idx !== next++) throw new Error(`streamed as-of join out of order at entity row ${next - 1} (got ${String(row.row_idx)})`);
+          }
+          await onBatch(rows);
+        } catch (error) {
+          // Let the fetch in flight settle before the transaction rolls back under it.
+          await pending.catch(() => undefined);
+          throw error;
         }
-        await onBatch(rows);
       }
     });
   }
