@@ -1,8 +1,9 @@
 """Read a point-in-time-correct training set from Skewless into pandas, the way a training job would.
 
-The rows stream from the gateway's export endpoint as JSON lines and are read in chunks, so the job never
-holds the raw response in memory; each row is an entity row (keys, event_timestamp, labels) with the
-feature values that were valid at its event_timestamp.
+The rows stream from the gateway's export endpoint, by default as Parquet (typed columns: features as the
+registry declares them, event_timestamp as a UTC timestamp), spooled to a temporary file and read with
+pyarrow; or as JSON lines (--format jsonl), read in chunks. Each row is an entity row (keys,
+event_timestamp, labels) with the feature values that were valid at its event_timestamp.
 
     python train.py --gateway http://127.0.0.1:4000 --service fraud_model_v1 \\
         --entity-sql "select user_id, event_timestamp, label from labels order by event_timestamp" \\
@@ -14,15 +15,17 @@ preview; the project's tests compare it with the gateway's own answer.
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import urllib.request
 
 import pandas as pd
 
 
-def read_training_set(gateway: str, args: dict) -> pd.DataFrame:
+def read_training_set(gateway: str, args: dict, fmt: str = "parquet") -> pd.DataFrame:
     request = urllib.request.Request(
-        f"{gateway.rstrip('/')}/historical/export?format=jsonl",
+        f"{gateway.rstrip('/')}/historical/export?format={fmt}",
         data=json.dumps(args).encode(),
         headers={"content-type": "application/json"},
         method="POST",
@@ -33,6 +36,12 @@ def read_training_set(gateway: str, args: dict) -> pd.DataFrame:
         detail = json.loads(error.read() or b"{}").get("error", {})
         sys.exit(f"export refused: {detail.get('code')}: {detail.get('message')}")
     with response:
+        if fmt == "parquet":
+            # Parquet's footer comes last: spool the stream to disk, then read the file.
+            with tempfile.TemporaryFile() as spool:
+                shutil.copyfileobj(response, spool, length=1 << 20)
+                spool.seek(0)
+                return pd.read_parquet(spool, engine="pyarrow")
         chunks = list(pd.read_json(response, lines=True, chunksize=50_000, dtype=False))
     return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
 
@@ -47,6 +56,7 @@ def main() -> None:
     rows.add_argument("--entity-sql", help="a SELECT producing join keys, event_timestamp and labels")
     rows.add_argument("--entities", help="a JSON-lines file of entity rows")
     parser.add_argument("--as-known-at", action="store_true", help="only values written by each row's time")
+    parser.add_argument("--format", choices=["parquet", "jsonl"], default="parquet", help="export format to read (default parquet)")
     parser.add_argument("--parquet", help="also write the training set to this Parquet file (pyarrow)")
     parser.add_argument("--summary", action="store_true", help="print a JSON summary instead of a preview")
     options = parser.parse_args()
@@ -62,7 +72,7 @@ def main() -> None:
         with open(options.entities) as f:
             args["entities"] = [json.loads(line) for line in f if line.strip()]
 
-    frame = read_training_set(options.gateway, args)
+    frame = read_training_set(options.gateway, args, options.format)
     if options.parquet:
         frame.to_parquet(options.parquet, engine="pyarrow", index=False)
     if options.summary:
@@ -70,6 +80,7 @@ def main() -> None:
         print(json.dumps({
             "rows": len(frame),
             "columns": list(frame.columns),
+            "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
             "non_null": {c: int(frame[c].notna().sum()) for c in frame.columns},
             "sums": {c: float(numeric[c].sum()) for c in numeric.columns},
         }))

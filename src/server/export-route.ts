@@ -1,5 +1,5 @@
 /**
- * `POST /historical/export?format=csv|jsonl`: the training-set export. The body is historicalFeatures'
+ * `POST /historical/export?format=csv|jsonl|parquet`: the training-set export. The body is historicalFeatures'
  * arguments as JSON ({ features | service, entities | entitySql, asKnownAt }); the answer streams the same
  * rows with no row limit. Refusals come before the first byte, as JSON with a code and HTTP 400; a
  * failure mid-stream aborts the response, so a truncated file can never pass for a complete one.

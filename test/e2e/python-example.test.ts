@@ -62,25 +62,34 @@ describe('examples/python/train.py', () => {
     await writeFile(path.join(dir, 'entities.jsonl'), entities.map((e) => JSON.stringify(e)).join('\n'));
     const parquet = path.join(dir, 'train.parquet');
 
-    const run = await runPython(python, [path.join(ROOT, 'examples/python/train.py'), '--gateway', gateway.base, '--features', 'stats_a:a_int,stats_a:a_float', '--entities', path.join(dir, 'entities.jsonl'), '--parquet', parquet, '--summary']);
-    assert.equal(run.status, 0, run.stderr);
-    const summary = JSON.parse(run.stdout) as { rows: number; columns: string[]; non_null: Record<string, number>; sums: Record<string, number> };
-
     const { body } = await postGraphQL(gateway.base, 'query ($e: [JSON!]) { historicalFeatures(features: ["stats_a:a_int", "stats_a:a_float"], entities: $e) { columns rows } }', { e: entities });
     const frame = body.data!.historicalFeatures as { columns: string[]; rows: (number | string | null)[][] };
     const column = (name: string) => frame.rows.map((r) => r[frame.columns.indexOf(name)]);
     const sum = (values: unknown[]) => values.reduce<number>((s, v) => s + (typeof v === 'number' ? v : 0), 0);
-    assert.equal(summary.rows, entities.length);
-    assert.deepEqual(summary.columns, frame.columns);
-    assert.equal(summary.non_null['stats_a:a_int'], column('stats_a:a_int').filter((v) => v !== null).length);
-    assert.equal(summary.non_null['stats_a:a_float'], column('stats_a:a_float').filter((v) => v !== null).length);
-    assert.equal(summary.sums['stats_a:a_int'], sum(column('stats_a:a_int')));
-    assert.equal(summary.sums['stats_a:a_float'], sum(column('stats_a:a_float')));
-    assert.equal(summary.sums.label, sum(column('label')));
+
+    const summaries: Record<string, { dtypes: Record<string, string>; non_null: Record<string, number> }> = {};
+    for (const format of ['parquet', 'jsonl']) {
+      const out = format === 'parquet' ? ['--parquet', parquet] : [];
+      const run = await runPython(python, [path.join(ROOT, 'examples/python/train.py'), '--gateway', gateway.base, '--format', format, '--features', 'stats_a:a_int,stats_a:a_float', '--entities', path.join(dir, 'entities.jsonl'), ...out, '--summary']);
+      assert.equal(run.status, 0, run.stderr);
+      const summary = JSON.parse(run.stdout) as { rows: number; columns: string[]; dtypes: Record<string, string>; non_null: Record<string, number>; sums: Record<string, number> };
+      assert.equal(summary.rows, entities.length, format);
+      assert.deepEqual(summary.columns, frame.columns, format);
+      assert.equal(summary.non_null['stats_a:a_int'], column('stats_a:a_int').filter((v) => v !== null).length, format);
+      assert.equal(summary.non_null['stats_a:a_float'], column('stats_a:a_float').filter((v) => v !== null).length, format);
+      assert.equal(summary.sums['stats_a:a_int'], sum(column('stats_a:a_int')), format);
+      assert.equal(summary.sums['stats_a:a_float'], sum(column('stats_a:a_float')), format);
+      assert.equal(summary.sums.label, sum(column('label')), format);
+      summaries[format] = summary;
+    }
+    // Parquet carries types: the timestamp arrives as a UTC datetime and the Int feature as a nullable
+    // integer, where JSON lines leave pandas a string and a float.
+    assert.equal(summaries.parquet!.dtypes.event_timestamp, 'datetime64[ms, UTC]');
+    assert.equal(summaries.jsonl!.dtypes.event_timestamp, 'object');
 
     const readBack = await runPython(python, ['-c', `import pandas as pd; f = pd.read_parquet(${JSON.stringify(parquet)}); print(len(f), int(f["stats_a:a_int"].notna().sum()))`]);
     assert.equal(readBack.status, 0, readBack.stderr);
-    assert.equal(readBack.stdout.trim(), `${entities.length} ${summary.non_null['stats_a:a_int']}`);
+    assert.equal(readBack.stdout.trim(), `${entities.length} ${summaries.parquet!.non_null['stats_a:a_int']}`);
   });
 
   it('reports a refused export with its code and a non-zero exit', async () => {
