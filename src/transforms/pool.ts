@@ -1,0 +1,258 @@
+/**
+ * The sandbox: a pool of isolated-vm isolates, each with every transform compiled into it at start-up.
+ * A batch (all the rows of one online request, or a chunk of a historical query) is one call into one
+ * isolate; isolates run on their own threads, so batches on different isolates run in parallel.
+ *
+ * Failures stay with the rows that caused them. A transform that throws or returns a wrong value fails
+ * that row (the runtime catches it inside the isolate). A call that runs past the CPU timeout or the
+ * memory limit loses the whole isolate's work: the isolate is replaced, the row that did it is named
+ * (from the runtime's progress record, or by running the batch's rows one by one after an out-of-memory
+ * kill) and the batch runs again without it.
+ */
+import ivm from 'isolated-vm';
+import { compileTransform } from './compile.ts';
+import { RUNTIME_SOURCE } from './runtime.ts';
+
+export interface PoolOptions {
+  /** Isolates in the pool. */
+  readonly size: number;
+  /** Heap limit of each isolate, MB. */
+  readonly memoryMb: number;
+  /** CPU time one batch call may take, ms. */
+  readonly timeoutMs: number;
+}
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = { size: 2, memoryMb: 64, timeoutMs: 1000 };
+
+export interface SandboxTransform {
+  readonly name: string;
+  readonly source: string;
+  readonly path: string;
+}
+
+/** One output of a step: [name, scalar, list, nullable], as the runtime checks it. */
+export type OutputSpec = readonly [string, string, boolean, boolean];
+
+export interface PlanStep {
+  readonly view: string;
+  readonly transform: string;
+  readonly inputs: readonly string[];
+  readonly request: boolean;
+  readonly outputs: readonly OutputSpec[];
+}
+
+export interface SandboxPlan {
+  /** Stable per plan: isolates register each plan once. */
+  readonly id: string;
+  readonly steps: readonly PlanStep[];
+}
+
+export interface BatchInput {
+  readonly n: number;
+  readonly asOf: readonly number[];
+  readonly request: Readonly<Record<string, readonly unknown[]>>;
+  readonly views: Readonly<Record<string, Readonly<Record<string, readonly unknown[]>>>>;
+}
+
+export type TransformErrorCode = 'TRANSFORM_FAILED' | 'TRANSFORM_TIMEOUT' | 'TRANSFORM_OOM';
+
+/** A row error's step when it cannot be known (the isolate died): every view of the plan failed. */
+export const ALL_STEPS = -1;
+
+export interface RowError {
+  /** Index into the plan's steps, or ALL_STEPS. */
+  readonly step: number;
+  readonly row: number;
+  readonly code: TransformErrorCode;
+  readonly message: string;
+}
+
+export interface BatchOutput {
+  /** Per on-demand view, per output, one value per row (null where the row failed). */
+  readonly values: Record<string, Record<string, unknown[]>>;
+  readonly errors: RowError[];
+}
+
+/** How many rows of one batch may be killed (timeout, memory) before the rest fail without a retry. */
+const MAX_KILLS_PER_BATCH = 3;
+
+class Sandbox {
+  readonly isolate: ivm.Isolate;
+  readonly context: ivm.Context;
+  readonly #run: ivm.Reference<(plan: string, input: string) => string>;
+  readonly #api: ivm.Reference<{ plan(id: string, steps: string): void }>;
+  readonly #plans = new Set<string>();
+
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, api: ivm.Reference, run: ivm.Reference) {
+    this.isolate = isolate;
+    this.context = context;
+    this.#api = api;
+    this.#run = run;
+  }
+
+  static async create(transforms: readonly SandboxTransform[], memoryMb: number): Promise<Sandbox> {
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+    try {
+      const context = await isolate.createContext();
+      await context.eval(RUNTIME_SOURCE);
+      const api = (await context.global.get('__skewless', { reference: true })) as ivm.Reference;
+      for (const t of transforms) {
+        const compiled = compileTransform(t.source);
+        if (!compiled.ok) throw new Error(`${t.path}: ${compiled.message}`);
+        const module = await isolate.compileModule(compiled.js, { filename: `file:///transforms/${t.name}.js` });
+        await module.instantiate(context, (specifier) => {
+          throw new Error(`${t.path}: cannot import "${specifier}": a transform can import types only`);
+        });
+        await module.evaluate({ timeout: 1000 });
+        const fn = (await module.namespace.get('default', { reference: true })) as ivm.Reference;
+        await api.get('register', { reference: true }).then((register: ivm.Reference) => register.apply(api.derefInto(), [t.name, fn.derefInto()]));
+      }
+      await api.get('seal', { reference: true }).then((seal: ivm.Reference) => seal.apply(api.derefInto(), []));
+      const run = (await api.get('run', { reference: true })) as ivm.Reference;
+      return new Sandbox(isolate, context, api, run);
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw error;
+    }
+  }
+
+  async run(plan: SandboxPlan, input: string, timeoutMs: number): Promise<{ values: BatchOutput['values']; errors: [number, number, string][] }> {
+    if (!this.#plans.has(plan.id)) {
+      const register = (await this.#api.get('plan', { reference: true })) as ivm.Reference;
+      await register.apply(this.#api.derefInto(), [plan.id, JSON.stringify(plan.steps)], { timeout: timeoutMs });
+      this.#plans.add(plan.id);
+    }
+    const out = (await this.#run.apply(undefined, [plan.id, input], { timeout: timeoutMs, result: { copy: true } })) as string;
+    return JSON.parse(out) as { values: BatchOutput['values']; errors: [number, number, string][] };
+  }
+
+  /** Step and row the runtime was computing when a call was stopped; undefined if the isolate is gone. */
+  progress(): { step: number; row: number } | undefined {
+    if (this.isolate.isDisposed) return undefined;
+    try {
+      return JSON.parse(this.context.evalSync('JSON.stringify(__skewless.progress)', { timeout: 50 }) as string) as { step: number; row: number };
+    } catch {
+      return undefined;
+    }
+  }
+
+  dispose(): void {
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+  }
+}
+
+export class TransformPool {
+  readonly options: PoolOptions;
+  readonly #transforms: readonly SandboxTransform[];
+  readonly #idle: Sandbox[] = [];
+  readonly #waiting: ((s: Sandbox) => void)[] = [];
+  #closed = false;
+
+  private constructor(transforms: readonly SandboxTransform[], options: PoolOptions) {
+    this.#transforms = transforms;
+    this.options = options;
+  }
+
+  /** Compiles every transform into `size` isolates; throws (naming the file) if one does not load. */
+  static async start(transforms: readonly SandboxTransform[], options: PoolOptions = DEFAULT_POOL_OPTIONS): Promise<TransformPool> {
+    const pool = new TransformPool(transforms, options);
+    const sandboxes = await Promise.all(Array.from({ length: Math.max(1, options.size) }, () => Sandbox.create(transforms, options.memoryMb)));
+    pool.#idle.push(...sandboxes);
+    return pool;
+  }
+
+  /** Runs one batch through one isolate; every row gets values or an error, whatever the transforms do. */
+  async run(plan: SandboxPlan, batch: BatchInput): Promise<BatchOutput> {
+    const errors: RowError[] = [];
+    const skip = new Set<number>();
+    let kills = 0;
+    for (;;) {
+      const sandbox = await this.#acquire();
+      let out;
+      try {
+        out = await sandbox.run(plan, JSON.stringify({ ...batch, skip: [...skip] }), this.options.timeoutMs);
+      } catch (error) {
+        const code = killCode(sandbox, error);
+        if (code === undefined) {
+          this.#release(sandbox);
+          throw error;
+        }
+        // Where it was, read before the isolate goes; then a fresh isolate takes its place in the pool.
+        const at = code === 'TRANSFORM_TIMEOUT' ? sandbox.progress() : undefined;
+        this.#release(await this.#replace(sandbox));
+        if (++kills > MAX_KILLS_PER_BATCH) return this.#failRest(plan, batch, skip, errors, code, `${killMessage(code, this.options)}; the batch was abandoned after ${MAX_KILLS_PER_BATCH} such rows`);
+        if (at === undefined || at.step < 0) {
+          // One row: it is the one. Which step is unknown (the isolate is gone): every view of the plan.
+          if (batch.n === 1) return this.#failRest(plan, batch, skip, errors, code, killMessage(code, this.options));
+          return this.#rowByRow(plan, batch, skip, errors);
+        }
+        errors.push({ step: at.step, row: at.row, code, message: killMessage(code, this.options) });
+        skip.add(at.row);
+        continue;
+      }
+      this.#release(sandbox);
+      for (const [step, row, message] of out.errors) if (!skip.has(row)) errors.push({ step, row, code: 'TRANSFORM_FAILED', message });
+      return { values: out.values, errors };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const s of this.#idle.splice(0)) s.dispose();
+  }
+
+  /** Out of memory: the isolate is gone and with it the record of where. Find the rows one by one. */
+  async #rowByRow(plan: SandboxPlan, batch: BatchInput, skip: ReadonlySet<number>, errors: RowError[]): Promise<BatchOutput> {
+    const values: BatchOutput['values'] = {};
+    for (const step of plan.steps) values[step.view] = Object.fromEntries(step.outputs.map(([name]) => [name, new Array(batch.n).fill(null)]));
+    for (let r = 0; r < batch.n; r++) {
+      if (skip.has(r)) continue;
+      const one = await this.run(plan, sliceRow(batch, r));
+      for (const e of one.errors) errors.push({ ...e, row: r });
+      for (const [view, cols] of Object.entries(one.values)) for (const [name, col] of Object.entries(cols)) values[view]![name]![r] = col[0];
+    }
+    return { values, errors };
+  }
+
+  #failRest(plan: SandboxPlan, batch: BatchInput, skip: ReadonlySet<number>, errors: RowError[], code: TransformErrorCode, message: string): BatchOutput {
+    const values: BatchOutput['values'] = {};
+    for (const step of plan.steps) values[step.view] = Object.fromEntries(step.outputs.map(([name]) => [name, new Array(batch.n).fill(null)]));
+    for (let r = 0; r < batch.n; r++) if (!skip.has(r)) errors.push({ step: ALL_STEPS, row: r, code, message });
+    return { values, errors };
+  }
+
+  async #replace(dead: Sandbox): Promise<Sandbox> {
+    dead.dispose();
+    return Sandbox.create(this.#transforms, this.options.memoryMb);
+  }
+
+  #acquire(): Promise<Sandbox> {
+    if (this.#closed) return Promise.reject(new Error('transform pool is closed'));
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return Promise.resolve(idle);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(sandbox: Sandbox): void {
+    if (this.#closed) return sandbox.dispose();
+    const next = this.#waiting.shift();
+    if (next !== undefined) next(sandbox);
+    else this.#idle.push(sandbox);
+  }
+}
+
+function killCode(sandbox: Sandbox, error: unknown): TransformErrorCode | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (sandbox.isolate.isDisposed || /memory limit/i.test(message)) return 'TRANSFORM_OOM';
+  if (/timed out/i.test(message)) return 'TRANSFORM_TIMEOUT';
+  return undefined;
+}
+
+function killMessage(code: TransformErrorCode, options: PoolOptions): string {
+  return code === 'TRANSFORM_TIMEOUT' ? `ran past the ${options.timeoutMs} ms CPU limit (--transform-timeout)` : `ran out of its ${options.memoryMb} MB memory limit (--transform-memory)`;
+}
+
+function sliceRow(batch: BatchInput, r: number): BatchInput {
+  const pick = (cols: Readonly<Record<string, readonly unknown[]>>) => Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, [v[r]]]));
+  return { n: 1, asOf: [batch.asOf[r]!], request: pick(batch.request), views: Object.fromEntries(Object.entries(batch.views).map(([v, cols]) => [v, pick(cols)])) };
+}

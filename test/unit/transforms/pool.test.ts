@@ -1,0 +1,104 @@
+/**
+ * The sandbox against hostile and broken transforms: every bad row fails alone with its code, the rows
+ * around it keep their values, and the pool keeps serving (with a fresh isolate where one was killed).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TransformPool } from '../../../src/transforms/pool.ts';
+import type { BatchInput, SandboxPlan, SandboxTransform } from '../../../src/transforms/pool.ts';
+
+const source = (body: string) => `export default function (row: { v: { x: number | null }; asOf: number }): { y: number | null } {\n${body}\n}`;
+
+const TRANSFORMS: SandboxTransform[] = [
+  { name: 'double', path: 'double.ts', source: source('return { y: row.v.x === null ? null : row.v.x * 2 };') },
+  { name: 'loop_on_3', path: 'loop_on_3.ts', source: source('if (row.v.x === 3) { for (;;) {} }\nreturn { y: row.v.x };') },
+  { name: 'oom_on_5', path: 'oom_on_5.ts', source: source('if (row.v.x === 5) { const a: number[][] = []; for (;;) a.push(new Array(1e6).fill(row.v.x)); }\nreturn { y: row.v.x };') },
+  { name: 'throw_on_2', path: 'throw_on_2.ts', source: source("if (row.v.x === 2) throw new Error('bad input two');\nreturn { y: row.v.x };") },
+  { name: 'pollute', path: 'pollute.ts', source: source("(Object.prototype as Record<string, unknown>).polluted = 'yes';\nreturn { y: 1 };") },
+  { name: 'read_pollution', path: 'read_pollution.ts', source: source("return { y: ({} as Record<string, unknown>).polluted === undefined ? 0 : 1 };") },
+  { name: 'leave_state', path: 'leave_state.ts', source: source('(globalThis as Record<string, unknown>).count = 1;\nreturn { y: 1 };') },
+  { name: 'clock', path: 'clock.ts', source: source('return { y: Date.now() };') },
+  { name: 'new_date', path: 'new_date.ts', source: source('return { y: new Date().getTime() };') },
+  { name: 'random', path: 'random.ts', source: source('return { y: Math.random() };') },
+  { name: 'globals', path: 'globals.ts', source: source("const g = globalThis as Record<string, unknown>;\nreturn { y: ['process', 'require', 'fetch', 'setTimeout', 'setInterval', 'queueMicrotask', 'module', 'Buffer', 'WebAssembly', 'SharedArrayBuffer', 'Intl'].filter((n) => g[n] !== undefined).length };") },
+  { name: 'escape', path: 'escape.ts', source: source("const F = (row as unknown as { constructor: { constructor: (s: string) => () => unknown } }).constructor.constructor;\nconst g = F('return this')() as Record<string, unknown>;\nreturn { y: g.process === undefined && g.require === undefined ? 0 : 1 };") },
+  { name: 'wrong_type', path: 'wrong_type.ts', source: source("return { y: 'text' as unknown as number };") },
+  { name: 'nan', path: 'nan.ts', source: source('return { y: 0 / 0 };') },
+  { name: 'extra', path: 'extra.ts', source: source('return { y: 1, z: 2 } as { y: number };') },
+];
+
+const plan = (transform: string): SandboxPlan => ({ id: transform, steps: [{ view: 'out', transform, inputs: ['v'], request: false, outputs: [['y', 'Float', false, true]] }] });
+const batch = (xs: (number | null)[]): BatchInput => ({ n: xs.length, asOf: xs.map(() => 0), request: {}, views: { v: { x: xs } } });
+
+describe('TransformPool: the sandbox', () => {
+  let pool: TransformPool;
+  before(async () => {
+    pool = await TransformPool.start(TRANSFORMS, { size: 2, memoryMb: 32, timeoutMs: 200 });
+  });
+  after(() => pool.close());
+
+  it('computes a batch in one call, row by row, nulls passing through', async () => {
+    const out = await pool.run(plan('double'), batch([1, null, 2.5]));
+    assert.deepEqual(out, { values: { out: { y: [2, null, 5] } }, errors: [] });
+  });
+
+  it('fails only the row that throws, with the message', async () => {
+    const out = await pool.run(plan('throw_on_2'), batch([1, 2, 3]));
+    assert.deepEqual(out.values.out!.y, [1, null, 3]);
+    assert.deepEqual(out.errors, [{ step: 0, row: 1, code: 'TRANSFORM_FAILED', message: 'threw bad input two' }]);
+  });
+
+  it('stops an infinite loop at the CPU limit, names the row, and computes the others', async () => {
+    const out = await pool.run(plan('loop_on_3'), batch([1, 3, 4]));
+    assert.deepEqual(out.values.out!.y, [1, null, 4]);
+    assert.equal(out.errors.length, 1);
+    assert.equal(out.errors[0]!.code, 'TRANSFORM_TIMEOUT');
+    assert.equal(out.errors[0]!.row, 1);
+    assert.deepEqual((await pool.run(plan('double'), batch([1]))).values.out!.y, [2], 'the pool still serves');
+  });
+
+  it('kills a runaway allocation at the memory limit, names the row, and computes the others', async () => {
+    const out = await pool.run(plan('oom_on_5'), batch([5, 6]));
+    assert.deepEqual(out.values.out!.y, [null, 6]);
+    assert.deepEqual(out.errors.map((e) => [e.row, e.code]), [[0, 'TRANSFORM_OOM']]);
+    assert.match(out.errors[0]!.message, /ran out of its 32 MB memory limit/);
+    assert.deepEqual((await pool.run(plan('double'), batch([4]))).values.out!.y, [8], 'the pool still serves');
+  });
+
+  it('refuses prototype pollution and global state: built-ins and the global object are frozen', async () => {
+    const polluted = await pool.run(plan('pollute'), batch([1]));
+    assert.equal(polluted.errors[0]?.code, 'TRANSFORM_FAILED');
+    assert.match(polluted.errors[0]!.message, /read.only|not extensible|Cannot add property/);
+    for (let i = 0; i < 4; i++) assert.deepEqual((await pool.run(plan('read_pollution'), batch([1]))).values.out!.y, [0]);
+    const state = await pool.run(plan('leave_state'), batch([1]));
+    assert.equal(state.errors[0]?.code, 'TRANSFORM_FAILED');
+  });
+
+  it('has no clock and no randomness', async () => {
+    for (const name of ['clock', 'new_date', 'random']) {
+      const out = await pool.run(plan(name), batch([1]));
+      assert.equal(out.errors[0]?.code, 'TRANSFORM_FAILED', name);
+      assert.match(out.errors[0]!.message, /not available in a transform.*row\.asOf/, name);
+    }
+  });
+
+  it('offers no host objects: no process, require, network, timers or modules, even through Function', async () => {
+    assert.deepEqual((await pool.run(plan('globals'), batch([1]))).values.out!.y, [0]);
+    assert.deepEqual((await pool.run(plan('escape'), batch([1]))).values.out!.y, [0]);
+  });
+
+  it('checks outputs against the declared types', async () => {
+    for (const [name, pattern] of [['wrong_type', /y must be Float, got string/], ['nan', /y must be Float, got NaN \(return null instead\)/], ['extra', /returned z, which the view does not declare/]] as const) {
+      const out = await pool.run(plan(name), batch([1]));
+      assert.equal(out.errors[0]?.code, 'TRANSFORM_FAILED', name);
+      assert.match(out.errors[0]!.message, pattern, name);
+    }
+  });
+
+  it('refuses at start-up a transform importing a module', async () => {
+    await assert.rejects(
+      TransformPool.start([{ name: 'imports', path: 'transforms/imports.ts', source: "import fs from 'node:fs';\nexport default function () { return { y: fs ? 1 : 0 }; }" }], { size: 1, memoryMb: 32, timeoutMs: 200 }),
+      /transforms\/imports\.ts: line 1: a transform can import types only/,
+    );
+  });
+});
