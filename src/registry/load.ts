@@ -33,11 +33,10 @@ export async function loadRegistry(dirs: RegistryDirs): Promise<BuildResult> {
 export async function loadTransforms(dir: string): Promise<Transform[]> {
   const paths = (await listFiles(dir, false)).filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')).sort();
   return Promise.all(
-    paths.map(async (p) => ({
-      name: path.basename(p, '.ts'),
-      path: display(p),
-      sha256: createHash('sha256').update(await readFile(p)).digest('hex'),
-    })),
+    paths.map(async (p) => {
+      const bytes = await readFile(p);
+      return { name: path.basename(p, '.ts'), path: display(p), sha256: createHash('sha256').update(bytes).digest('hex'), source: bytes.toString('utf8') };
+    }),
   );
 }
 

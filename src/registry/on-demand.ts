@@ -11,6 +11,7 @@ import type { Problem } from './problems.ts';
 import { suggest } from './suggest.ts';
 import type { Entity, Feature, FeatureView, OnDemandView, RequestType, Transform } from './types.ts';
 import { featureRef } from '../features/names.ts';
+import { compileTransform } from '../transforms/compile.ts';
 
 type Draft = Omit<OnDemandView, 'entities' | 'transform'> & { transform: Transform | undefined };
 
@@ -33,6 +34,9 @@ export function buildOnDemandViews(
     if (transform === undefined) {
       const known = transforms.map((t) => t.name);
       problem('TRANSFORM_NOT_FOUND', `transform "${args.transform}" has no file ${args.transform}.ts in the transforms directory${suggest(args.transform, known)}`, args.$loc('transform'));
+    } else {
+      const compiled = compileTransform(transform.source);
+      if (!compiled.ok) problem('TRANSFORM_INVALID', `transform "${transform.name}" (${transform.path}) does not compile: ${compiled.message}`, args.$loc('transform'));
     }
     if (args.request !== undefined && !requestTypes.some((r) => r.name === args.request)) {
       problem('UNKNOWN_REQUEST_TYPE', `input type "${args.request}" is not defined${suggest(args.request, requestTypes.map((r) => r.name))}`, args.$loc('request'));

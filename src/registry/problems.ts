@@ -33,6 +33,7 @@ export const PROBLEM_CODES = {
   AGGREGATE_NON_NUMERIC: 'SUM, AVG, STDDEV, VARIANCE or APPROX_PERCENTILE over a field that is not Int or Float',
   AGGREGATE_RESULT_TYPE: "The feature's declared type cannot hold the aggregation's result",
   TRANSFORM_NOT_FOUND: 'An on-demand view names a transform with no transforms/<name>.ts',
+  TRANSFORM_INVALID: "A transform's file does not compile for the sandbox (syntax, non-erasable TypeScript, a value import, no default export)",
   ON_DEMAND_CYCLE: 'On-demand views read each other in a cycle',
   UNSUPPORTED_FEATURE_TYPE: 'A field type that is not a supported scalar or a list of one',
   EMPTY_DEFINITION: 'A view, source, entity or service with nothing in it',

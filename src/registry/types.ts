@@ -145,6 +145,8 @@ export interface Transform {
   readonly path: string;
   /** sha256 of the file's bytes; recorded with every value the transform produces. */
   readonly sha256: string;
+  /** The TypeScript source, compiled into the sandbox at start-up. */
+  readonly source: string;
 }
 
 /** Request-time features computed by a transform from other views' features and request fields. */

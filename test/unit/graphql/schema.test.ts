@@ -117,7 +117,7 @@ describe('deprecated features', () => {
       'type Sig @onDemand(transform: "t", inputs: ["stats"]) { gone: Float @deprecated }',
     ].join('\n');
     const { decls, problems } = readSchemaFiles([{ path: 'inline.graphql', text }]);
-    const result = buildRegistry(decls, [{ name: 't', path: 't.ts', sha256: '' }], problems);
+    const result = buildRegistry(decls, [{ name: 't', path: 't.ts', sha256: '', source: 'export default function t() { return {}; }' }], problems);
     assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems));
     const served = buildSchema(result.registry);
     const stats = (served.getType('Stats') as GraphQLObjectType).getFields();

@@ -13,7 +13,11 @@ import type { Transform } from '../../../src/registry/types.ts';
 import { FIXTURES } from '../../helpers/paths.ts';
 
 const INVALID = path.join(FIXTURES, 'invalid');
-const TRANSFORMS: Transform[] = [{ name: 'noop', path: 'test/fixtures/transforms/noop.ts', sha256: '0'.repeat(64) }];
+const TRANSFORMS: Transform[] = [
+  { name: 'noop', path: 'test/fixtures/transforms/noop.ts', sha256: '0'.repeat(64), source: 'export default function noop() { return {}; }' },
+  { name: 'with_enum', path: 'with_enum.ts', sha256: '1'.repeat(64), source: 'enum Kind { A }\nexport default function f() { return { k: Kind.A }; }' },
+  { name: 'imports_fs', path: 'imports_fs.ts', sha256: '2'.repeat(64), source: "import { readFileSync } from 'node:fs';\nexport default function f() { return { n: readFileSync.length }; }" },
+];
 
 async function check(text: string, file: string) {
   const { decls, problems } = readSchemaFiles([{ path: file, text }]);
