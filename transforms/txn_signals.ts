@@ -3,18 +3,9 @@
  *
  * Pure: the same inputs give the same outputs, online and in training. No clock, no randomness, no I/O:
  * the sandbox refuses them, and `asOf` (the instant being served, epoch ms) is passed in when needed.
+ * The types come from the registry: `npm run skewless -- codegen` writes transforms/generated/.
  */
-export interface TxnSignalsInput {
-  user_txn_stats: { txn_amount_avg_7d: number | null };
-  merchant_baseline: { avg_tx_amount: number | null; stddev_tx_amount: number | null };
-  request: { amount: number };
-  asOf: number;
-}
-
-export interface TxnSignalsOutput {
-  amount_to_avg_ratio: number | null;
-  amount_z_score: number | null;
-}
+import type { TxnSignalsInput, TxnSignalsOutput } from './generated/txn_signals.ts';
 
 export default function txnSignals(row: TxnSignalsInput): TxnSignalsOutput {
   const { amount } = row.request;

@@ -13,6 +13,7 @@ import { DIRECTIVES_SDL } from '../registry/directives.ts';
 import { loadRegistry } from '../registry/load.ts';
 import { printSchema } from 'graphql';
 import { parseCommandArgs } from './args.ts';
+import { codegenCommand } from './codegen.ts';
 import { ingestCommand } from './ingest.ts';
 import { serveCommand } from './serve.ts';
 import { problemReport, validateCommand } from './validate.ts';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, string> = {
   ingest:
     'Load rows from a CSV or JSON-lines file into a row view: ingest VIEW FILE [--format csv|jsonl] [--batch-size N (default 5000)] ' +
     '[--gateway URL]. Validates every row first; writes nothing if any is bad. See docs/ingest.md.',
+  codegen: 'Write transforms/generated/<transform>.ts: the input and output types of every transform, from the registry (--check: fail if stale).',
   directives: 'Print the SDL declaring the Skewless directives (for editors).',
   help: 'Show this help.',
 };
@@ -52,7 +54,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 2;
   }
   try {
-    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : [], command === 'ingest' ? ['format', 'batch-size', 'gateway'] : []);
+    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : command === 'codegen' ? ['check'] : [], command === 'ingest' ? ['format', 'batch-size', 'gateway'] : []);
     if (args.switches.has('help')) {
       out(helpText());
       return 0;
@@ -81,6 +83,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const options = { positionals: args.positionals, format, batchSize: args.options['batch-size'], gateway };
         return await ingestCommand(config, options, { out, err, progress: process.stderr });
       }
+      case 'codegen':
+        return await codegenCommand(config, args.switches.has('check'), out, err);
       case 'directives':
         out(DIRECTIVES_SDL);
         return 0;

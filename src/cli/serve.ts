@@ -9,6 +9,7 @@ import type { Logger } from '../ops/log.ts';
 import { loadRegistry } from '../registry/load.ts';
 import { EXAMPLE_QUERY, createGateway } from '../server/gateway.ts';
 import { closeStores, openStores } from '../stores/open.ts';
+import { startTransforms } from '../transforms/start.ts';
 import { problemReport, summarize } from './validate.ts';
 
 export async function serveCommand(config: Config, logger: Logger, err: (text: string) => void): Promise<number> {
@@ -26,12 +27,22 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     err(`skewless: cannot prepare the offline store: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+  let transforms;
+  try {
+    // Every transform is compiled into every isolate now, so a broken one stops the start, not a request.
+    transforms = await startTransforms(result.registry, { size: config.transformPoolSize, memoryMb: config.transformMemoryMb, timeoutMs: config.transformTimeoutMs });
+  } catch (error) {
+    await closeStores(stores);
+    err(`skewless: cannot load the transforms: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
   const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows, entitySqlTimeoutMs: config.entitySqlTimeoutMs };
-  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, exampleQuery: EXAMPLE_QUERY });
+  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, transforms, exampleQuery: EXAMPLE_QUERY });
   let url: string;
   try {
     url = await gateway.listen(config.port, config.host);
   } catch (error) {
+    await transforms?.close();
     await closeStores(stores);
     err(`skewless: cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
@@ -53,6 +64,7 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     process.once('SIGTERM', stop);
   });
   await gateway.close();
+  await transforms?.close();
   await closeStores(stores);
   return 0;
 }

@@ -32,6 +32,9 @@ export interface Config {
   readonly maxPushRows: number;
   readonly maxHistoricalRows: number;
   readonly entitySqlTimeoutMs: number;
+  readonly transformPoolSize: number;
+  readonly transformMemoryMb: number;
+  readonly transformTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -63,7 +66,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -73,6 +76,11 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const maxHistoricalRows = positive('maxHistoricalRows');
   const entitySqlTimeoutMs = positive('entitySqlTimeoutMs');
   const redisTimeoutMs = positive('redisTimeoutMs');
+  const transformPoolSize = positive('transformPoolSize');
+  const transformMemoryMb = positive('transformMemoryMb');
+  const transformTimeoutMs = positive('transformTimeoutMs');
+  // isolated-vm refuses heaps under 8 MB.
+  if (transformMemoryMb < 8) bad('transformMemoryMb', 'at least 8 (MB)');
   const redisMode = raw.redisMode as Config['redisMode'];
   if (redisMode !== 'standalone' && redisMode !== 'cluster') bad('redisMode', 'standalone or cluster');
 
@@ -110,6 +118,9 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     maxPushRows,
     maxHistoricalRows,
     entitySqlTimeoutMs,
+    transformPoolSize,
+    transformMemoryMb,
+    transformTimeoutMs,
     logLevel,
     origins: Object.freeze(origins),
   });

@@ -109,6 +109,27 @@ export const SETTINGS = {
     valueName: 'MS',
     help: 'Statement timeout, in milliseconds, for a historicalFeatures query driven by entitySql.',
   },
+  transformPoolSize: {
+    flag: 'transform-pool-size',
+    env: 'SKEWLESS_TRANSFORM_POOL_SIZE',
+    default: '2',
+    valueName: 'N',
+    help: 'Isolates in the on-demand transform sandbox; batches on different isolates run in parallel.',
+  },
+  transformMemoryMb: {
+    flag: 'transform-memory',
+    env: 'SKEWLESS_TRANSFORM_MEMORY',
+    default: '64',
+    valueName: 'MB',
+    help: 'Heap limit of each transform isolate; a transform that exceeds it fails the row (TRANSFORM_OOM).',
+  },
+  transformTimeoutMs: {
+    flag: 'transform-timeout',
+    env: 'SKEWLESS_TRANSFORM_TIMEOUT',
+    default: '1000',
+    valueName: 'MS',
+    help: 'CPU time one sandbox call (a batch of rows) may take; the row running when it expires fails (TRANSFORM_TIMEOUT).',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LOG_LEVEL',

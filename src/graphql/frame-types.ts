@@ -50,7 +50,10 @@ export const onlineFeaturesField: GraphQLFieldConfig<unknown, ServingContext, On
   args: {
     ...selectionArgs,
     entities: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(JSONScalar))) },
-    request: { type: new GraphQLList(new GraphQLNonNull(JSONScalar)), description: 'Request data for on-demand features, one object per entity row.' },
+    request: {
+      type: new GraphQLList(new GraphQLNonNull(JSONScalar)),
+      description: 'Request fields of on-demand views: one object per entity row, or one object for every row. Entity rows may carry them as columns instead; request wins.',
+    },
   },
   resolve: (_root, args, ctx) => coded(() => onlineFrame(ctx, args)),
 };

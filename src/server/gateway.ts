@@ -17,6 +17,7 @@ import { handleExport } from './export-route.ts';
 import { checkReadiness } from '../ops/health.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Stores } from '../stores/open.ts';
+import type { TransformPool } from '../transforms/pool.ts';
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   readonly stores: Stores;
   readonly limits: Limits;
   readonly logger: Logger;
+  /** The on-demand transform sandbox (startTransforms); the gateway does not own it. */
+  readonly transforms?: TransformPool | undefined;
   /** Query shown in GraphiQL when it opens. */
   readonly exampleQuery?: string;
 }
@@ -36,13 +39,13 @@ export interface Gateway {
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const { logger, stores, registry, limits } = options;
+  const { logger, stores, registry, limits, transforms } = options;
   const rule = featureRefsRule(registry);
   const validateFeatureRefs: Plugin = { onValidate: ({ addValidationRule }) => addValidationRule(rule) };
   const yoga = createYoga({
     schema: options.schema,
     // Built per request: the instant T and the read batcher belong to one request only.
-    context: () => createServingContext({ registry, stores, limits }),
+    context: () => createServingContext({ registry, stores, limits, transforms }),
     plugins: [validateFeatureRefs],
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'Skewless', defaultQuery: options.exampleQuery },
@@ -74,7 +77,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     if (path === '/historical/export') {
-      void handleExport(req, res, () => createServingContext({ registry, stores, limits }), logger).catch((error: unknown) => {
+      void handleExport(req, res, () => createServingContext({ registry, stores, limits, transforms }), logger).catch((error: unknown) => {
         logger.error('export crashed', { error: String(error) });
         res.destroy();
       });

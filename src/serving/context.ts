@@ -1,6 +1,7 @@
 /** What every resolver sees: created once per request, so T and the read batcher are per request. */
 import type { Registry } from '../registry/registry.ts';
 import type { Stores } from '../stores/open.ts';
+import type { TransformPool } from '../transforms/pool.ts';
 import { createOnlineLoader } from './online-loader.ts';
 import type { OnlineLoader } from './online-loader.ts';
 
@@ -22,12 +23,15 @@ export interface ServingContext {
   /** The instant T this request is served at, epoch ms: taken once, so every value shares it. */
   readonly asOf: number;
   readonly online: OnlineLoader;
+  /** The transform sandbox; undefined when the registry has no on-demand views. */
+  readonly transforms: TransformPool | undefined;
 }
 
 export interface ServingDeps {
   readonly registry: Registry;
   readonly stores: Stores;
   readonly limits: Limits;
+  readonly transforms?: TransformPool | undefined;
   /** Clock, injectable for tests. Default Date.now. */
   readonly now?: () => number;
 }
@@ -39,5 +43,6 @@ export function createServingContext(deps: ServingDeps): ServingContext {
     limits: deps.limits,
     asOf: (deps.now ?? Date.now)(),
     online: createOnlineLoader(deps.stores.online),
+    transforms: deps.transforms,
   };
 }

@@ -4,7 +4,7 @@
  * number of rows. `write` resolves when the consumer can take more.
  */
 import type { ServingContext } from './context.ts';
-import { entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
+import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
 import type { HistoricalArgs, PreparedHistorical } from './historical-query.ts';
 import { ParquetStream, kindOf } from './parquet-stream.ts';
 import type { ParquetColumn } from './parquet-stream.ts';
@@ -72,13 +72,15 @@ export function planExport(ctx: ServingContext, args: HistoricalArgs, format: Ex
     let encoder: RowEncoder | undefined;
     let count = 0;
     const emit = async (inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]) => {
+      // Before the first byte: a bad request field in the first batch is still a clean refusal.
+      const computed = await computeOnDemand(ctx, prepared, inputs, joined);
       if (columns === undefined) {
         // entitySql rows show their columns only when they arrive; inline rows are all known.
         columns = inputColumnsOf(prepared.selection, prepared.source.kind === 'rows' ? prepared.source.entities : inputs);
         sink.start(CONTENT_TYPES[format]);
         encoder = openEncoder(format, prepared, columns, sink);
       }
-      await encoder!.rows(inputs.map((input, r) => outputRow(prepared, columns!, input, joined[r]).values));
+      await encoder!.rows(inputs.map((input, r) => outputRow(prepared, columns!, input, joined[r], computed?.map((step) => step[r]!)).values));
       count += inputs.length;
     };
     await stream(ctx, prepared, emit);

@@ -4,7 +4,8 @@
  */
 import { SkewlessError } from '../errors.ts';
 import type { ServingContext } from './context.ts';
-import { entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
+import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
+import { FrameErrors } from './online-frame.ts';
 import type { HistoricalArgs } from './historical-query.ts';
 import type { FeatureFrame } from './online-frame.ts';
 
@@ -28,13 +29,20 @@ export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs)
     entities = joined.map((r) => r.__row);
   }
   const inputColumns = inputColumnsOf(prepared.selection, entities);
-  const rows = entities.map((input, r) => outputRow(prepared, inputColumns, input as Record<string, unknown>, joined[r]));
+  const inputs = entities as Record<string, unknown>[];
+  const computed = await computeOnDemand(ctx, prepared, inputs, joined);
+  const errors = new FrameErrors();
+  const rows = inputs.map((input, r) => {
+    const values = computed?.map((step) => step[r]!);
+    values?.forEach((value, s) => errors.add(prepared.selection.onDemand!.views[s]!.name, value, r));
+    return outputRow(prepared, inputColumns, input, joined[r], values);
+  });
   return {
     columns: [...inputColumns, ...prepared.selection.columns.map((c) => c.ref)],
     rows: rows.map((r) => r.values),
     statuses: rows.map((r) => r.statuses),
     eventTimestamps: rows.map((r) => r.eventTimestamps),
-    errors: [],
+    errors: errors.list(),
     asOf: ctx.asOf,
   };
 }

@@ -16,7 +16,9 @@ import { badRowsError, keyRows } from './entity-rows.ts';
 import type { EntityRowProblem } from './entity-rows.ts';
 import { selectFeatures } from './selection.ts';
 import type { Selection } from './selection.ts';
-import type { FeatureStatus } from './value-at.ts';
+import type { FeatureStatus, ViewValue } from './value-at.ts';
+import { servedValue, transformPool } from './online-frame.ts';
+import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
 
 export interface HistoricalArgs {
   readonly features?: readonly string[] | null;
@@ -38,26 +40,30 @@ export interface PreparedHistorical {
 /** Checks the request and builds the join's plan; every refusal happens here, before any work. */
 export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): PreparedHistorical {
   const selection = selectFeatures(ctx.registry, args);
-  if (selection.onDemand.length > 0) {
-    throw new SkewlessError('ON_DEMAND_NOT_SERVED', `on-demand views are not served historically yet: ${selection.onDemand.join(', ')}`, { httpStatus: 400 });
-  }
   if ((args.entities != null) === (args.entitySql != null)) {
     throw new SkewlessError('INVALID_SELECTION', 'give either entities (rows with join keys and event_timestamp) or entitySql, not both and not neither', { httpStatus: 400 });
   }
   // Row views are joined in the store; aggregation views have no history until the materializer exists,
   // so they are null (NOT_FOUND), as they are online.
-  const stored = selection.views.filter((v): v is RowView => v.kind === 'row');
+  // Views on-demand views read are joined whole: their transforms see every feature.
+  const stored = selection.storedViews.filter((v): v is RowView => v.kind === 'row');
+  const inputs = new Set(selection.onDemand?.storedInputs ?? []);
   const plan: AsOfPlan = {
     joinKeys: selection.joinKeys,
     asKnownAt: args.asKnownAt === true,
     views: stored.map((view): AsOfView => ({
       view,
       entity: ctx.registry.entity(view.entity)!,
-      features: selection.columns.filter((c) => c.view === view).map((c) => c.feature.name),
+      features: inputs.has(view) ? view.features.map((f) => f.name) : selection.columns.filter((c) => c.view === view).map((c) => c.feature.name),
     })),
   };
   const columnViews = selection.columns.map((c) => plan.views.findIndex((v) => v.view === c.view));
-  if (args.entities != null) return { selection, plan, columnViews, source: { kind: 'rows', entities: args.entities, rows: entityRows(selection.entities, args.entities) } };
+  if (args.entities != null) {
+    const rows = entityRows(selection.entities, args.entities);
+    // Request fields of inline rows are checked now, before the join; entitySql rows as they arrive.
+    if (selection.onDemand !== undefined) requestColumns(selection.onDemand, args.entities.length, (r) => args.entities![r] as Record<string, unknown>);
+    return { selection, plan, columnViews, source: { kind: 'rows', entities: args.entities, rows } };
+  }
   const checked = checkEntitySql(args.entitySql!);
   if (!checked.ok) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql refused before running: ${checked.reason}`, { httpStatus: 400 });
   return { selection, plan, columnViews, source: { kind: 'sql', sql: checked.sql } };
@@ -84,12 +90,24 @@ export interface OutputRow {
   readonly eventTimestamps: (number | null)[];
 }
 
-/** One output row: the input's columns unchanged, then each feature as the join found it. */
-export function outputRow(prepared: PreparedHistorical, inputColumns: readonly string[], input: Record<string, unknown>, result: Record<string, unknown> | undefined): OutputRow {
+/**
+ * One output row: the input's columns unchanged, then each feature as the join found it, or as its
+ * transform computed it (`computed`: this row's value of each on-demand step).
+ */
+export function outputRow(prepared: PreparedHistorical, inputColumns: readonly string[], input: Record<string, unknown>, result: Record<string, unknown> | undefined, computed?: readonly ViewValue[]): OutputRow {
   const values: unknown[] = inputColumns.map((c) => input[c] ?? null);
   const statuses: (FeatureStatus | null)[] = inputColumns.map(() => null);
   const eventTimestamps: (number | null)[] = inputColumns.map(() => null);
-  prepared.selection.columns.forEach((column, c) => {
+  const { selection } = prepared;
+  selection.columns.forEach((column, c) => {
+    const step = selection.viewSteps[selection.columnViews[c]!]!;
+    if (step >= 0) {
+      const value = computed![step]!;
+      values.push(servedValue(column.feature, value.values?.[column.feature.name] ?? null));
+      statuses.push(value.status);
+      eventTimestamps.push(null);
+      return;
+    }
     const i = prepared.columnViews[c]!;
     const ts = i === -1 ? null : (result?.[eventTimeColumn(i)] as Date | null | undefined);
     const found = ts != null;
@@ -99,6 +117,31 @@ export function outputRow(prepared: PreparedHistorical, inputColumns: readonly s
     eventTimestamps.push(found ? ts.getTime() : null);
   });
   return { values, statuses, eventTimestamps };
+}
+
+/**
+ * The on-demand views of a batch of output rows, computed from what the join found at each row's T:
+ * per step, one value per row. `inputs` are the entity rows (their columns carry the request fields).
+ */
+export async function computeOnDemand(ctx: ServingContext, prepared: PreparedHistorical, inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]): Promise<ViewValue[][] | undefined> {
+  const plan = prepared.selection.onDemand;
+  if (plan === undefined || inputs.length === 0) return undefined;
+  const request = requestColumns(plan, inputs.length, (r) => inputs[r]!);
+  const viewIndex = new Map(prepared.plan.views.map((v, i) => [v.view.name, i]));
+  const asOf = (r: number): number => {
+    const t = joined[r]?.__t;
+    if (t instanceof Date) return t.getTime();
+    return toEpochMs(inputs[r]!.event_timestamp)!;
+  };
+  const input = (r: number, view: string): Record<string, unknown> | null => {
+    const i = viewIndex.get(view);
+    const result = joined[r];
+    if (i === undefined || result == null || result[eventTimeColumn(i)] == null) return null;
+    const values: Record<string, unknown> = {};
+    for (const f of prepared.plan.views[i]!.features) values[f] = result[resultColumn(i, f)] ?? null;
+    return values;
+  };
+  return evaluateOnDemand(transformPool(ctx), plan, { count: inputs.length, asOf, input }, request);
 }
 
 /** The database's refusals of an entitySql query, as coded errors; anything else is rethrown. */

@@ -7,6 +7,8 @@ import { SkewlessError } from '../errors.ts';
 import type { Registry } from '../registry/registry.ts';
 import { closest } from '../registry/suggest.ts';
 import type { Entity, Feature, FeatureView } from '../registry/types.ts';
+import { onDemandPlan } from '../transforms/plan.ts';
+import type { OnDemandPlan } from '../transforms/plan.ts';
 
 export interface Selection {
   /** Feature columns in answer order: each `view:feature` with its view and feature. */
@@ -19,8 +21,19 @@ export interface Selection {
   readonly joinKeys: readonly string[];
   /** For each column, the index of its view in `views`: worked out once, not per row. */
   readonly columnViews: readonly number[];
-  /** Names of on-demand views selected (not served yet by either path). */
-  readonly onDemand: readonly string[];
+  /** How to compute the on-demand views selected; undefined when there are none. */
+  readonly onDemand: OnDemandPlan | undefined;
+  /**
+   * Stored views to read: those selected and those the on-demand views read, in first-seen order. For
+   * an input view that is not itself selected, every feature is read (the transform sees them all).
+   */
+  readonly storedViews: readonly FeatureView[];
+  /** Where each of `views` comes from: its index in storedViews, or -1 for an on-demand view. */
+  readonly viewStored: readonly number[];
+  /** Where each of `views` comes from: its index in onDemand.views (the plan's steps), or -1 for a stored one. */
+  readonly viewSteps: readonly number[];
+  /** storedViews by name: index. */
+  readonly storedIndex: ReadonlyMap<string, number>;
 }
 
 /** Unknown refs with suggestions; empty when all are known. */
@@ -81,6 +94,11 @@ function resolveSelection(registry: Registry, args: { features?: readonly string
   const entities = [...new Set(views.flatMap((v) => v.entities))].map((name) => registry.entity(name)!);
   const joinKeys = [...new Set(entities.flatMap((e) => e.joinKeys.map((k) => k.name)))];
   const columnViews = columns.map((c) => views.indexOf(c.view));
-  const onDemand = views.filter((v) => v.kind === 'onDemand').map((v) => v.name);
-  return Object.freeze({ columns, views, entities, joinKeys, columnViews, onDemand });
+  const wanted = views.filter((v) => v.kind === 'onDemand');
+  const onDemand = wanted.length === 0 ? undefined : onDemandPlan(registry, wanted);
+  const storedViews = [...new Set([...views.filter((v) => v.kind !== 'onDemand'), ...(onDemand?.storedInputs ?? [])])];
+  const viewStored = views.map((v) => storedViews.indexOf(v));
+  const viewSteps = views.map((v) => (v.kind === 'onDemand' ? onDemand!.views.indexOf(v) : -1));
+  const storedIndex = new Map(storedViews.map((v, i) => [v.name, i]));
+  return Object.freeze({ columns, views, entities, joinKeys, columnViews, onDemand, storedViews, viewStored, viewSteps, storedIndex });
 }

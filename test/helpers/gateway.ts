@@ -6,15 +6,20 @@ import { createGateway } from '../../src/server/gateway.ts';
 import type { Limits } from '../../src/serving/context.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore } from '../../src/stores/types.ts';
+import { DEFAULT_POOL_OPTIONS } from '../../src/transforms/pool.ts';
+import type { PoolOptions } from '../../src/transforms/pool.ts';
+import { startTransforms } from '../../src/transforms/start.ts';
 
 export interface TestGateway {
   readonly base: string;
   close(): Promise<void>;
 }
 
-export async function startTestGateway(registry: Registry, stores: Stores, limits: Partial<Limits> = {}): Promise<TestGateway> {
+export async function startTestGateway(registry: Registry, stores: Stores, limits: Partial<Limits> = {}, pool: Partial<PoolOptions> = {}): Promise<TestGateway> {
   await stores.offline.ensureSchema(registry);
+  const transforms = await startTransforms(registry, { ...DEFAULT_POOL_OPTIONS, ...pool });
   const gateway = createGateway({
+    transforms,
     registry,
     schema: buildSchema(registry),
     stores,
@@ -22,7 +27,13 @@ export async function startTestGateway(registry: Registry, stores: Stores, limit
     logger: createLogger('error', () => {}),
   });
   const url = await gateway.listen(0, '127.0.0.1');
-  return { base: url.replace(/\/graphql$/, ''), close: () => gateway.close() };
+  return {
+    base: url.replace(/\/graphql$/, ''),
+    close: async () => {
+      await gateway.close();
+      await transforms?.close();
+    },
+  };
 }
 
 /** Wraps an online store to count read calls and keys: the batching tests' witness. */
