@@ -1,7 +1,7 @@
 /**
  * Historical retrieval at training-set scale: 1M entity rows × 3 views over ≥ 5M history rows, end to end
  * through `POST /historical/export` (the gateway a separate process, the join inside PostgreSQL), next to
- * DuckDB's ASOF JOIN over the same data in this process, in the same run.
+ * DuckDB's ASOF JOIN over the same data (in a Python process: PyPI's duckdb wheel), in the same run.
  *
  * Both engines build the data from the same formulas (`historyFormulas`), so no copy step stands between
  * them; before anything is timed, a sample of the export is compared value for value with DuckDB's answer
@@ -13,7 +13,10 @@ import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { parquetMetadata } from 'hyparquet';
 import pg from 'pg';
 import { loadRegistry } from '../src/registry/load.ts';
 import type { RowView } from '../src/registry/types.ts';
@@ -29,6 +32,7 @@ const FEATURES = 10;
 /** History rows per user and view: one an hour, at an offset of its own (so no two share an event time). */
 const ROWS_PER_USER = 17;
 const SAMPLE_ROWS = 2000;
+const run = promisify(execFile);
 
 interface Scale {
   readonly users: number;
@@ -74,24 +78,31 @@ async function loadPostgres(db: pg.Pool, scale: Scale): Promise<void> {
   await db.query('vacuum analyze bench.entities');
 }
 
-async function loadDuckDb(scale: Scale) {
-  const instance = await DuckDBInstance.create(':memory:');
-  const duck = await instance.connect();
+/**
+ * DuckDB's side, in a Python process (the `duckdb` wheel from PyPI, through scripts/python-env.sh bench):
+ * the same tables from the same formulas, the sample's answer, and the timed ASOF JOIN written as CSV.
+ */
+async function runDuckDb(scale: Scale, sampleRows: number): Promise<{ version: string; seconds: number; sample: unknown[][] }> {
   const f = historyFormulas(scale, (x) => `(timestamp '2026-01-01 00:00:00' + to_seconds((${x})::bigint))`);
-  for (const k of VIEWS) {
-    await duck.run(
-      `create table h${k} as select ${f.user('u')} as user_id, ${f.eventTime(k)} as event_timestamp, ${features(k).map((c, j) => `${f.value(k, j)}::double as ${c}`).join(', ')}
-       from range(0, ${scale.users}) t1(u), range(0, ${ROWS_PER_USER}) t2(i)`,
-    );
-  }
-  await duck.run(
-    `create table entities as select n as row_id, ${f.user(f.entityUser)} as user_id, ${f.entityTime} as event_timestamp, n % 2 as label from range(0, ${scale.entityRows}) t(n)`,
+  const setup = VIEWS.map(
+    (k) =>
+      `create table h${k} as select ${f.user('u')} as user_id, ${f.eventTime(k)} as event_timestamp, ${features(k).map((c, j) => `${f.value(k, j)}::double as ${c}`).join(', ')} ` +
+      `from range(0, ${scale.users}) t1(u), range(0, ${ROWS_PER_USER}) t2(i)`,
   );
+  setup.push(`create table entities as select n as row_id, ${f.user(f.entityUser)} as user_id, ${f.entityTime} as event_timestamp, n % 2 as label from range(0, ${scale.entityRows}) t(n)`);
   const asOf = (where: string) =>
-    `select e.row_id, e.user_id, e.event_timestamp, e.label, ${VIEWS.flatMap((k) => features(k).map((c) => `h${k}.${c}`)).join(', ')} from entities e ` +
+    `select e.row_id, ${VIEWS.flatMap((k) => features(k).map((c) => `h${k}.${c}`)).join(', ')} from entities e ` +
     VIEWS.map((k) => `asof left join h${k} on e.user_id = h${k}.user_id and e.event_timestamp >= h${k}.event_timestamp`).join(' ') +
     ` ${where} order by e.row_id`;
-  return { instance, duck, asOf };
+  const job = JSON.stringify({ setup, sample: asOf(`where e.row_id < ${sampleRows}`), timed: `copy (${asOf('').replace('select e.row_id,', 'select e.row_id, e.user_id, e.event_timestamp, e.label,')}) to '/dev/null' (format csv)` });
+  const python = (await run('bash', [path.join(ROOT, 'scripts/python-env.sh'), 'bench'], { cwd: ROOT })).stdout.trim();
+  return new Promise((resolve, reject) => {
+    const child = execFile(python, [path.join(ROOT, 'bench/duckdb_asof.py')], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`bench/duckdb_asof.py failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout) as { version: string; seconds: number; sample: unknown[][] });
+    });
+    child.stdin!.end(job);
+  });
 }
 
 /**
@@ -158,12 +169,11 @@ export const historicalBench: Benchmark = {
       env: { DATABASE_URL: databaseUrl },
     });
     const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-    let duckdb: Awaited<ReturnType<typeof loadDuckDb>> | undefined;
     try {
       ctx.log(`historical: loading ${historyRows.toLocaleString('en')} history rows and ${scale.entityRows.toLocaleString('en')} entity rows into PostgreSQL and DuckDB`);
       await loadPostgres(db, scale);
-      duckdb = await loadDuckDb(scale);
-      const { duck, asOf } = duckdb;
+      const duck = await runDuckDb(scale, SAMPLE_ROWS);
+      const duckSeconds = duck.seconds;
 
       // Correctness first: a sample of the export equals DuckDB's answer for the same rows, value for value.
       const sampleWhere = `where row_id < ${SAMPLE_ROWS}`;
@@ -171,26 +181,20 @@ export const historicalBench: Benchmark = {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as Record<string, unknown>);
-      const expected = (await duck.runAndReadAll(asOf(`where e.row_id < ${SAMPLE_ROWS}`))).getRowObjectsJson();
+      const expected = duck.sample;
       if (sample.length !== expected.length) throw new Error(`sample: export gave ${sample.length} rows, DuckDB ${expected.length}`);
+      const columns = VIEWS.flatMap((k) => features(k).map((c) => `bench_v${k}:${c}`));
       let nullRows = 0;
       sample.forEach((row, r) => {
-        if (String(row.row_id) !== String(expected[r]!.row_id)) throw new Error(`sample row ${r}: row_id ${String(row.row_id)} ≠ ${String(expected[r]!.row_id)}`);
+        const want = expected[r]!;
+        if (row.row_id !== want[0]) throw new Error(`sample row ${r}: row_id ${String(row.row_id)} ≠ ${String(want[0])}`);
         if (row['bench_v1:v1_f0'] === null) nullRows++;
-        for (const k of VIEWS) {
-          for (const c of features(k)) {
-            const got = row[`bench_v${k}:${c}`];
-            if (got !== expected[r]![c]) throw new Error(`sample row ${r} (row_id ${String(row.row_id)}) ${c}: export ${String(got)}, DuckDB ${String(expected[r]![c])}`);
-          }
-        }
+        columns.forEach((c, i) => {
+          if (row[c] !== want[i + 1]) throw new Error(`sample row ${r} (row_id ${String(row.row_id)}) ${c}: export ${String(row[c])}, DuckDB ${String(want[i + 1])}`);
+        });
       });
       if (nullRows === 0 || nullRows === sample.length) throw new Error(`sample has ${nullRows} rows without history: the data should give some`);
       ctx.log(`historical: sample of ${sample.length} rows equal to DuckDB's (${nullRows} before any history)`);
-
-      // DuckDB: the same join, all rows, written as CSV to /dev/null, timed in this process.
-      const duckStarted = process.hrtime.bigint();
-      await duck.run(`copy (${asOf('')}) to '/dev/null' (format csv)`);
-      const duckSeconds = Number(process.hrtime.bigint() - duckStarted) / 1e9;
 
       // PostgreSQL alone: the statement the gateway runs, executed to the end with its rows discarded
       // (EXPLAIN ANALYZE without per-node timing), under the settings the gateway's transaction sets.
@@ -218,7 +222,7 @@ export const historicalBench: Benchmark = {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         let dataLines = result.lines - (format === 'csv' ? 1 : 0);
         if (file !== undefined) {
-          dataLines = Number((await duck.runAndReadAll(`select count(*)::integer as n from read_parquet('${file}')`)).getRowObjects()[0]!.n);
+          dataLines = Number(parquetMetadata((await readFile(file)).buffer as ArrayBuffer).num_rows);
           await rm(file, { force: true });
         }
         if (dataLines !== scale.entityRows) throw new Error(`${format} export returned ${dataLines} rows, expected ${scale.entityRows}`);
@@ -232,20 +236,19 @@ export const historicalBench: Benchmark = {
         ]);
       }
       rows.push(['PostgreSQL alone: the same join statement, rows discarded', pgSeconds.toFixed(2), perSecond(scale.entityRows / pgSeconds), `${(duckSeconds / pgSeconds).toFixed(3)}×`, '']);
-      rows.push(['DuckDB ASOF JOIN → CSV (in process)', duckSeconds.toFixed(2), perSecond(scale.entityRows / duckSeconds), '1×', '']);
+      rows.push([`DuckDB ${duck.version} ASOF JOIN → CSV (Python process)`, duckSeconds.toFixed(2), perSecond(scale.entityRows / duckSeconds), '1×', '']);
       return [
         {
           title: 'Result',
           table: { columns: ['engine', 'seconds', 'entity rows/s', 'ratio to DuckDB', '≥ 500k rows/s?'], rows },
           notes: [
             `${scale.entityRows.toLocaleString('en')} entity rows (from entitySql over a PostgreSQL table, ordered by row_id) × 3 views of ${FEATURES} Float features, over ${historyRows.toLocaleString('en')} history rows (${scale.users.toLocaleString('en')} users × ${ROWS_PER_USER} rows × 3 views).`,
-            'Skewless: seconds from sending the request to the last byte received by this process, which counts CSV and JSON lines and drops them, and writes Parquet to a temporary file (its rows counted by DuckDB afterwards, untimed); the gateway is a separate process.',
+            'Skewless: seconds from sending the request to the last byte received by this process, which counts CSV and JSON lines and drops them, and writes Parquet to a temporary file (its row count read from the footer afterwards, untimed); the gateway is a separate process.',
             `A sample of ${SAMPLE_ROWS} rows of the export was checked equal to DuckDB's answer, value for value, before timing.`,
           ],
         },
       ];
     } finally {
-      duckdb?.duck.closeSync();
       await db.end();
       await gateway.stop();
     }

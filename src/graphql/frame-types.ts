@@ -23,6 +23,16 @@ const FrameErrorType = new GraphQLObjectType({
   },
 });
 
+const TransformUsedType = new GraphQLObjectType({
+  name: 'TransformUsed',
+  description: 'The code that computed an on-demand view of this frame.',
+  fields: {
+    view: { type: new GraphQLNonNull(GraphQLString) },
+    transform: { type: new GraphQLNonNull(GraphQLString), description: 'transforms/<transform>.ts' },
+    sha256: { type: new GraphQLNonNull(GraphQLString), description: "Content hash of the transform's file, as in registry." },
+  },
+});
+
 export const FeatureFrameType = new GraphQLObjectType({
   name: 'FeatureFrame',
   description: 'A table of feature values: one row per entity row given, in order.',
@@ -33,6 +43,7 @@ export const FeatureFrameType = new GraphQLObjectType({
     eventTimestamps: { type: list(list(DateTimeScalar)), description: "Same shape as rows: the event time of each value's row; null when there is none." },
     errors: { type: list(new GraphQLNonNull(FrameErrorType)), description: 'Values that could not be read; their statuses are ERROR.' },
     asOf: { type: new GraphQLNonNull(DateTimeScalar), description: 'The instant T every value was served at.' },
+    transforms: { type: list(new GraphQLNonNull(TransformUsedType)), description: 'The transforms (with content hashes) that computed the on-demand columns.' },
   },
 });
 

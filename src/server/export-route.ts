@@ -44,9 +44,9 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, co
   let started = false;
   try {
     const rows = await run({
-      start: (contentType) => {
+      start: (contentType, transforms) => {
         started = true;
-        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store', ...(transforms === '' ? {} : { 'x-skewless-transforms': transforms }) });
       },
       write: async (chunk) => {
         // Backpressure: wait for the socket to drain before fetching more rows.

@@ -5,7 +5,7 @@
 import { SkewlessError } from '../errors.ts';
 import type { ServingContext } from './context.ts';
 import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
-import { FrameErrors } from './online-frame.ts';
+import { FrameErrors, transformsUsed } from './online-frame.ts';
 import type { HistoricalArgs } from './historical-query.ts';
 import type { FeatureFrame } from './online-frame.ts';
 
@@ -44,6 +44,7 @@ export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs)
     eventTimestamps: rows.map((r) => r.eventTimestamps),
     errors: errors.list(),
     asOf: ctx.asOf,
+    transforms: transformsUsed(prepared.selection),
   };
 }
 

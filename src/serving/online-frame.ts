@@ -9,6 +9,7 @@ import type { ServingContext } from './context.ts';
 import { badRowsError, keyRows } from './entity-rows.ts';
 import type { EntityRowProblem } from './entity-rows.ts';
 import { selectFeatures } from './selection.ts';
+import type { Selection } from './selection.ts';
 import { viewValueAt } from './value-at.ts';
 import type { Feature } from '../registry/types.ts';
 import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
@@ -25,6 +26,18 @@ export interface FeatureFrame {
   /** Values that could not be read, grouped by view and error code. */
   readonly errors: readonly FrameError[];
   readonly asOf: number;
+  /** The code behind the on-demand columns: recorded with what it produced. */
+  readonly transforms: readonly TransformUsed[];
+}
+
+export interface TransformUsed {
+  readonly view: string;
+  readonly transform: string;
+  readonly sha256: string;
+}
+
+export function transformsUsed(selection: Selection): TransformUsed[] {
+  return (selection.onDemand?.views ?? []).map((v) => ({ view: v.name, transform: v.transform.name, sha256: v.transform.sha256 }));
 }
 
 export interface FrameError {
@@ -95,7 +108,7 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
     statuses.push(status);
     eventTimestamps.push(times);
   });
-  return { columns, rows, statuses, eventTimestamps, errors: errors.list(), asOf: ctx.asOf };
+  return { columns, rows, statuses, eventTimestamps, errors: errors.list(), asOf: ctx.asOf, transforms: transformsUsed(selection) };
 }
 
 /** Row r's request fields: its entity row's columns, overridden by `request` (per row, or one for all). */

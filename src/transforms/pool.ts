@@ -73,6 +73,9 @@ export interface BatchOutput {
   readonly errors: RowError[];
 }
 
+/** Batches up to this size (JSON bytes) run synchronously: see Sandbox.run. */
+const SYNC_INPUT_BYTES = 16 * 1024;
+
 /** How many rows of one batch may be killed (timeout, memory) before the rest fail without a retry. */
 const MAX_KILLS_PER_BATCH = 3;
 
@@ -122,7 +125,14 @@ class Sandbox {
       await register.apply(this.#api.derefInto(), [plan.id, JSON.stringify(plan.steps)], { timeout: timeoutMs });
       this.#plans.add(plan.id);
     }
-    const out = (await this.#run.apply(undefined, [plan.id, input], { timeout: timeoutMs, result: { copy: true } })) as string;
+    // Small batches (an online request) run synchronously on this thread: handing a call to the
+    // isolate's thread and back costs more than the call itself. Large ones go to the isolate's thread,
+    // so batches on different isolates run in parallel.
+    const out = (
+      input.length <= SYNC_INPUT_BYTES
+        ? this.#run.applySync(undefined, [plan.id, input], { timeout: timeoutMs, result: { copy: true } })
+        : await this.#run.apply(undefined, [plan.id, input], { timeout: timeoutMs, result: { copy: true } })
+    ) as string;
     return JSON.parse(out) as { values: BatchOutput['values']; errors: [number, number, string][] };
   }
 

@@ -23,7 +23,7 @@ interface Frame {
   asOf: string;
 }
 
-const ONLINE = `query ($f: [String!], $e: [JSON!]!, $r: [JSON!]) { onlineFeatures(features: $f, entities: $e, request: $r) { columns rows statuses errors { view code message rows } asOf } }`;
+const ONLINE = `query ($f: [String!], $e: [JSON!]!, $r: [JSON!]) { onlineFeatures(features: $f, entities: $e, request: $r) { columns rows statuses errors { view code message rows } asOf transforms { view transform sha256 } } }`;
 const HISTORICAL = `query ($f: [String!], $e: [JSON!]) { historicalFeatures(features: $f, entities: $e) { columns rows statuses errors { view code message rows } asOf } }`;
 
 /** A small deterministic generator: the property test's draws are reproducible from the seed it prints. */
@@ -86,6 +86,15 @@ export function onDemandSuite(name: string, openStores: () => Promise<Stores>): 
       assert.deepEqual(col(frame, 'scored:as_of'), [asOf, asOf, asOf].map((t) => new Date(t).toISOString()), 'T is the request instant');
       assert.deepEqual(col(frame, 'scored:note'), ['n1', null, null]);
       assert.deepEqual(col(frame, 'scored_twice:ratio2'), [10, null, null]);
+      const registry = await loadFixtureRegistry();
+      assert.deepEqual(
+        (frame as Frame & { transforms: unknown }).transforms,
+        ['scored', 'scored_twice'].map((v) => {
+          const view = registry.view(v) as { name: string; transform: { name: string; sha256: string } };
+          return { view: view.name, transform: view.transform.name, sha256: view.transform.sha256 };
+        }),
+        'the code behind each on-demand column, by content hash',
+      );
       assert.ok(frame.statuses.every((s) => s.slice(1).every((x) => x === 'PRESENT')));
 
       // One request object for every row.
@@ -168,6 +177,9 @@ export function onDemandSuite(name: string, openStores: () => Promise<Stores>): 
       assert.equal(frame.errors[0]?.code, 'TRANSFORM_FAILED');
       const res = await fetch(`${gateway.base}/historical/export?format=jsonl`, { method: 'POST', body: JSON.stringify(args) });
       assert.equal(res.status, 200);
+      const registry = await loadFixtureRegistry();
+      const hash = (view: string) => (registry.view(view) as { transform: { sha256: string } }).transform.sha256;
+      assert.equal(res.headers.get('x-skewless-transforms'), `scored=score@${hash('scored')},fragile=fragile@${hash('fragile')}`);
       const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.deepEqual(lines.map((l) => frame.columns.map((c) => l[c])), frame.rows);
     });
