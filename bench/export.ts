@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
-import { startGateway } from './gateway.ts';
+import { startRepoGateway } from './gateway.ts';
 import { ROOT } from './paths.ts';
 import { perSecond } from './table.ts';
 
@@ -57,10 +57,7 @@ export const exportBench: Benchmark = {
   async run(ctx: BenchContext): Promise<Section[]> {
     const rowsWanted = ctx.options.quick ? 200_000 : 10_000_000;
     const databaseUrl = await ctx.databaseUrl();
-    const gateway = await startGateway({
-      args: ['--schema', path.join(REPO, 'schema'), '--transforms', path.join(REPO, 'transforms')],
-      env: { DATABASE_URL: databaseUrl },
-    });
+    const gateway = await startRepoGateway(REPO, databaseUrl);
     const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     try {
       // History: ten hourly rows per user for one view of ten features (the gateway created the table).

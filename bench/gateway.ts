@@ -116,3 +116,8 @@ async function waitReady(base: string, deadline: number): Promise<void> {
 function tail(text: string): string {
   return text.length > 8000 ? text.slice(-8000) : text;
 }
+
+/** A gateway on a repository's schema and transforms with PostgreSQL as its offline store. */
+export function startRepoGateway(repo: string, databaseUrl: string): Promise<BenchGateway> {
+  return startGateway({ args: ['--schema', path.join(repo, 'schema'), '--transforms', path.join(repo, 'transforms')], env: { DATABASE_URL: databaseUrl } });
+}

@@ -22,7 +22,7 @@ import { loadRegistry } from '../src/registry/load.ts';
 import type { RowView } from '../src/registry/types.ts';
 import { asOfJoinSql } from '../src/stores/sql/point-in-time.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
-import { startGateway } from './gateway.ts';
+import { startRepoGateway } from './gateway.ts';
 import { ROOT } from './paths.ts';
 import { perSecond } from './table.ts';
 
@@ -164,10 +164,7 @@ export const historicalBench: Benchmark = {
     const scale: Scale = ctx.options.quick ? { users: 10_000, entityRows: 100_000 } : { users: 100_000, entityRows: 1_000_000 };
     const historyRows = scale.users * ROWS_PER_USER * VIEWS.length;
     const databaseUrl = await ctx.databaseUrl();
-    const gateway = await startGateway({
-      args: ['--schema', path.join(REPO, 'schema'), '--transforms', path.join(REPO, 'transforms')],
-      env: { DATABASE_URL: databaseUrl },
-    });
+    const gateway = await startRepoGateway(REPO, databaseUrl);
     const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     try {
       ctx.log(`historical: loading ${historyRows.toLocaleString('en')} history rows and ${scale.entityRows.toLocaleString('en')} entity rows into PostgreSQL and DuckDB`);

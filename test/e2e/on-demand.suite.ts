@@ -11,6 +11,7 @@ import { postGraphQL } from '../helpers/cli.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { loadFixtureRegistry } from '../helpers/repos.ts';
+import { random } from '../helpers/random.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -25,18 +26,6 @@ interface Frame {
 
 const ONLINE = `query ($f: [String!], $e: [JSON!]!, $r: [JSON!]) { onlineFeatures(features: $f, entities: $e, request: $r) { columns rows statuses errors { view code message rows } asOf transforms { view transform sha256 } } }`;
 const HISTORICAL = `query ($f: [String!], $e: [JSON!]) { historicalFeatures(features: $f, entities: $e) { columns rows statuses errors { view code message rows } asOf } }`;
-
-/** A small deterministic generator: the property test's draws are reproducible from the seed it prints. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function onDemandSuite(name: string, openStores: () => Promise<Stores>): void {
   describe(`on-demand views: ${name}`, () => {
