@@ -7,7 +7,6 @@ import type { ServingContext } from './context.ts';
 import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
 import type { HistoricalArgs, PreparedHistorical } from './historical-query.ts';
 import { ParquetStream, kindOf } from './parquet-stream.ts';
-import { transformsUsed } from './online-frame.ts';
 import type { ParquetColumn } from './parquet-stream.ts';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
@@ -81,7 +80,7 @@ export function planExport(ctx: ServingContext, args: HistoricalArgs, format: Ex
       if (columns === undefined) {
         // entitySql rows show their columns only when they arrive; inline rows are all known.
         columns = inputColumnsOf(prepared.selection, prepared.source.kind === 'rows' ? prepared.source.entities : inputs);
-        sink.start(CONTENT_TYPES[format], transformsUsed(prepared.selection).map((t) => `${t.view}=${t.transform}@${t.sha256}`).join(','));
+        sink.start(CONTENT_TYPES[format], prepared.selection.transforms.map((t) => `${t.view}=${t.transform}@${t.sha256}`).join(','));
         encoder = openEncoder(format, prepared, columns, sink);
       }
       await encoder!.rows(inputs.map((input, r) => outputRow(prepared, columns!, input, joined[r], computed?.map((step) => step[r]!)).values));

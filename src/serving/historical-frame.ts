@@ -5,9 +5,9 @@
 import { SkewlessError } from '../errors.ts';
 import type { ServingContext } from './context.ts';
 import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
-import { FrameErrors, transformsUsed } from './online-frame.ts';
+import { FrameErrors } from './frame.ts';
 import type { HistoricalArgs } from './historical-query.ts';
-import type { FeatureFrame } from './online-frame.ts';
+import type { FeatureFrame } from './frame.ts';
 
 export type { HistoricalArgs } from './historical-query.ts';
 
@@ -44,7 +44,7 @@ export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs)
     eventTimestamps: rows.map((r) => r.eventTimestamps),
     errors: errors.list(),
     asOf: ctx.asOf,
-    transforms: transformsUsed(prepared.selection),
+    transforms: prepared.selection.transforms,
   };
 }
 

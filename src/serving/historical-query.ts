@@ -5,7 +5,7 @@
  * ids), which come back unchanged and in input order, followed by one column per feature ref.
  */
 import { SkewlessError } from '../errors.ts';
-import { toEpochMs, toIso } from '../features/time.ts';
+import { toEpochMs } from '../features/time.ts';
 import type { RowView } from '../registry/types.ts';
 import { checkEntitySql } from '../stores/sql/entity-sql.ts';
 import { eventTimeColumn, resultColumn } from '../stores/sql/point-in-time.ts';
@@ -17,7 +17,7 @@ import type { EntityRowProblem } from './entity-rows.ts';
 import { selectFeatures } from './selection.ts';
 import type { Selection } from './selection.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
-import { servedValue, transformPool } from './online-frame.ts';
+import { servedValue, transformPool } from './frame.ts';
 import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
 
 export interface HistoricalArgs {
@@ -111,8 +111,7 @@ export function outputRow(prepared: PreparedHistorical, inputColumns: readonly s
     const i = prepared.columnViews[c]!;
     const ts = i === -1 ? null : (result?.[eventTimeColumn(i)] as Date | null | undefined);
     const found = ts != null;
-    const value = found ? result![resultColumn(i, column.feature.name)] : null;
-    values.push(value instanceof Date ? toIso(value.getTime()) : (value ?? null));
+    values.push(servedValue(column.feature, found ? (result![resultColumn(i, column.feature.name)] ?? null) : null));
     statuses.push(found ? 'PRESENT' : 'NOT_FOUND');
     eventTimestamps.push(found ? ts.getTime() : null);
   });

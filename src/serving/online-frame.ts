@@ -3,49 +3,18 @@
  * join key columns, then one column per feature named by its ref — with a status and event time per value.
  */
 import { SkewlessError } from '../errors.ts';
-import { toIso } from '../features/time.ts';
 import type { OnlineKey, OnlineRecord } from '../stores/types.ts';
 import type { ServingContext } from './context.ts';
 import { badRowsError, keyRows } from './entity-rows.ts';
 import type { EntityRowProblem } from './entity-rows.ts';
+import { FrameErrors, servedValue, transformPool } from './frame.ts';
+import type { FeatureFrame } from './frame.ts';
 import { selectFeatures } from './selection.ts';
-import type { Selection } from './selection.ts';
 import { viewValueAt } from './value-at.ts';
-import type { Feature } from '../registry/types.ts';
 import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
-import type { TransformPool } from '../transforms/pool.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
 
-export interface FeatureFrame {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly unknown[])[];
-  /** Same shape as rows; null in join key columns. */
-  readonly statuses: readonly (readonly (FeatureStatus | null)[])[];
-  /** Same shape as rows: the event time of each value's stored row; null in join key columns. */
-  readonly eventTimestamps: readonly (readonly (number | null)[])[];
-  /** Values that could not be read, grouped by view and error code. */
-  readonly errors: readonly FrameError[];
-  readonly asOf: number;
-  /** The code behind the on-demand columns: recorded with what it produced. */
-  readonly transforms: readonly TransformUsed[];
-}
-
-export interface TransformUsed {
-  readonly view: string;
-  readonly transform: string;
-  readonly sha256: string;
-}
-
-export function transformsUsed(selection: Selection): TransformUsed[] {
-  return (selection.onDemand?.views ?? []).map((v) => ({ view: v.name, transform: v.transform.name, sha256: v.transform.sha256 }));
-}
-
-export interface FrameError {
-  readonly view: string;
-  readonly code: string;
-  readonly message: string;
-  readonly rows: readonly number[];
-}
+export type { FeatureFrame, FrameError } from './frame.ts';
 
 export interface OnlineArgs {
   readonly features?: readonly string[] | null;
@@ -108,7 +77,7 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
     statuses.push(status);
     eventTimestamps.push(times);
   });
-  return { columns, rows, statuses, eventTimestamps, errors: errors.list(), asOf: ctx.asOf, transforms: transformsUsed(selection) };
+  return { columns, rows, statuses, eventTimestamps, errors: errors.list(), asOf: ctx.asOf, transforms: selection.transforms };
 }
 
 /** Row r's request fields: its entity row's columns, overridden by `request` (per row, or one for all). */
@@ -122,33 +91,6 @@ function requestSource(args: OnlineArgs): (r: number) => Readonly<Record<string,
   if (bad !== -1) throw new SkewlessError('INVALID_REQUEST', `request ${bad} is not an object of request fields`, { httpStatus: 400 });
   const objects = request as readonly Record<string, unknown>[];
   return (r) => ({ ...(args.entities[r] as Record<string, unknown>), ...(objects.length === 1 ? objects[0] : objects[r]) });
-}
-
-/** A value as the answer carries it: DateTime features as ISO-8601 (they are held as epoch ms). */
-export function servedValue(feature: Feature, v: unknown): unknown {
-  return feature.type.scalar === 'DateTime' && !feature.type.list && typeof v === 'number' ? toIso(v) : v;
-}
-
-/** Values that could not be served, grouped by view and code, with the rows they hit. */
-export class FrameErrors {
-  readonly #groups = new Map<string, { view: string; code: string; message: string; rows: number[] }>();
-
-  add(view: string, value: ViewValue, row: number): void {
-    if (value.error === null) return;
-    const id = `${view}\u0000${value.error.code}`;
-    const group = this.#groups.get(id) ?? { view, code: value.error.code, message: value.error.message, rows: [] };
-    group.rows.push(row);
-    this.#groups.set(id, group);
-  }
-
-  list(): FrameError[] {
-    return [...this.#groups.values()];
-  }
-}
-
-export function transformPool(ctx: ServingContext): TransformPool {
-  if (ctx.transforms === undefined) throw new SkewlessError('TRANSFORMS_UNAVAILABLE', 'this gateway was started without a transform sandbox', { httpStatus: 503 });
-  return ctx.transforms;
 }
 
 export function checkEntityCount(count: number, max: number): void {

@@ -9,6 +9,7 @@ import { closest } from '../registry/suggest.ts';
 import type { Entity, Feature, FeatureView } from '../registry/types.ts';
 import { onDemandPlan } from '../transforms/plan.ts';
 import type { OnDemandPlan } from '../transforms/plan.ts';
+import type { TransformUsed } from './frame.ts';
 
 export interface Selection {
   /** Feature columns in answer order: each `view:feature` with its view and feature. */
@@ -34,6 +35,8 @@ export interface Selection {
   readonly viewSteps: readonly number[];
   /** storedViews by name: index. */
   readonly storedIndex: ReadonlyMap<string, number>;
+  /** The transforms (with content hashes) behind the on-demand views, as every frame reports them. */
+  readonly transforms: readonly TransformUsed[];
 }
 
 /** Unknown refs with suggestions; empty when all are known. */
@@ -100,5 +103,6 @@ function resolveSelection(registry: Registry, args: { features?: readonly string
   const viewStored = views.map((v) => storedViews.indexOf(v));
   const viewSteps = views.map((v) => (v.kind === 'onDemand' ? onDemand!.views.indexOf(v) : -1));
   const storedIndex = new Map(storedViews.map((v, i) => [v.name, i]));
-  return Object.freeze({ columns, views, entities, joinKeys, columnViews, onDemand, storedViews, viewStored, viewSteps, storedIndex });
+  const transforms = (onDemand?.views ?? []).map((v) => ({ view: v.name, transform: v.transform.name, sha256: v.transform.sha256 }));
+  return Object.freeze({ columns, views, entities, joinKeys, columnViews, onDemand, storedViews, viewStored, viewSteps, storedIndex, transforms });
 }

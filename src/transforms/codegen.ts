@@ -36,9 +36,7 @@ export function generateTransformTypes(registry: Registry): Map<string, string> 
   for (const view of registry.views) if (view.kind === 'onDemand' && !byTransform.has(view.transform.name)) byTransform.set(view.transform.name, view);
   for (const [name, view] of [...byTransform].sort(([a], [b]) => a.localeCompare(b))) {
     const type = pascal(name);
-    let text = HEADER;
-    text += `\n/** Any value JSON can hold: what JSON features carry. */\nexport type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };\n`;
-    text += `\n/** One row as transform ${name} receives it (on-demand view ${view.name}). */\nexport interface ${type}Input {\n`;
+    let text = `\n/** One row as transform ${name} receives it (on-demand view ${view.name}). */\nexport interface ${type}Input {\n`;
     text += `  /** T, the instant being computed: epoch milliseconds. The same online and in training. */\n  readonly asOf: number;\n`;
     const request = view.request === undefined ? undefined : registry.requestType(view.request);
     if (request !== undefined) {
@@ -51,7 +49,9 @@ export function generateTransformTypes(registry: Registry): Map<string, string> 
       text += `${doc(v.description, '  ')}  readonly ${v.name}: {\n${members(v.features, nullable, '    ')}  };\n`;
     }
     text += `}\n\n/** What transform ${name} returns: every feature of ${view.name}, and nothing else. */\nexport interface ${type}Output {\n${members(view.features, (f) => f.type.nullable, '  ')}}\n`;
-    files.set(`${GENERATED_DIR}/${name}.ts`, text);
+    // Declared only where a JSON feature or field needs it.
+    const json = text.includes('JsonValue') ? `\n/** Any value JSON can hold: what JSON features carry. */\nexport type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };\n` : '';
+    files.set(`${GENERATED_DIR}/${name}.ts`, HEADER + json + text);
   }
   return files;
 }

@@ -76,7 +76,7 @@ export interface BatchOutput {
 /** Batches up to this size (JSON bytes) run synchronously: see Sandbox.run. */
 const SYNC_INPUT_BYTES = 16 * 1024;
 
-/** How many rows of one batch may be killed (timeout, memory) before the rest fail without a retry. */
+/** How many cells of one batch may kill an isolate (timeout, memory) before the rest fail without a retry. */
 const MAX_KILLS_PER_BATCH = 3;
 
 class Sandbox {
@@ -172,15 +172,18 @@ export class TransformPool {
   }
 
   /** Runs one batch through one isolate; every row gets values or an error, whatever the transforms do. */
-  async run(plan: SandboxPlan, batch: BatchInput): Promise<BatchOutput> {
-    const errors: RowError[] = [];
-    const skip = new Set<number>();
-    let kills = 0;
+  run(plan: SandboxPlan, batch: BatchInput): Promise<BatchOutput> {
+    return this.#run(plan, batch, []);
+  }
+
+  /** `killed`: (step, row) cells already known to kill an isolate; the runtime skips exactly those. */
+  async #run(plan: SandboxPlan, batch: BatchInput, killed: RowError[]): Promise<BatchOutput> {
+    const errors = [...killed];
     for (;;) {
       const sandbox = await this.#acquire();
       let out;
       try {
-        out = await sandbox.run(plan, JSON.stringify({ ...batch, skip: [...skip] }), this.options.timeoutMs);
+        out = await sandbox.run(plan, JSON.stringify({ ...batch, skip: errors.map((e) => [e.step, e.row]) }), this.options.timeoutMs);
       } catch (error) {
         const code = killCode(sandbox, error);
         if (code === undefined) {
@@ -190,18 +193,17 @@ export class TransformPool {
         // Where it was, read before the isolate goes; then a fresh isolate takes its place in the pool.
         const at = code === 'TRANSFORM_TIMEOUT' ? sandbox.progress() : undefined;
         this.#release(await this.#replace(sandbox));
-        if (++kills > MAX_KILLS_PER_BATCH) return this.#failRest(plan, batch, skip, errors, code, `${killMessage(code, this.options)}; the batch was abandoned after ${MAX_KILLS_PER_BATCH} such rows`);
+        if (errors.length >= MAX_KILLS_PER_BATCH) return this.#failRest(plan, batch, errors, code, `${killMessage(code, this.options)}; the batch was abandoned after ${MAX_KILLS_PER_BATCH} such rows`);
         if (at === undefined || at.step < 0) {
           // One row: it is the one. Which step is unknown (the isolate is gone): every view of the plan.
-          if (batch.n === 1) return this.#failRest(plan, batch, skip, errors, code, killMessage(code, this.options));
-          return this.#rowByRow(plan, batch, skip, errors);
+          if (batch.n === 1) return this.#failRest(plan, batch, errors, code, killMessage(code, this.options));
+          return this.#rowByRow(plan, batch, errors);
         }
         errors.push({ step: at.step, row: at.row, code, message: killMessage(code, this.options) });
-        skip.add(at.row);
         continue;
       }
       this.#release(sandbox);
-      for (const [step, row, message] of out.errors) if (!skip.has(row)) errors.push({ step, row, code: 'TRANSFORM_FAILED', message });
+      for (const [step, row, message] of out.errors) errors.push({ step, row, code: 'TRANSFORM_FAILED', message });
       return { values: out.values, errors };
     }
   }
@@ -212,22 +214,21 @@ export class TransformPool {
   }
 
   /** Out of memory: the isolate is gone and with it the record of where. Find the rows one by one. */
-  async #rowByRow(plan: SandboxPlan, batch: BatchInput, skip: ReadonlySet<number>, errors: RowError[]): Promise<BatchOutput> {
-    const values: BatchOutput['values'] = {};
-    for (const step of plan.steps) values[step.view] = Object.fromEntries(step.outputs.map(([name]) => [name, new Array(batch.n).fill(null)]));
+  async #rowByRow(plan: SandboxPlan, batch: BatchInput, killed: readonly RowError[]): Promise<BatchOutput> {
+    const { values, errors } = emptyOutput(plan, batch);
     for (let r = 0; r < batch.n; r++) {
-      if (skip.has(r)) continue;
-      const one = await this.run(plan, sliceRow(batch, r));
+      const one = await this.#run(plan, sliceRow(batch, r), killed.filter((e) => e.row === r).map((e) => ({ ...e, row: 0 })));
       for (const e of one.errors) errors.push({ ...e, row: r });
       for (const [view, cols] of Object.entries(one.values)) for (const [name, col] of Object.entries(cols)) values[view]![name]![r] = col[0];
     }
     return { values, errors };
   }
 
-  #failRest(plan: SandboxPlan, batch: BatchInput, skip: ReadonlySet<number>, errors: RowError[], code: TransformErrorCode, message: string): BatchOutput {
-    const values: BatchOutput['values'] = {};
-    for (const step of plan.steps) values[step.view] = Object.fromEntries(step.outputs.map(([name]) => [name, new Array(batch.n).fill(null)]));
-    for (let r = 0; r < batch.n; r++) if (!skip.has(r)) errors.push({ step: ALL_STEPS, row: r, code, message });
+  /** Every row not already failed fails in every view with `code`: the batch is given up. */
+  #failRest(plan: SandboxPlan, batch: BatchInput, killed: readonly RowError[], code: TransformErrorCode, message: string): BatchOutput {
+    const { values, errors } = emptyOutput(plan, batch);
+    errors.push(...killed);
+    for (let r = 0; r < batch.n; r++) if (!killed.some((e) => e.row === r)) errors.push({ step: ALL_STEPS, row: r, code, message });
     return { values, errors };
   }
 
@@ -260,6 +261,12 @@ function killCode(sandbox: Sandbox, error: unknown): TransformErrorCode | undefi
 
 function killMessage(code: TransformErrorCode, options: PoolOptions): string {
   return code === 'TRANSFORM_TIMEOUT' ? `ran past the ${options.timeoutMs} ms CPU limit (--transform-timeout)` : `ran out of its ${options.memoryMb} MB memory limit (--transform-memory)`;
+}
+
+function emptyOutput(plan: SandboxPlan, batch: BatchInput): BatchOutput {
+  const values: BatchOutput['values'] = {};
+  for (const step of plan.steps) values[step.view] = Object.fromEntries(step.outputs.map(([name]) => [name, new Array<unknown>(batch.n).fill(null)]));
+  return { values, errors: [] };
 }
 
 function sliceRow(batch: BatchInput, r: number): BatchInput {

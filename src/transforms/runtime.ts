@@ -7,8 +7,12 @@
  * copy, and JSON.parse inside V8 is fast):
  *
  *   plan (registered once):  [{ view, transform, inputs: [view], request, outputs: [[name, scalar, list, nullable]] }]
- *   batch in:   { n, asOf: [T], skip: [row], request: { field: [v] }, views: { view: { feature: [v] } } }
+ *   batch in:   { n, asOf: [T], skip: [[step, row]], request: { field: [v] }, views: { view: { feature: [v] } } }
  *   batch out:  { values: { view: { feature: [v] } }, errors: [[step, row, message]] }
+ *
+ * `skip` names cells that killed an isolate before: they are not run again, and neither are the later
+ * steps that read them. Neither reports an error here: the host already knows the first, and fails the
+ * dependents of every failed cell itself (plan.dependents), whatever the cause.
  *
  * Values are JSON values: numbers (timestamps as epoch ms), strings, booleans, null, lists, objects.
  * `progress` records the step and row being computed, so that when the host stops a call that ran out of
@@ -74,7 +78,7 @@ export const RUNTIME_SOURCE = String.raw`
     const plan = plans.get(planId);
     const batch = JSON.parse(input);
     const n = batch.n;
-    const skip = new Set(batch.skip || []);
+    const skip = new Set((batch.skip || []).map(([s, r]) => s + ':' + r));
     const views = batch.views;
     const failed = new Map();
     const errors = [];
@@ -85,9 +89,7 @@ export const RUNTIME_SOURCE = String.raw`
       for (const o of step.outputs) cols[o[0]] = new Array(n).fill(null);
       const bad = new Set();
       for (let r = 0; r < n; r++) {
-        if (skip.has(r)) { bad.add(r); continue; }
-        const brokenInput = step.inputs.find((v) => failed.get(v)?.has(r));
-        if (brokenInput !== undefined) { bad.add(r); errors.push([s, r, 'input view ' + brokenInput + ' failed']); continue; }
+        if (skip.has(s + ':' + r) || step.inputs.some((v) => failed.get(v)?.has(r))) { bad.add(r); continue; }
         const row = { asOf: batch.asOf[r] };
         if (step.request) {
           const req = {};

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
 import { pgliteOfflineStore } from '../../src/stores/pglite/offline.ts';
@@ -13,7 +12,7 @@ import type { Stores } from '../../src/stores/open.ts';
 import { postGraphQL } from '../helpers/cli.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { ROOT } from '../helpers/paths.ts';
+import { EXAMPLE_DIRS } from '../helpers/paths.ts';
 import { loadFixtureRegistry } from '../helpers/repos.ts';
 
 describe('example: txn_signals', () => {
@@ -21,7 +20,7 @@ describe('example: txn_signals', () => {
   let gateway: TestGateway;
   before(async () => {
     stores = { online: new MemoryOnlineStore(), offline: await pgliteOfflineStore() };
-    gateway = await startTestGateway(await loadFixtureRegistry({ schemaDir: path.join(ROOT, 'schema'), transformsDir: path.join(ROOT, 'transforms') }), stores);
+    gateway = await startTestGateway(await loadFixtureRegistry(EXAMPLE_DIRS), stores);
   });
   after(async () => {
     await gateway.close();

@@ -5,20 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getIntrospectionQuery } from 'graphql';
-import { loadRegistry } from '../../src/registry/load.ts';
 import type { Registry } from '../../src/registry/registry.ts';
 import { postGraphQL, startGateway } from '../helpers/cli.ts';
 import type { RunningGateway } from '../helpers/cli.ts';
 import { EXAMPLE_DIRS } from '../helpers/paths.ts';
+import { loadFixtureRegistry } from '../helpers/repos.ts';
 
 describe('gateway on embedded stores', () => {
   let gateway: RunningGateway;
   let registry: Registry;
 
   before(async () => {
-    const loaded = await loadRegistry(EXAMPLE_DIRS);
-    if (!loaded.ok) assert.fail('example repository does not load');
-    registry = loaded.registry;
+    registry = await loadFixtureRegistry(EXAMPLE_DIRS);
     gateway = await startGateway();
   });
 

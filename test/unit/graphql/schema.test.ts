@@ -4,17 +4,15 @@ import { before, describe, it } from 'node:test';
 import { GraphQLNonNull, graphql, printSchema } from 'graphql';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { buildSchema } from '../../../src/graphql/schema.ts';
-import { loadRegistry } from '../../../src/registry/load.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { EXAMPLE_DIRS } from '../../helpers/paths.ts';
+import { loadFixtureRegistry } from '../../helpers/repos.ts';
 
 let registry: Registry;
 let schema: GraphQLSchema;
 
 before(async () => {
-  const result = await loadRegistry(EXAMPLE_DIRS);
-  if (!result.ok) assert.fail('example repository does not load');
-  registry = result.registry;
+  registry = await loadFixtureRegistry(EXAMPLE_DIRS);
   schema = buildSchema(registry);
 });
 

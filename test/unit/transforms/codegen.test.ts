@@ -3,30 +3,23 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadRegistry } from '../../../src/registry/load.ts';
 import { generateTransformTypes } from '../../../src/transforms/codegen.ts';
-import { ROOT } from '../../helpers/paths.ts';
+import { EXAMPLE_DIRS, ROOT } from '../../helpers/paths.ts';
+import { SERVING_DIRS, loadFixtureRegistry } from '../../helpers/repos.ts';
 
-const REPOS = [
-  { schemaDir: path.join(ROOT, 'schema'), transformsDir: path.join(ROOT, 'transforms') },
-  { schemaDir: path.join(ROOT, 'test/fixtures/repos/serving/schema'), transformsDir: path.join(ROOT, 'test/fixtures/repos/serving/transforms') },
-];
+const REPOS = [EXAMPLE_DIRS, SERVING_DIRS];
 
 describe('skewless codegen', () => {
   for (const dirs of REPOS) {
     it(`is up to date in ${path.relative(ROOT, dirs.transformsDir)} (run npm run skewless -- codegen if not)`, async () => {
-      const built = await loadRegistry(dirs);
-      assert.ok(built.ok);
-      const files = generateTransformTypes(built.registry);
+      const files = generateTransformTypes(await loadFixtureRegistry(dirs));
       assert.ok(files.size > 0);
       for (const [file, text] of files) assert.equal(await readFile(path.join(dirs.transformsDir, file), 'utf8'), text, file);
     });
   }
 
   it('types stored inputs as nullable, request fields and outputs as declared, timestamps as epoch ms', async () => {
-    const built = await loadRegistry(REPOS[1]!);
-    assert.ok(built.ok);
-    const text = generateTransformTypes(built.registry).get('generated/score.ts')!;
+    const text = generateTransformTypes(await loadFixtureRegistry(SERVING_DIRS)).get('generated/score.ts')!;
     assert.match(text, /readonly amount: number;\n/);
     assert.match(text, /readonly note: string \| null;/);
     assert.match(text, /readonly a_int: number \| null;/);

@@ -11,6 +11,7 @@ const source = (body: string) => `export default function (row: { v: { x: number
 
 const TRANSFORMS: SandboxTransform[] = [
   { name: 'double', path: 'double.ts', source: source('return { y: row.v.x === null ? null : row.v.x * 2 };') },
+  { name: 'b_plus_one', path: 'b_plus_one.ts', source: 'export default function (row: { b: { y: number | null } }): { y: number | null } {\nreturn { y: row.b.y === null ? null : row.b.y + 1 };\n}' },
   { name: 'loop_on_3', path: 'loop_on_3.ts', source: source('if (row.v.x === 3) { for (;;) {} }\nreturn { y: row.v.x };') },
   { name: 'oom_on_5', path: 'oom_on_5.ts', source: source('if (row.v.x === 5) { const a: number[][] = []; for (;;) a.push(new Array(1e6).fill(row.v.x)); }\nreturn { y: row.v.x };') },
   { name: 'throw_on_2', path: 'throw_on_2.ts', source: source("if (row.v.x === 2) throw new Error('bad input two');\nreturn { y: row.v.x };") },
@@ -55,6 +56,22 @@ describe('TransformPool: the sandbox', () => {
     assert.equal(out.errors[0]!.code, 'TRANSFORM_TIMEOUT');
     assert.equal(out.errors[0]!.row, 1);
     assert.deepEqual((await pool.run(plan('double'), batch([1]))).values.out!.y, [2], 'the pool still serves');
+  });
+
+  it('fails a killed cell alone: other views of the same row keep their values, views reading it are skipped', async () => {
+    const steps: SandboxPlan = {
+      id: 'three-steps',
+      steps: [
+        { view: 'a', transform: 'double', inputs: ['v'], request: false, outputs: [['y', 'Float', false, true]] },
+        { view: 'b', transform: 'loop_on_3', inputs: ['v'], request: false, outputs: [['y', 'Float', false, true]] },
+        { view: 'c', transform: 'b_plus_one', inputs: ['b'], request: false, outputs: [['y', 'Float', false, true]] },
+      ],
+    };
+    const out = await pool.run(steps, batch([1, 3]));
+    assert.deepEqual(out.values.a!.y, [2, 6], 'the independent view of the killed row is computed');
+    assert.deepEqual(out.values.b!.y, [1, null]);
+    assert.deepEqual(out.values.c!.y, [2, null], 'the view reading the killed cell is not computed for that row');
+    assert.deepEqual(out.errors.map((e) => [e.step, e.row, e.code]), [[1, 1, 'TRANSFORM_TIMEOUT']], 'one error, where it happened: dependents are failed by the caller');
   });
 
   it('kills a runaway allocation at the memory limit, names the row, and computes the others', async () => {
