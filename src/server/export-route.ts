@@ -57,7 +57,7 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, co
     logger.info('export finished', { format, rows });
   } catch (error) {
     if (!started && error instanceof SkewlessError) return refuse(error.httpStatus < 500 ? error.httpStatus : 400, error.code, error.message, error.details);
-    logger.error('export failed', { error: error instanceof Error ? error.message : String(error) });
+    logger.error('export failed', { code: error instanceof SkewlessError ? error.code : 'EXPORT_FAILED', error: error instanceof Error ? error.message : String(error) });
     if (!started) return refuse(500, 'EXPORT_FAILED', 'the export failed; see the gateway log');
     res.destroy(error instanceof Error ? error : new Error(String(error)));
   }
