@@ -6,12 +6,13 @@
  * missing, expired or unavailable is served as null, and its view's `_meta.status` says why.
  */
 import { GraphQLEnumType, GraphQLFloat, GraphQLNonNull, GraphQLObjectType } from 'graphql';
-import type { GraphQLFieldConfigMap } from 'graphql';
+import type { GraphQLFieldConfig, GraphQLFieldConfigMap, GraphQLInputObjectType } from 'graphql';
 import type { Registry } from '../registry/registry.ts';
-import type { Entity, FeatureView } from '../registry/types.ts';
+import type { FeatureView } from '../registry/types.ts';
 import type { ServingContext } from '../serving/context.ts';
-import { resolveViewField } from './entity-fields.ts';
-import type { EntityObject } from './entity-fields.ts';
+import { compositeKeyedTypes, entityKeyedType, resolveViewField, singularField } from './entity-fields.ts';
+import type { EntityObject, KeyedType } from './entity-fields.ts';
+import { RequestInputs, onDemandViewField } from './on-demand-fields.ts';
 import { DateTimeScalar, outputType } from './scalars.ts';
 
 export const FeatureStatusEnum = new GraphQLEnumType({
@@ -37,13 +38,24 @@ export const ViewMetaType = new GraphQLObjectType({
 
 export interface FeatureTypes {
   readonly views: ReadonlyMap<string, GraphQLObjectType>;
-  readonly entities: ReadonlyMap<string, GraphQLObjectType>;
+  /** The object type of each keyed type (entities, then entity sets on-demand views are keyed by). */
+  readonly keyed: ReadonlyMap<KeyedType, GraphQLObjectType>;
+  /** Root fields of on-demand views keyed by no entity (they read request fields only). */
+  readonly unkeyed: Readonly<Record<string, GraphQLFieldConfig<unknown, ServingContext>>>;
+  /** Every request input type. */
+  readonly requestInputs: readonly GraphQLInputObjectType[];
 }
 
 export function buildFeatureTypes(registry: Registry): FeatureTypes {
   const views = new Map(registry.views.map((view) => [view.name, viewType(view)]));
-  const entities = new Map(registry.entities.map((entity) => [entity.name, entityType(entity, registry, views)]));
-  return { views, entities };
+  const inputs = new RequestInputs(registry);
+  const keyedTypes = [...registry.entities.map(entityKeyedType), ...compositeKeyedTypes(registry)];
+  const keyed = new Map(keyedTypes.map((k) => [k, keyedObjectType(k, registry, views, inputs)]));
+  const unkeyed: Record<string, GraphQLFieldConfig<unknown, ServingContext>> = {};
+  for (const view of registry.views) {
+    if (view.kind === 'onDemand' && view.entities.length === 0) unkeyed[singularField(view)] = onDemandViewField(registry, view, views.get(view.name)!, inputs);
+  }
+  return { views, keyed, unkeyed, requestInputs: inputs.all() };
 }
 
 function viewType(view: FeatureView): GraphQLObjectType {
@@ -64,22 +76,31 @@ function viewType(view: FeatureView): GraphQLObjectType {
   });
 }
 
-function entityType(entity: Entity, registry: Registry, views: ReadonlyMap<string, GraphQLObjectType>): GraphQLObjectType {
+/**
+ * A keyed type's fields: its join keys, every stored view of its entities, and every on-demand view
+ * keyed by some of its entities (all of them for a composite type; an entity's own for an entity).
+ */
+function keyedObjectType(keyed: KeyedType, registry: Registry, views: ReadonlyMap<string, GraphQLObjectType>, inputs: RequestInputs): GraphQLObjectType {
+  const names = keyed.entities.map((e) => e.name);
   return new GraphQLObjectType({
-    name: entity.typeName,
-    description: entity.description,
+    name: keyed.typeName,
+    description: keyed.description,
     fields: () => {
-      const fields: GraphQLFieldConfigMap<unknown, unknown> = {};
-      for (const key of entity.joinKeys) fields[key.name] = { type: outputType(key.type, true), description: key.description };
-      for (const view of registry.viewsOf(entity.name)) {
-        fields[view.name] = {
-          type: views.get(view.name)!,
-          description: view.description,
-          resolve: (parent, _args, ctx) => resolveViewField(view, entity.name, parent as EntityObject, ctx as ServingContext),
-        };
+      const fields: GraphQLFieldConfigMap<unknown, ServingContext> = {};
+      for (const key of keyed.joinKeys) fields[key.name] = { type: outputType(key.type, true), description: key.description };
+      for (const view of registry.views) {
+        if (view.kind === 'onDemand') {
+          if (view.entities.length > 0 && view.entities.every((e) => names.includes(e))) fields[view.name] = onDemandViewField(registry, view, views.get(view.name)!, inputs);
+        } else if (names.includes(view.entities[0]!)) {
+          fields[view.name] = {
+            type: views.get(view.name)!,
+            description: view.description,
+            resolve: (parent, _args, ctx) => resolveViewField(view, parent as EntityObject, ctx),
+          };
+        }
       }
       return fields;
     },
-    extensions: { skewless: { entity: entity.name } },
+    extensions: { skewless: { entities: names } },
   });
 }

@@ -24,13 +24,21 @@ export function buildSchema(registry: Registry): GraphQLSchema {
     onlineFeatures: onlineFeaturesField as never,
     historicalFeatures: historicalFeaturesField as never,
   };
-  for (const entity of registry.entities) Object.assign(queryFields, entityRootFields(entity, featureTypes.entities.get(entity.name)!));
+  const addRoot = (fields: GraphQLFieldConfigMap<unknown, ServingContext>) => {
+    for (const [name, field] of Object.entries(fields)) {
+      // Generated names can meet (a view type `Users` and the plural of entity `User`): say so plainly.
+      if (name in queryFields) throw new Error(`two root fields are named ${name}: rename one of the definitions they come from`);
+      queryFields[name] = field;
+    }
+  };
+  for (const [keyed, type] of featureTypes.keyed) addRoot(entityRootFields(keyed, type));
+  addRoot(featureTypes.unkeyed);
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: queryFields }),
     mutation: new GraphQLObjectType({ name: 'Mutation', fields: { pushFeatures: pushFeaturesField as never } }),
     // Every view type is listed so introspection shows every feature, typed and described, including
     // views no root field returns yet.
-    types: [DateTimeScalar, JSONScalar, ...featureTypes.entities.values(), ...featureTypes.views.values()],
+    types: [DateTimeScalar, JSONScalar, ...featureTypes.keyed.values(), ...featureTypes.views.values(), ...featureTypes.requestInputs],
   });
   assertValidSchema(schema);
   return schema;

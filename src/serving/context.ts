@@ -2,6 +2,9 @@
 import type { Registry } from '../registry/registry.ts';
 import type { Stores } from '../stores/open.ts';
 import type { TransformPool } from '../transforms/pool.ts';
+import { transformPool } from './frame.ts';
+import { createOnDemandLoader } from './on-demand-loader.ts';
+import type { OnDemandLoader } from './on-demand-loader.ts';
 import { createOnlineLoader } from './online-loader.ts';
 import type { OnlineLoader } from './online-loader.ts';
 
@@ -23,6 +26,8 @@ export interface ServingContext {
   /** The instant T this request is served at, epoch ms: taken once, so every value shares it. */
   readonly asOf: number;
   readonly online: OnlineLoader;
+  /** Batches the on-demand views typed fields ask for: one sandbox call per view per tick. */
+  readonly onDemand: OnDemandLoader;
   /** The transform sandbox; undefined when the registry has no on-demand views. */
   readonly transforms: TransformPool | undefined;
 }
@@ -37,12 +42,15 @@ export interface ServingDeps {
 }
 
 export function createServingContext(deps: ServingDeps): ServingContext {
-  return {
+  const asOf = (deps.now ?? Date.now)();
+  const ctx: ServingContext = {
     registry: deps.registry,
     stores: deps.stores,
     limits: deps.limits,
-    asOf: (deps.now ?? Date.now)(),
+    asOf,
     online: createOnlineLoader(deps.stores.online),
+    onDemand: createOnDemandLoader(() => transformPool(ctx), asOf),
     transforms: deps.transforms,
   };
+  return ctx;
 }

@@ -51,5 +51,12 @@ describe('example: txn_signals', () => {
     assert.equal(historical.body.errors, undefined, JSON.stringify(historical.body.errors));
     const past = historical.body.data!.historicalFeatures as { columns: string[]; rows: unknown[][] };
     assert.deepEqual(past.rows, [[user, merchant, live.asOf, 130, 1, 130 / 40, null]]);
+
+    // The typed field, keyed by both entities it reads: the same values.
+    const typed = await postGraphQL(gateway.base, 'query ($u: ID!, $m: ID!) { userAndMerchant(user_id: $u, merchant_id: $m) { user_id merchant_id user_txn_stats { txn_amount_avg_7d } txn_signals(request: {amount: 130}) { amount_to_avg_ratio amount_z_score } } }', { u: user, m: merchant });
+    assert.equal(typed.body.errors, undefined, JSON.stringify(typed.body.errors));
+    assert.deepEqual(JSON.parse(JSON.stringify(typed.body.data)), {
+      userAndMerchant: { user_id: user, merchant_id: merchant, user_txn_stats: { txn_amount_avg_7d: 40 }, txn_signals: { amount_to_avg_ratio: 130 / 40, amount_z_score: null } },
+    });
   });
 });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Stores } from '../../src/stores/open.ts';
 import { postGraphQL } from '../helpers/cli.ts';
-import { startTestGateway } from '../helpers/gateway.ts';
+import { countingStore, startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { loadFixtureRegistry } from '../helpers/repos.ts';
 import { random } from '../helpers/random.ts';
@@ -31,6 +31,9 @@ export function onDemandSuite(name: string, openStores: () => Promise<Stores>): 
   describe(`on-demand views: ${name}`, () => {
     let stores: Stores;
     let gateway: TestGateway;
+    let counted: ReturnType<typeof countingStore>;
+    /** Rows of each sandbox call, by plan: the batching witness. */
+    const sandboxCalls: { plan: string; rows: number }[] = [];
     const call = async (query: string, variables: Record<string, unknown>) => (await postGraphQL(gateway.base, query, variables)).body;
     const online = async (features: string[], entities: unknown[], request?: unknown[]) => {
       const body = await call(ONLINE, { f: features, e: entities, r: request });
@@ -50,7 +53,14 @@ export function onDemandSuite(name: string, openStores: () => Promise<Stores>): 
 
     before(async () => {
       stores = await openStores();
-      gateway = await startTestGateway(await loadFixtureRegistry(), stores, {}, { timeoutMs: 300, memoryMb: 32 });
+      counted = countingStore(stores.online);
+      gateway = await startTestGateway(await loadFixtureRegistry(), { ...stores, online: counted }, {}, { timeoutMs: 300, memoryMb: 32 });
+      const pool = gateway.transforms!;
+      const run = pool.run.bind(pool);
+      pool.run = (plan, batch) => {
+        sandboxCalls.push({ plan: plan.id.replace(/@\w+/g, ''), rows: batch.n });
+        return run(plan, batch);
+      };
     });
     after(async () => {
       await gateway.close();
@@ -89,6 +99,58 @@ export function onDemandSuite(name: string, openStores: () => Promise<Stores>): 
       // One request object for every row.
       const shared = await online(['scored:ratio'], [{ user_id: u1 }, { user_id: u1 }], [{ amount: 4 }]);
       assert.deepEqual(col(shared, 'scored:ratio'), [2, 2]);
+    });
+
+    it('serves on-demand views as typed fields: one store round trip and one sandbox call per view for the whole query', async () => {
+      const [u1, u2, u3] = [randomUUID(), randomUUID(), randomUUID()];
+      const now = Date.now();
+      await push('stats_a', [
+        { user_id: u1, event_timestamp: now - MIN, a_int: 3, a_float: 2 },
+        { user_id: u2, event_timestamp: now - MIN, a_int: -4, a_float: 0.3 },
+      ]);
+      await push('stats_c', [{ user_id: u1, event_timestamp: now - MIN, c_score: 0.25 }]);
+      counted.calls.length = 0;
+      sandboxCalls.length = 0;
+      const body = await call(
+        `query ($u: [ID!]!, $one: ID!) {
+          users(user_id: $u) {
+            user_id
+            stats_a { a_int }
+            scored(request: {amount: 10, note: "n"}) { ratio combined has_a note _meta { status eventTimestamp ageMs } }
+            scored_twice(request: {amount: 10}) { ratio2 }
+          }
+          other: user(user_id: $one) { scored(request: {amount: 3}) { ratio combined } }
+        }`,
+        { u: [u1, u2, u3], one: u1 },
+      );
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      assert.equal(counted.calls.length, 1, 'stored views and on-demand inputs are read in one store call');
+      assert.deepEqual(
+        sandboxCalls.map((c) => `${c.plan}:${c.rows}`).sort(),
+        ['scored,scored_twice:3', 'scored:4'],
+        'every row of a view in one sandbox call: scored for three users and `other`, scored_twice (with its input scored) for three',
+      );
+      const data = body.data as { users: Record<string, any>[]; other: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      // The same rows through onlineFeatures: the typed fields must agree value for value.
+      const frame = await online(['scored:ratio', 'scored:combined', 'scored:has_a', 'scored:note', 'scored_twice:ratio2'], [u1, u2, u3].map((user_id) => ({ user_id })), [{ amount: 10, note: 'n' }]);
+      const typed = data.users.map((u) => [u.user_id, u.scored.ratio, u.scored.combined, u.scored.has_a, u.scored.note, u.scored_twice.ratio2]);
+      assert.deepEqual(typed, frame.rows);
+      assert.deepEqual(typed[0], [u1, 5, 3 * 0.25 + 10, true, 'n', 10]);
+      assert.deepEqual(data.users[0]!.scored._meta, { status: 'PRESENT', eventTimestamp: null, ageMs: null });
+      assert.deepEqual(data.other.scored, { ratio: 1.5, combined: 3 * 0.25 + 3 });
+    });
+
+    it('fails only the typed field whose transform failed, with its code', async () => {
+      const u = randomUUID();
+      const body = await call(`query ($u: ID!) { bad: user(user_id: $u) { fragile(request: {amount: 13}) { echoed } } good: user(user_id: $u) { fragile(request: {amount: 12}) { echoed } } }`, { u });
+      const data = body.data as Record<string, { fragile: unknown }>;
+      assert.equal(data.bad!.fragile, null);
+      assert.deepEqual(data.good!.fragile, { echoed: 12 });
+      assert.equal(body.errors?.length, 1);
+      assert.equal(body.errors![0]!.extensions?.code, 'TRANSFORM_FAILED');
+      assert.deepEqual(body.errors![0]!.path, ['bad', 'fragile']);
+      const missing = await call(`query ($u: ID!) { user(user_id: $u) { scored { ratio } } }`, { u });
+      assert.match(missing.errors?.[0]?.message ?? '', /Argument "User\.scored\(request:\)" of type "ScoreRequest!" is required/);
     });
 
     it('refuses a missing or mistyped request field with the same error on both paths, before any work', async () => {
@@ -151,6 +213,23 @@ export function onDemandSuite(name: string, openStores: () => Promise<Stores>): 
         });
       }
       assert.equal(compared, users.length * 6);
+
+      // The typed fields at their own T, against historical at that T: a third path, the same values.
+      const sample = users.slice(0, 40);
+      const fields = 'ratio combined has_a as_of note';
+      const query = `query (${sample.map((_, i) => `$a${i}: Float!, $n${i}: String`).join(', ')}) { ${sample
+        .map((u, i) => `u${i}: user(user_id: "${u}") { scored(request: {amount: $a${i}, note: $n${i}}) { ${fields} } scored_twice(request: {amount: $a${i}, note: $n${i}}) { ratio2 } }`)
+        .join(' ')} }`;
+      const typedBody = await call(query, Object.fromEntries(sample.flatMap((_, i) => [[`a${i}`, requests[i]!.amount], [`n${i}`, requests[i]!.note]])));
+      assert.equal(typedBody.errors, undefined, JSON.stringify(typedBody.errors));
+      const typed = typedBody.data as Record<string, { scored: Record<string, unknown>; scored_twice: { ratio2: unknown } }>;
+      const typedAsOf = typed.u0!.scored.as_of as string;
+      const atTyped = await historical(features, sample.map((user_id, i) => ({ user_id, event_timestamp: typedAsOf, ...requests[i] })));
+      sample.forEach((_, i) => {
+        const got = typed[`u${i}`]!;
+        for (const f of fields.split(' ')) assert.ok(Object.is(got.scored[f], col(atTyped, `scored:${f}`)[i]), `seed ${seed}: typed scored.${f} row ${i}`);
+        assert.ok(Object.is(got.scored_twice.ratio2, col(atTyped, 'scored_twice:ratio2')[i]), `seed ${seed}: typed scored_twice.ratio2 row ${i}`);
+      });
       assert.ok(col(live, 'scored:ratio').some((v) => v !== null) && col(live, 'scored:ratio').some((v) => v === null), `seed ${seed}: draws should give both values and nulls`);
     });
 

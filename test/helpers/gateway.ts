@@ -7,11 +7,13 @@ import type { Limits } from '../../src/serving/context.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore } from '../../src/stores/types.ts';
 import { DEFAULT_POOL_OPTIONS } from '../../src/transforms/pool.ts';
-import type { PoolOptions } from '../../src/transforms/pool.ts';
+import type { PoolOptions, TransformPool } from '../../src/transforms/pool.ts';
 import { startTransforms } from '../../src/transforms/start.ts';
 
 export interface TestGateway {
   readonly base: string;
+  /** The gateway's transform sandbox, when the registry has on-demand views: tests may watch its calls. */
+  readonly transforms: TransformPool | undefined;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startTestGateway(registry: Registry, stores: Stores, limit
   const url = await gateway.listen(0, '127.0.0.1');
   return {
     base: url.replace(/\/graphql$/, ''),
+    transforms,
     close: async () => {
       await gateway.close();
       await transforms?.close();

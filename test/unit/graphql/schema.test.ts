@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { GraphQLNonNull, graphql, printSchema } from 'graphql';
-import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
+import type { GraphQLInputObjectType, GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { buildSchema } from '../../../src/graphql/schema.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { EXAMPLE_DIRS } from '../../helpers/paths.ts';
@@ -55,6 +55,23 @@ describe('buildSchema', () => {
     assert.equal(String(user.user_txn_windows?.type), 'UserTxnWindows');
     const merchant = (schema.getType('Merchant') as GraphQLObjectType).getFields();
     assert.equal(String(merchant.merchant_baseline?.type), 'MerchantBaseline');
+  });
+
+  it('puts each on-demand view on the type keyed by the entities it reads, with its request type as a typed argument', () => {
+    const composite = (schema.getType('UserAndMerchant') as GraphQLObjectType).getFields();
+    assert.deepEqual(Object.keys(composite).slice(0, 2), ['user_id', 'merchant_id']);
+    assert.deepEqual(Object.keys(composite).slice(2).sort(), ['merchant_baseline', 'txn_signals', 'user_txn_stats', 'user_txn_windows']);
+    const signals = composite.txn_signals!;
+    assert.equal(String(signals.type), 'TxnSignals');
+    assert.deepEqual(signals.args.map((a) => `${a.name}: ${String(a.type)}`), ['request: TxnRequest!']);
+    const request = schema.getType('TxnRequest') as GraphQLInputObjectType;
+    const declared = registry.requestType('TxnRequest')!;
+    assert.deepEqual(Object.values(request.getFields()).map((f) => [f.name, String(f.type), f.description]), declared.fields.map((f) => [f.name, `${f.type.scalar}${f.type.nullable ? '' : '!'}`, f.description]));
+    // txn_signals reads a Merchant view too, so a User alone cannot compute it.
+    assert.equal((schema.getType('User') as GraphQLObjectType).getFields().txn_signals, undefined);
+    const root = schema.getQueryType()!.getFields();
+    assert.deepEqual(root.userAndMerchant?.args.map((a) => `${a.name}: ${String(a.type)}`), ['user_id: ID!', 'merchant_id: ID!']);
+    assert.deepEqual(root.userAndMerchants?.args.map((a) => `${a.name}: ${String(a.type)}`), ['keys: [UserAndMerchantKey!]!']);
   });
 
   it('answers Query.registry from the registry', async () => {
@@ -122,5 +139,37 @@ describe('deprecated features', () => {
     assert.equal(stats.old?.deprecationReason, 'use new');
     assert.equal(stats.new?.deprecationReason, undefined);
     assert.equal((served.getType('Sig') as GraphQLObjectType).getFields().gone?.deprecationReason, 'No longer supported');
+  });
+});
+
+describe('on-demand views in the served schema', () => {
+  const build = (text: string, transforms: string[]) => import('../../../src/registry/sdl.ts').then(async ({ readSchemaFiles }) => {
+    const { buildRegistry } = await import('../../../src/registry/build.ts');
+    const { decls, problems } = readSchemaFiles([{ path: 'inline.graphql', text }]);
+    const result = buildRegistry(decls, transforms.map((name) => ({ name, path: `${name}.ts`, sha256: '', source: `export default function ${name}() { return {}; }` })), problems);
+    assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems));
+    return buildSchema(result.registry);
+  });
+
+  it('merges the request types a chain reads into one argument, and serves a view keyed by no entity at the root', async () => {
+    const served = await build(
+      [
+        'type User @entity(key: ["user_id"]) { user_id: ID! }',
+        'type Stats @featureView(entity: "User") { n: Int }',
+        'input A { x: Float! } input B { y: String }',
+        'type First @onDemand(transform: "f", inputs: ["stats"], request: "A") { p: Float }',
+        'type Second @onDemand(transform: "s", inputs: ["first"], request: "B") { q: Float }',
+        'type Alone @onDemand(transform: "a", inputs: [], request: "B") { r: String }',
+      ].join('\n'),
+      ['f', 's', 'a'],
+    );
+    const user = (served.getType('User') as GraphQLObjectType).getFields();
+    assert.deepEqual(user.first?.args.map((a) => String(a.type)), ['A!']);
+    assert.deepEqual(user.second?.args.map((a) => String(a.type)), ['SecondRequest!']);
+    const merged = (served.getType('SecondRequest') as GraphQLInputObjectType).getFields();
+    assert.deepEqual(Object.values(merged).map((f) => `${f.name}: ${String(f.type)}`), ['x: Float!', 'y: String']);
+    const alone = served.getQueryType()!.getFields().alone!;
+    assert.equal(String(alone.type), 'Alone');
+    assert.deepEqual(alone.args.map((a) => `${a.name}: ${String(a.type)}`), ['request: B'], 'no required field, so the argument may be left out');
   });
 });
