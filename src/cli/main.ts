@@ -15,6 +15,7 @@ import { printSchema } from 'graphql';
 import { parseCommandArgs } from './args.ts';
 import { codegenCommand } from './codegen.ts';
 import { ingestCommand } from './ingest.ts';
+import { materializeCommand } from './materialize.ts';
 import { serveCommand } from './serve.ts';
 import { problemReport, validateCommand } from './validate.ts';
 
@@ -25,6 +26,8 @@ const COMMANDS: Record<string, string> = {
   ingest:
     'Load rows from a CSV or JSON-lines file into a row view: ingest VIEW FILE [--format csv|jsonl] [--batch-size N (default 5000)] ' +
     '[--gateway URL]. Validates every row first; writes nothing if any is bad. See docs/ingest.md.',
+  materialize:
+    'Consume every topic a @source or a row view names (Kafka, --kafka-brokers) and write offline history and online values, exactly once. See docs/materializer.md.',
   codegen: 'Write transforms/generated/<transform>.ts: the input and output types of every transform, from the registry (--check: fail if stale).',
   directives: 'Print the SDL declaring the Skewless directives (for editors).',
   help: 'Show this help.',
@@ -83,6 +86,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const options = { positionals: args.positionals, format, batchSize: args.options['batch-size'], gateway };
         return await ingestCommand(config, options, { out, err, progress: process.stderr });
       }
+      case 'materialize':
+        return await materializeCommand(config, createLogger(config.logLevel), err);
       case 'codegen':
         return await codegenCommand(config, args.switches.has('check'), out, err);
       case 'directives':

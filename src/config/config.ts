@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { parseDuration } from '../features/duration.ts';
 import { SETTINGS } from './settings.ts';
 import type { SettingName } from './settings.ts';
 
@@ -28,6 +29,9 @@ export interface Config {
   readonly redisTimeoutMs: number;
   /** Unset: the in-process event source. */
   readonly kafkaBrokers: readonly string[] | undefined;
+  readonly consumerGroup: string;
+  readonly allowedLatenessMs: number;
+  readonly maxFutureSkewMs: number;
   readonly maxEntities: number;
   readonly maxPushRows: number;
   readonly maxHistoricalRows: number;
@@ -100,6 +104,15 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     }
   }
 
+  const duration = (name: 'allowedLateness' | 'maxFutureSkew'): number => {
+    const ms = parseDuration(raw[name] ?? '');
+    if (ms === undefined) bad(name, 'a duration such as 30s, 15m, 1d');
+    return ms ?? 0;
+  };
+  const allowedLatenessMs = duration('allowedLateness');
+  const maxFutureSkewMs = duration('maxFutureSkew');
+  if (!/^[A-Za-z0-9._-]+$/.test(raw.consumerGroup ?? '')) bad('consumerGroup', 'a name of letters, digits, ".", "_" and "-"');
+
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
   }
@@ -114,6 +127,9 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     redisMode,
     redisTimeoutMs,
     kafkaBrokers,
+    consumerGroup: raw.consumerGroup!,
+    allowedLatenessMs,
+    maxFutureSkewMs,
     maxEntities,
     maxPushRows,
     maxHistoricalRows,

@@ -81,6 +81,27 @@ export const SETTINGS = {
     valueName: 'HOST:PORT,...',
     help: 'Kafka bootstrap brokers for the materializer. Unset: the in-process event source.',
   },
+  consumerGroup: {
+    flag: 'consumer-group',
+    env: 'SKEWLESS_CONSUMER_GROUP',
+    default: 'skewless-materializer',
+    valueName: 'NAME',
+    help: 'Kafka consumer group of the materializer; its committed offsets are kept in PostgreSQL under this name.',
+  },
+  allowedLateness: {
+    flag: 'allowed-lateness',
+    env: 'SKEWLESS_ALLOWED_LATENESS',
+    default: '1d',
+    valueName: 'DURATION',
+    help: "How long before its Kafka message's timestamp an event may be dated and still count; older ones are dead-lettered as LATE.",
+  },
+  maxFutureSkew: {
+    flag: 'max-future-skew',
+    env: 'SKEWLESS_MAX_FUTURE_SKEW',
+    default: '1m',
+    valueName: 'DURATION',
+    help: "How long after its Kafka message's timestamp an event may be dated (producer clock skew); later ones are dead-lettered as FUTURE.",
+  },
   maxEntities: {
     flag: 'max-entities',
     env: 'SKEWLESS_MAX_ENTITIES',

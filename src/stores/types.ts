@@ -10,6 +10,7 @@ import type { RowTime } from '../features/freshness.ts';
 import type { FeatureRow } from '../ingest/rows.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RowView } from '../registry/types.ts';
+import type { SqlQueryable } from './sql/client.ts';
 import type { AsOfPlan } from './sql/point-in-time.ts';
 
 /** One entity row of a historical query: its join key values (as text) and its instant T. */
@@ -70,7 +71,10 @@ export interface OnlineStore extends Store {
 /** Feature history, the source of truth, queried point-in-time. PostgreSQL, or embedded PGlite. */
 export interface OfflineStore extends Store {
   readonly kind: 'pglite' | 'postgres';
-  /** Creates or extends the history table of every row view; idempotent, run at start-up. */
+  /**
+   * Creates or extends the history table of every row view and the materializer's tables (offsets, dead
+   * letters, event archive per source, online outbox); idempotent, run at start-up.
+   */
   ensureSchema(registry: Registry): Promise<void>;
   /** Appends rows to a view's history, all or nothing. */
   appendHistory(view: RowView, rows: readonly FeatureRow[]): Promise<void>;
@@ -86,6 +90,8 @@ export interface OfflineStore extends Store {
    * filling memory.
    */
   asOfJoinEach(plan: AsOfPlan, entities: EntityInput, batchSize: number, onBatch: (rows: Record<string, unknown>[]) => Promise<void>): Promise<void>;
+  /** Runs `fn` in one transaction, committed when it resolves: the materializer's exactly-once commit. */
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
   /** Runs one parameterised statement; for retrieval code and tests. */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }

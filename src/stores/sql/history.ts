@@ -90,3 +90,20 @@ function sqlValue(type: FieldType, value: unknown): unknown {
   if (type.scalar === 'DateTime') return toIso(value as number);
   return value;
 }
+
+/**
+ * The newest row per entity (by event time, then created time, then write order: the order the online
+ * store keeps), for the given encoded join key values, or for every entity when `keys` is undefined.
+ * What the online store must hold for a row view, derived from history: how a lost online write is
+ * made good.
+ */
+export function newestRowsSql(view: RowView, entity: Entity, keys: readonly (readonly string[])[] | undefined): { sql: string; params: unknown[] } {
+  const keyColumns = entity.joinKeys.map((k) => ident(k.name));
+  const where = keys === undefined ? '' : ` where (${keyColumns.join(', ')}) in (select * from unnest(${entity.joinKeys.map((_, i) => `$${i + 1}::text[]`).join(', ')}))`;
+  return {
+    sql:
+      `select distinct on (${keyColumns.join(', ')}) ${[...keyColumns, 'event_timestamp', 'created_timestamp', ...view.features.map((f) => ident(f.name))].join(', ')} ` +
+      `from ${historyTable(view.name)}${where} order by ${keyColumns.join(', ')}, event_timestamp desc, created_timestamp desc, _seq desc`,
+    params: keys === undefined ? [] : entity.joinKeys.map((_, i) => keys.map((k) => k[i]!)),
+  };
+}

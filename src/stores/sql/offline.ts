@@ -8,6 +8,7 @@ import { asOfJoinSql } from './point-in-time.ts';
 import type { AsOfPlan } from './point-in-time.ts';
 import type { SqlClient, SqlQueryable } from './client.ts';
 import { appendHistory, historyDdl } from './history.ts';
+import { materializerDdl } from './materializer-tables.ts';
 
 export class SqlOfflineStore implements OfflineStore {
   readonly kind: 'pglite' | 'postgres';
@@ -28,6 +29,7 @@ export class SqlOfflineStore implements OfflineStore {
         if (view.kind !== 'row') continue;
         for (const statement of historyDdl(view, registry.entity(view.entity)!)) await tx.query(statement);
       }
+      for (const statement of materializerDdl(registry.sources)) await tx.query(statement);
     });
   }
 
@@ -99,6 +101,10 @@ export class SqlOfflineStore implements OfflineStore {
 
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
     return this.#sql.query<T>(sql, params);
+  }
+
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.#sql.transaction(fn);
   }
 
   async ping(): Promise<void> {

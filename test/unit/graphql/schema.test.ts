@@ -6,7 +6,7 @@ import type { GraphQLInputObjectType, GraphQLObjectType, GraphQLSchema } from 'g
 import { buildSchema } from '../../../src/graphql/schema.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { EXAMPLE_DIRS } from '../../helpers/paths.ts';
-import { loadFixtureRegistry } from '../../helpers/repos.ts';
+import { loadFixtureRegistry, registryFromSdl } from '../../helpers/repos.ts';
 
 let registry: Registry;
 let schema: GraphQLSchema;
@@ -143,13 +143,7 @@ describe('deprecated features', () => {
 });
 
 describe('on-demand views in the served schema', () => {
-  const build = (text: string, transforms: string[]) => import('../../../src/registry/sdl.ts').then(async ({ readSchemaFiles }) => {
-    const { buildRegistry } = await import('../../../src/registry/build.ts');
-    const { decls, problems } = readSchemaFiles([{ path: 'inline.graphql', text }]);
-    const result = buildRegistry(decls, transforms.map((name) => ({ name, path: `${name}.ts`, sha256: '', source: `export default function ${name}() { return {}; }` })), problems);
-    assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems));
-    return buildSchema(result.registry);
-  });
+  const build = async (text: string, transforms: string[]) => buildSchema(await registryFromSdl(text, transforms));
 
   it('merges the request types a chain reads into one argument, and serves a view keyed by no entity at the root', async () => {
     const served = await build(

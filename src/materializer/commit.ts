@@ -1,0 +1,129 @@
+/**
+ * Writing one batch, exactly once. In one PostgreSQL transaction: lock the batch's partitions' offset rows,
+ * drop messages already committed, archive raw events, append history rows, keep dead letters, record the
+ * online writes owed (outbox) and move the offsets. Only then the online store, with absolute values
+ * (the newest row per entity, written only if newer), after which the outbox entries are cleared.
+ *
+ * A crash before the commit leaves nothing; after it, the batch is in and its offsets with it, so a
+ * redelivery is skipped, and any online write it did not finish is still in the outbox, which the next
+ * start makes good from history (flushOutbox).
+ */
+import { SkewlessError } from '../errors.ts';
+import { decodeKey, encodeKey } from '../features/keys.ts';
+import type { FeatureRow } from '../ingest/rows.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { RowView } from '../registry/types.ts';
+import type { Stores } from '../stores/open.ts';
+import type { OnlineWrite } from '../stores/types.ts';
+import { appendHistory, newestRowsSql } from '../stores/sql/history.ts';
+import { OUTBOX, addOutboxSql, archiveEventsSql, clearOutboxSql, insertDeadLettersSql, lockOffsetsSql, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
+import { partitionId, planBatch } from './batch.ts';
+import type { BatchWrites, TimeBounds } from './batch.ts';
+import type { Decoded, RawMessage } from './decode.ts';
+
+export interface CommitResult extends BatchWrites {
+  /** Online writes that were made (or kept a newer value). */
+  readonly onlineWrites: number;
+}
+
+export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds): Promise<CommitResult> {
+  const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
+  const { writes, online } = await stores.offline.transaction(async (tx) => {
+    const lock = lockOffsetsSql(group, partitions);
+    await tx.query(lock.insert.sql, lock.insert.params);
+    const locked = await tx.query<{ topic: string; partition: number; next_offset: string | number }>(lock.select.sql, lock.select.params);
+    const committed = new Map(locked.map((r) => [partitionId(r), Number(r.next_offset)]));
+    const writes = planBatch(messages, decoded, committed, bounds);
+
+    for (const [name, events] of writes.events) {
+      const { sql, params } = archiveEventsSql(registry.source(name)!, events);
+      await tx.query(sql, params);
+    }
+    const online: OnlineWrite[] = [];
+    for (const [name, rows] of writes.rows) {
+      const view = registry.view(name) as RowView;
+      const { sql, params } = appendHistory(view, registry.entity(view.entity)!, rows);
+      await tx.query(sql, params);
+      online.push(...newestPerEntity(view, rows));
+    }
+    if (writes.dead.length > 0) {
+      const { sql, params } = insertDeadLettersSql(writes.dead);
+      await tx.query(sql, params);
+    }
+    if (online.length > 0) {
+      const { sql, params } = addOutboxSql(online.map((w) => ({ view: w.view, entityKey: w.entityKey })));
+      await tx.query(sql, params);
+    }
+    if (writes.next.length > 0) {
+      const { sql, params } = saveOffsetsSql(group, writes.next);
+      await tx.query(sql, params);
+    }
+    return { writes, online };
+  });
+  await writeOnline(stores, online);
+  return { ...writes, onlineWrites: online.length };
+}
+
+/** Only each entity's newest row can matter online: one write per entity. */
+function newestPerEntity(view: RowView, rows: readonly FeatureRow[]): OnlineWrite[] {
+  const newest = new Map<string, FeatureRow>();
+  for (const row of rows) {
+    const seen = newest.get(row.entityKey);
+    // Later in the batch wins ties: history's write order says the same.
+    if (seen === undefined || row.eventTs > seen.eventTs || (row.eventTs === seen.eventTs && row.createdTs >= seen.createdTs)) newest.set(row.entityKey, row);
+  }
+  return [...newest.values()].map((r) => ({ view: view.name, entity: view.entity, entityKey: r.entityKey, eventTs: r.eventTs, createdTs: r.createdTs, values: r.values }));
+}
+
+async function writeOnline(stores: Stores, writes: readonly OnlineWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const results = await stores.online.writeIfNewer(writes);
+  const failed = results.find((r): r is SkewlessError => r instanceof SkewlessError);
+  // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
+  if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `batch committed offline, online write failed: ${failed.message}`, { retriable: true, cause: failed });
+  const { sql, params } = clearOutboxSql(writes.map((w) => ({ view: w.view, entityKey: w.entityKey })));
+  await stores.offline.query(sql, params);
+}
+
+/**
+ * Makes good every online write owed: for each outbox entry, the newest history row of that entity,
+ * written if newer. Run at start-up and after an online failure. Returns the number of entries flushed.
+ */
+export async function flushOutbox(registry: Registry, stores: Stores): Promise<number> {
+  const owed = await stores.offline.query<{ view: string; entity_key: string }>(`select view, entity_key from ${OUTBOX} order by view, entity_key`);
+  const byView = new Map<string, string[]>();
+  for (const o of owed) byView.set(o.view, [...(byView.get(o.view) ?? []), o.entity_key]);
+  const writes: OnlineWrite[] = [];
+  for (const [name, keys] of byView) {
+    const view = registry.view(name);
+    if (view?.kind !== 'row') continue;
+    writes.push(...(await newestFromHistory(registry, stores, view, keys)));
+  }
+  await writeOnline(stores, writes);
+  // Entries of views no longer defined (or already caught up) are dropped too.
+  const { sql, params } = clearOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key })));
+  await stores.offline.query(sql, params);
+  return owed.length;
+}
+
+/** The newest history row of each given entity (or of every entity), as an online write. */
+export async function newestFromHistory(registry: Registry, stores: Stores, view: RowView, keys: readonly string[] | undefined): Promise<OnlineWrite[]> {
+  const entity = registry.entity(view.entity)!;
+  const { sql, params } = newestRowsSql(view, entity, keys?.map((k) => decodeKey(k, entity.joinKeys.length)));
+  const rows = await stores.offline.query(sql, params);
+  return rows.map((row) => {
+    const values: Record<string, unknown> = {};
+    for (const f of view.features) {
+      const v = row[f.name];
+      values[f.name] = v instanceof Date ? v.getTime() : (v ?? null);
+    }
+    return {
+      view: view.name,
+      entity: view.entity,
+      entityKey: encodeKey(entity.joinKeys.map((k) => String(row[k.name]))),
+      eventTs: (row.event_timestamp as Date).getTime(),
+      createdTs: (row.created_timestamp as Date).getTime(),
+      values,
+    };
+  });
+}
