@@ -1,8 +1,7 @@
 /**
  * Window and hop rules for aggregation features (DESIGN.md: the value at T covers events with event_time in
- * [floor_hop(T − window), T)). This file holds the parts the registry needs today: the allowed range of a
- * window and the default hop for it. The finalisation itself is added by the materializer work, here, so
- * that both serving paths call one function.
+ * [floor_hop(T − window), T)): the allowed range of a window, the default hop for it, and floor_hop itself.
+ * Tiles, partials and the one finalisation both serving paths call live in src/features/aggregate/.
  */
 import { MS_PER } from './duration.ts';
 
@@ -28,4 +27,23 @@ export function defaultHopMs(windowMs: number): number {
     windowMs <= MS_PER.h ? MS_PER.m : windowMs < 12 * MS_PER.h ? 5 * MS_PER.m : windowMs < 12 * MS_PER.d ? MS_PER.h : MS_PER.d;
   const candidates = [MS_PER.d, MS_PER.h, 5 * MS_PER.m, MS_PER.m, MS_PER.s].filter((hop) => hop <= tier);
   return candidates.find((hop) => windowMs % hop === 0 && hop <= windowMs) ?? MS_PER.s;
+}
+
+/**
+ * floor_hop: the start of the hop-aligned tile holding `timeMs`, the greatest multiple of `hopMs` (counted
+ * from the Unix epoch, UTC) not after it. Integer arithmetic only, so it is exact for every epoch-ms time,
+ * negative ones included.
+ */
+export function floorHop(timeMs: number, hopMs: number): number {
+  const r = timeMs % hopMs;
+  return r < 0 ? timeMs - r - hopMs : timeMs - r;
+}
+
+/**
+ * The events a window aggregates at T: event_time in [from, to) = [floor_hop(T − window), T). The recent
+ * edge is exact (an event at T itself is not yet in), so values decay as T passes with no new events; the
+ * old edge moves in whole hops.
+ */
+export function windowRange(asOf: number, windowMs: number, hopMs: number): { readonly from: number; readonly to: number } {
+  return { from: floorHop(asOf - windowMs, hopMs), to: asOf };
 }

@@ -1,0 +1,91 @@
+/**
+ * COUNT_DISTINCT, APPROX_COUNT_DISTINCT and APPROX_PERCENTILE: the partials that are sets or sketches.
+ *
+ * - COUNT_DISTINCT is exact: the set of canonical value texts (canonical.ts), so 0 and −0, or two JSON objects
+ *   differing only in key order, are one value. Memory grows with the number of distinct values
+ *   per tile; use APPROX_COUNT_DISTINCT for high-cardinality fields. Encoding: the values, sorted by
+ *   canonical text.
+ * - APPROX_COUNT_DISTINCT is a HyperLogLog estimate (hll.ts), rounded to the nearest integer.
+ * - APPROX_PERCENTILE is a quantile sketch (sketch.ts) answered at the feature's `percentile`.
+ *
+ * All skip null inputs; the counts give 0 for no events, the percentile null.
+ */
+import type { Aggregator, Json } from './aggregator.ts';
+import { PartialDecodeError, isMissing } from './aggregator.ts';
+import { canonicalText } from './canonical.ts';
+import type { Hll } from './hll.ts';
+import { hllDecode, hllEmpty, hllEncode, hllEstimate, hllHash, hllMergeInto, hllSet } from './hll.ts';
+import type { Sketch } from './sketch.ts';
+import { sketchAdd, sketchDecode, sketchEmpty, sketchEncode, sketchMergeInto, sketchQuantile } from './sketch.ts';
+
+export interface Distinct {
+  readonly texts: Set<string>;
+}
+
+export const COUNT_DISTINCT: Aggregator<Distinct> = {
+  fn: 'COUNT_DISTINCT',
+  empty: () => ({ texts: new Set() }),
+  add(into, value) {
+    if (!isMissing(value)) into.texts.add(canonicalText(value));
+    return into;
+  },
+  mergeInto(into, from) {
+    for (const text of from.texts) into.texts.add(text);
+    return into;
+  },
+  result: (state) => state.texts.size,
+  encode: (state): Json => [...state.texts].sort().map((text) => JSON.parse(text) as Json),
+  decode(json) {
+    if (!Array.isArray(json)) throw new PartialDecodeError('COUNT_DISTINCT', json);
+    const texts = new Set<string>();
+    try {
+      for (const value of json) if (!isMissing(value)) texts.add(canonicalText(value));
+    } catch {
+      throw new PartialDecodeError('COUNT_DISTINCT', json);
+    }
+    if (texts.size !== json.length) throw new PartialDecodeError('COUNT_DISTINCT', json);
+    return { texts };
+  },
+};
+
+export const APPROX_COUNT_DISTINCT: Aggregator<Hll> = {
+  fn: 'APPROX_COUNT_DISTINCT',
+  empty: hllEmpty,
+  add(into, value) {
+    if (isMissing(value)) return into;
+    const { index, rank } = hllHash(canonicalText(value));
+    hllSet(into, index, rank);
+    return into;
+  },
+  mergeInto: hllMergeInto,
+  result: (state) => Math.round(hllEstimate(state)),
+  encode: hllEncode,
+  decode(json) {
+    const h = hllDecode(json);
+    if (h === undefined) throw new PartialDecodeError('APPROX_COUNT_DISTINCT', json);
+    return h;
+  },
+};
+
+/** APPROX_PERCENTILE at quantile `percentile` (the same sketch answers any quantile). */
+export function approxPercentile(percentile: number): Aggregator<Sketch> {
+  if (!(percentile >= 0 && percentile <= 1)) throw new RangeError(`percentile must be in [0, 1], got ${percentile}`);
+  return {
+    fn: 'APPROX_PERCENTILE',
+    empty: sketchEmpty,
+    add(into, value) {
+      if (isMissing(value)) return into;
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`APPROX_PERCENTILE needs finite numbers, got ${String(value)}`);
+      sketchAdd(into, value);
+      return into;
+    },
+    mergeInto: sketchMergeInto,
+    result: (state) => sketchQuantile(state, percentile),
+    encode: sketchEncode,
+    decode(json) {
+      const s = sketchDecode(json);
+      if (s === undefined) throw new PartialDecodeError('APPROX_PERCENTILE', json);
+      return s;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Tiles: which partials a window at T is made of, which ones a store must keep, and how the head is split.
+ *
+ * A feature's events are summarised per tile, [floor_hop(t), floor_hop(t) + hop), aligned to the Unix
+ * epoch. The window at T, [floor_hop(T − window), T), is then exactly
+ *
+ *   the window/hop completed tiles in [floor_hop(T − window), floor_hop(T))   (the registry makes the window
+ *                                                                               a whole number of hops)
+ *   + the head: events in [floor_hop(T), T).
+ *
+ * The head tile cannot be used whole: it may already hold events at or after T (T is a request time in the
+ * middle of it; events may be dated slightly ahead). It is covered by raw events, or by finer pieces:
+ *
+ *   - historical: the archived raw events of [floor_hop(T), T) (or any complete, aligned pieces of it);
+ *   - online: the materializer keeps the current tile as slices of `headSliceMs(hop)` plus the raw events of
+ *     the current slice; the gateway merges the slices that end by T and the raw events before T.
+ *
+ * Because merging is exact, every split of [floor_hop(T − window), T) into disjoint complete pieces plus
+ * raw events gives the same partial, bit for bit: online equals historical whatever pieces each side holds.
+ * `windowPartial` (finalize.ts) takes any such split and refuses pieces that straddle the window's edges.
+ */
+import type { Aggregation } from '../../registry/types.ts';
+import { floorHop, windowRange } from '../windows.ts';
+
+type Window = Pick<Aggregation, 'windowMs' | 'hopMs'>;
+
+/** The tile holding an event time: [start, start + hop). */
+export function tileOf(timeMs: number, hopMs: number): { readonly start: number; readonly end: number } {
+  const start = floorHop(timeMs, hopMs);
+  return { start, end: start + hopMs };
+}
+
+export interface WindowPlan {
+  /** Oldest event time included: floor_hop(T − window). */
+  readonly from: number;
+  /** Start of the head tile, floor_hop(T): completed tiles end here, raw head events start here. */
+  readonly head: number;
+  /** T, excluded. */
+  readonly to: number;
+  /** Starts of the completed tiles to read, ascending (window / hop of them). */
+  readonly tileStarts: readonly number[];
+}
+
+/** What to read for the value at T: the completed tiles and the range of head events. */
+export function windowPlan(aggregation: Window, asOf: number): WindowPlan {
+  const { from, to } = windowRange(asOf, aggregation.windowMs, aggregation.hopMs);
+  const head = floorHop(asOf, aggregation.hopMs);
+  const tileStarts: number[] = [];
+  for (let start = from; start < head; start += aggregation.hopMs) tileStarts.push(start);
+  return { from, head, to, tileStarts };
+}
+
+/**
+ * The oldest tile start a store must keep at `nowMs` for this feature; older tiles can be deleted. That is
+ * the oldest tile any T ≥ now − hop still reads: one hop of slack so that a gateway whose clock lags the
+ * materializer's (or a request whose T was taken just before a prune) still finds its tiles.
+ */
+export function retainFrom(aggregation: Window, nowMs: number): number {
+  return floorHop(nowMs - aggregation.windowMs, aggregation.hopMs) - aggregation.hopMs;
+}
+
+/** `retainFrom` for a view whose tiles hold several features: the oldest any of them needs. */
+export function viewRetainFrom(aggregations: Iterable<Window>, nowMs: number): number {
+  let oldest = Infinity;
+  for (const a of aggregations) oldest = Math.min(oldest, retainFrom(a, nowMs));
+  return oldest;
+}
+
+/**
+ * Tiles kept per (feature, entity) at most, besides tiles dated ahead of now by up to `futureSkewMs`
+ * (events the materializer accepts from slightly fast clocks): window/hop completed tiles, one of slack
+ * and the head. Multiply by the largest partial (moments: ~100 bytes; HLL: ≤ 16 KiB; a sketch: ~16 bytes per
+ * occupied bucket; COUNT_DISTINCT: its values) for a memory bound per entity.
+ */
+export function maxTilesKept(aggregation: Window, futureSkewMs = 0): number {
+  return aggregation.windowMs / aggregation.hopMs + 2 + Math.ceil(futureSkewMs / aggregation.hopMs);
+}
+
+/** Slices per head tile that `headSliceMs` aims for. */
+const HEAD_SLICES = 60;
+
+/**
+ * Width of the slices the online store may keep the head tile in: the largest whole number of seconds that
+ * divides the hop and is at most hop/60 (1s at least). 1m hop → 1s, 5m → 5s, 1h → 1m, 1d → 24m. The raw
+ * events kept online are then those of one slice, not of a whole (possibly day-long) tile.
+ */
+export function headSliceMs(hopMs: number): number {
+  for (let s = Math.floor(hopMs / HEAD_SLICES / 1000); s > 1; s--) if (hopMs % (s * 1000) === 0) return s * 1000;
+  return 1000;
+}
