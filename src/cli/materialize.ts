@@ -21,7 +21,7 @@ export async function materializeCommand(config: Config, logger: Logger, err: (t
   }
   const stores = await openStores(config);
   const bounds = { allowedLatenessMs: config.allowedLatenessMs, maxFutureSkewMs: config.maxFutureSkewMs };
-  const materializer = await startMaterializer(result.registry, stores, { brokers: config.kafkaBrokers, groupId: config.consumerGroup, bounds }, logger);
+  const materializer = await startMaterializer(result.registry, stores, { brokers: config.kafkaBrokers, groupId: config.consumerGroup, sessionTimeoutMs: config.kafkaSessionTimeoutMs, bounds }, logger);
   await materializer.started;
   logger.info('materializer.started', { group: config.consumerGroup, brokers: config.kafkaBrokers });
   await new Promise<void>((resolve) => {

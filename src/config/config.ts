@@ -30,6 +30,7 @@ export interface Config {
   /** Unset: the in-process event source. */
   readonly kafkaBrokers: readonly string[] | undefined;
   readonly consumerGroup: string;
+  readonly kafkaSessionTimeoutMs: number;
   readonly allowedLatenessMs: number;
   readonly maxFutureSkewMs: number;
   readonly maxEntities: number;
@@ -70,7 +71,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -109,6 +110,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     if (ms === undefined) bad(name, 'a duration such as 30s, 15m, 1d');
     return ms ?? 0;
   };
+  const kafkaSessionTimeoutMs = positive('kafkaSessionTimeoutMs');
   const allowedLatenessMs = duration('allowedLateness');
   const maxFutureSkewMs = duration('maxFutureSkew');
   if (!/^[A-Za-z0-9._-]+$/.test(raw.consumerGroup ?? '')) bad('consumerGroup', 'a name of letters, digits, ".", "_" and "-"');
@@ -128,6 +130,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     redisTimeoutMs,
     kafkaBrokers,
     consumerGroup: raw.consumerGroup!,
+    kafkaSessionTimeoutMs,
     allowedLatenessMs,
     maxFutureSkewMs,
     maxEntities,

@@ -88,6 +88,13 @@ export const SETTINGS = {
     valueName: 'NAME',
     help: 'Kafka consumer group of the materializer; its committed offsets are kept in PostgreSQL under this name.',
   },
+  kafkaSessionTimeoutMs: {
+    flag: 'kafka-session-timeout',
+    env: 'SKEWLESS_KAFKA_SESSION_TIMEOUT',
+    default: '30000',
+    valueName: 'MS',
+    help: "How long Kafka waits for a silent materializer before giving its partitions to another (at least the broker's group.min.session.timeout.ms, 6000 by default).",
+  },
   allowedLateness: {
     flag: 'allowed-lateness',
     env: 'SKEWLESS_ALLOWED_LATENESS',

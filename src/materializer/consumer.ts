@@ -21,6 +21,8 @@ export interface MaterializerOptions {
   readonly brokers: readonly string[];
   /** Consumer group; also the key offsets are stored under in PostgreSQL. Default `skewless-materializer`. */
   readonly groupId: string;
+  /** How long Kafka waits for a silent member before reassigning its partitions, ms. Default 30000. */
+  readonly sessionTimeoutMs?: number;
   readonly bounds?: TimeBounds;
   /** Start of a topic the group has never read: the earliest message (default) or only new ones. */
   readonly fromBeginning?: boolean;
@@ -43,7 +45,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   if (owed > 0) logger.info('materializer.outbox_flushed', { entries: owed });
 
   const kafka = new Kafka({ clientId: 'skewless-materializer', brokers: [...options.brokers], logLevel: logLevel.NOTHING });
-  const consumer: Consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+  const consumer: Consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)) });
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: options.fromBeginning ?? true });
 

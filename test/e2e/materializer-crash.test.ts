@@ -1,0 +1,152 @@
+/**
+ * Exactly once under kill -9: `skewless materialize` processes are killed with SIGKILL, over and over, as
+ * soon as each has committed something, while 100k messages are produced. Then one runs to the end. The
+ * offline history (appended without any deduplication, so a double count would show), the event archive
+ * and the online values must equal an oracle computed from what was produced.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Message } from 'kafkajs';
+import { postgresOfflineStore } from '../../src/stores/postgres/offline.ts';
+import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import { OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
+import { historyTable } from '../../src/stores/sql/history.ts';
+import type { Stores } from '../../src/stores/open.ts';
+import { ROOT } from '../helpers/paths.ts';
+import { serviceUrl, uniqueName } from '../helpers/services.ts';
+
+const ROWS = 80_000;
+const EVENTS = 20_000;
+const USERS = 1_000;
+const KILLS = 4;
+
+describe('materializer: kill -9 while 100k messages are produced', () => {
+  const id = uniqueName('crash');
+  const rowsTopic = `${id}_rows`;
+  const eventsTopic = `${id}_events`;
+  const view = `${id}_stats`;
+  const group = `${id}_group`;
+  const brokers = serviceUrl('KAFKA_BROKERS');
+  const kafka = new Kafka({ clientId: 'skewless-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  let dir: string;
+  let stores: Stores;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'skewless-crash-'));
+    await mkdir(path.join(dir, 'schema'));
+    await mkdir(path.join(dir, 'transforms'));
+    // The source's type name is shared with other runs (it names the archive table); rows here are told apart by user_id.
+    await writeFile(
+      path.join(dir, 'schema/crash.graphql'),
+      `type User @entity(key: ["user_id"]) { user_id: ID! }
+       type CrashTxn @source(topic: "${eventsTopic}", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+       type Stats @featureView(entity: "User", topic: "${rowsTopic}", name: "${view}") { n: Int }`,
+    );
+    const online = new RedisOnlineStore(serviceUrl('REDIS_URL'));
+    await online.waitUntilReady();
+    stores = { online, offline: postgresOfflineStore(serviceUrl('DATABASE_URL')) };
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [rowsTopic, eventsTopic].map((topic) => ({ topic, numPartitions: 4, replicationFactor: 1 })), waitForLeaders: true });
+    await admin.disconnect();
+  });
+
+  after(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [rowsTopic, eventsTopic] }).catch(() => {});
+    await admin.disconnect();
+    await stores.online.close();
+    await stores.offline.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const spawnMaterializer = (): ChildProcess =>
+    spawn(
+      process.execPath,
+      [path.join(ROOT, 'src/cli/main.ts'), 'materialize', '--schema', path.join(dir, 'schema'), '--transforms', path.join(dir, 'transforms'), '--consumer-group', group, '--kafka-session-timeout', '6000', '--log-level', 'error'],
+      { cwd: ROOT, env: { ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: serviceUrl('DATABASE_URL'), REDIS_URL: serviceUrl('REDIS_URL') }, stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+  const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const committed = async () => {
+    const rows = await stores.offline.query<{ n: string | null }>(`select sum(next_offset) as n from ${OFFSETS} where group_id = $1`, [group]);
+    return Number(rows[0]!.n ?? 0);
+  };
+  /** Polls until `done`; the deadline only bounds a broken run. */
+  const until = async (done: () => Promise<boolean>, what: string, ms = 120_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await done())) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await delay(50);
+    }
+  };
+
+  it('loses nothing and counts nothing twice', { timeout: 600_000 }, async () => {
+    const base = Date.now() - 3_600_000;
+    const newest = new Map<string, { n: number; at: number }>();
+    const rowsPerUser = new Map<string, number>();
+    const rowMessages: Message[] = [];
+    for (let i = 0; i < ROWS; i++) {
+      const user = `${id}-u${i % USERS}`;
+      // Mostly rising event times, every seventh row older than the user's newest so far: out of order.
+      const at = i % 7 === 6 ? base - i : base + i;
+      rowMessages.push({ key: user, value: JSON.stringify({ user_id: user, event_timestamp: at, n: i }) });
+      const seen = newest.get(user);
+      if (seen === undefined || at > seen.at) newest.set(user, { n: i, at });
+      rowsPerUser.set(user, (rowsPerUser.get(user) ?? 0) + 1);
+    }
+    const eventMessages: Message[] = Array.from({ length: EVENTS }, (_, i) => {
+      const user = `${id}-u${i % USERS}`;
+      return { key: user, value: JSON.stringify({ user_id: user, amount: i / 4, at: new Date(base + i).toISOString() }) };
+    });
+
+    // Produce in the background, in chunks, while materializers are started and killed.
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const produced = (async () => {
+      for (let start = 0; start < ROWS; start += 4_000) {
+        await producer.send({ topic: rowsTopic, messages: rowMessages.slice(start, start + 4_000) });
+        const e = (start / ROWS) * EVENTS;
+        await producer.send({ topic: eventsTopic, messages: eventMessages.slice(e, e + (4_000 * EVENTS) / ROWS) });
+      }
+      await producer.disconnect();
+    })();
+
+    for (let k = 0; k < KILLS; k++) {
+      const before = await committed();
+      const child = spawnMaterializer();
+      await until(async () => (await committed()) > before, `materializer ${k} to commit something`);
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    await produced;
+    const last = spawnMaterializer();
+    try {
+      await until(async () => (await committed()) === ROWS + EVENTS, 'the last materializer to commit everything');
+      await until(async () => (await stores.offline.query(`select 1 from ${OUTBOX} where view = $1 limit 1`, [view])).length === 0, 'the outbox to drain');
+    } finally {
+      last.kill('SIGTERM');
+      await exited(last);
+    }
+
+    const history = await stores.offline.query<{ user_id: string; n: string }>(`select user_id, count(*) as n from ${historyTable(view)} group by user_id`);
+    assert.equal(history.reduce((sum, r) => sum + Number(r.n), 0), ROWS, 'every row once: none lost, none twice');
+    for (const r of history) assert.equal(Number(r.n), rowsPerUser.get(r.user_id), `rows of ${r.user_id}`);
+    const archived = await stores.offline.query<{ n: string }>(`select count(*) as n from ${eventsTable('CrashTxn')} where user_id like $1`, [`${id}-%`]);
+    assert.equal(Number(archived[0]!.n), EVENTS);
+    const users = [...newest.keys()];
+    const online = await stores.online.read(users.map((u) => ({ view, entity: 'User', entityKey: u })));
+    online.forEach((entry, i) => {
+      const want = newest.get(users[i]!)!;
+      assert.ok(entry !== null && !(entry instanceof Error), `${users[i]} online`);
+      assert.deepEqual([entry.eventTs, entry.values.n], [want.at, want.n], `${users[i]}: the newest row online`);
+    });
+  });
+});
