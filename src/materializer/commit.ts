@@ -16,7 +16,12 @@ import type { RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { appendHistory, newestRowsSql } from '../stores/sql/history.ts';
-import { OUTBOX, addOutboxSql, archiveEventsSql, clearOutboxSql, insertDeadLettersSql, lockOffsetsSql, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
+import { OUTBOX, addOutboxSql, archiveEventsSql, clearOutboxSql, insertDeadLettersSql, lockOffsetsSql, lockTilesSql, saveOffsetsSql, saveTilesSql } from '../stores/sql/materializer-tables.ts';
+import type { StoredTile } from '../stores/sql/materializer-tables.ts';
+import type { SqlQueryable } from '../stores/sql/client.ts';
+import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import { foldTiles, viewsBySource } from './tiles.ts';
+import type { TileDelta } from './tiles.ts';
 import { partitionId, planBatch } from './batch.ts';
 import type { BatchWrites, TimeBounds } from './batch.ts';
 import type { Decoded, RawMessage } from './decode.ts';
@@ -39,6 +44,7 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
       const { sql, params } = archiveEventsSql(registry.source(name)!, events);
       await tx.query(sql, params);
     }
+    await mergeTiles(tx, foldTiles(registry, viewsBySource(registry), writes.events));
     const online: OnlineWrite[] = [];
     for (const [name, rows] of writes.rows) {
       const view = registry.view(name) as RowView;
@@ -62,6 +68,26 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
   });
   await writeOnline(stores, online);
   return { ...writes, onlineWrites: online.length };
+}
+
+/** Merges each tile delta into its stored tile, under the tile's row lock. */
+async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<void> {
+  const byView = new Map<string, TileDelta[]>();
+  for (const d of deltas) byView.set(d.view.name, [...(byView.get(d.view.name) ?? []), d]);
+  for (const [view, list] of byView) {
+    const tiles = list.map((d) => ({ entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end }));
+    const lock = lockTilesSql(view, tiles, list.map((d) => aggregatorFor(d.feature.aggregation!).encode(aggregatorFor(d.feature.aggregation!).empty())));
+    await tx.query(lock.insert.sql, lock.insert.params);
+    const stored = await tx.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown }>(lock.select.sql, lock.select.params);
+    const current = new Map(stored.map((r) => [`${r.entity_key}\u0000${r.feature}\u0000${Number(r.tile_start)}`, r.partial]));
+    const merged: StoredTile[] = list.map((d) => {
+      const aggregator = aggregatorFor(d.feature.aggregation!);
+      const partial = aggregator.decode(current.get(`${d.entityKey}\u0000${d.feature.name}\u0000${d.start}`));
+      return { entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end, partial: aggregator.encode(aggregator.mergeInto(partial, d.partial)) };
+    });
+    const { sql, params } = saveTilesSql(view, merged);
+    await tx.query(sql, params);
+  }
 }
 
 /** Only each entity's newest row can matter online: one write per entity. */

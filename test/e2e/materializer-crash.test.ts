@@ -1,25 +1,29 @@
 /**
  * Exactly once under kill -9: `skewless materialize` processes are killed with SIGKILL, over and over, as
  * soon as each has committed something, while 100k messages are produced. Then one runs to the end. The
- * offline history (appended without any deduplication, so a double count would show), the event archive
- * and the online values must equal an oracle computed from what was produced.
+ * offline history (appended without any deduplication, so a double count would show), the event archive,
+ * the aggregation tiles and the online values must equal an oracle computed from what was produced.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
+import { valueAt } from '../../src/features/aggregate/finalize.ts';
+import type { AggregationView } from '../../src/registry/types.ts';
+import { offlineAggregationValues } from '../../src/serving/aggregation-offline.ts';
 import { postgresOfflineStore } from '../../src/stores/postgres/offline.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { ROOT } from '../helpers/paths.ts';
+import { registryFromSdl } from '../helpers/repos.ts';
 import { serviceUrl, uniqueName } from '../helpers/services.ts';
 
 const ROWS = 80_000;
@@ -47,7 +51,11 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
       path.join(dir, 'schema/crash.graphql'),
       `type User @entity(key: ["user_id"]) { user_id: ID! }
        type CrashTxn @source(topic: "${eventsTopic}", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
-       type Stats @featureView(entity: "User", topic: "${rowsTopic}", name: "${view}") { n: Int }`,
+       type Stats @featureView(entity: "User", topic: "${rowsTopic}", name: "${view}") { n: Int }
+       type Spend @featureView(entity: "User", source: "CrashTxn", name: "${id}_spend") {
+         c: Int! @aggregate(fn: COUNT, window: "1d")
+         s: Float! @aggregate(fn: SUM, of: "amount", window: "1d")
+       }`,
     );
     const online = new RedisOnlineStore(serviceUrl('REDIS_URL'));
     await online.waitUntilReady();
@@ -141,6 +149,16 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
     for (const r of history) assert.equal(Number(r.n), rowsPerUser.get(r.user_id), `rows of ${r.user_id}`);
     const archived = await stores.offline.query<{ n: string }>(`select count(*) as n from ${eventsTable('CrashTxn')} where user_id like $1`, [`${id}-%`]);
     assert.equal(Number(archived[0]!.n), EVENTS);
+    // Tiles: each user's windows over the whole run equal the same functions over the produced events.
+    const registry = await registryFromSdl(await readFile(path.join(dir, 'schema/crash.graphql'), 'utf8'));
+    const spend = registry.view(`${id}_spend`) as AggregationView;
+    const t = Date.now();
+    for (let u = 0; u < USERS; u += 25) {
+      const user = `${id}-u${u}`;
+      const raw = eventMessages.map((m) => JSON.parse(m.value as string) as { user_id: string; amount: number; at: string }).filter((e) => e.user_id === user);
+      const want = Object.fromEntries(spend.features.map((f) => [f.name, valueAt(f, [], raw.map((e) => ({ time: Date.parse(e.at), row: { ...e, at: Date.parse(e.at) } })), t)]));
+      assert.deepEqual(await offlineAggregationValues(registry, stores.offline, spend, { user_id: user }, t), want, `${user}: windows`);
+    }
     const users = [...newest.keys()];
     const online = await stores.online.read(users.map((u) => ({ view, entity: 'User', entityKey: u })));
     online.forEach((entry, i) => {

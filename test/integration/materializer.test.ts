@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
+import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import { onlineKey } from '../../src/features/keys.ts';
+import type { AggregationView } from '../../src/registry/types.ts';
+import { offlineAggregationValues } from '../../src/serving/aggregation-offline.ts';
 import { startMaterializer } from '../../src/materializer/consumer.ts';
 import type { CommitResult } from '../../src/materializer/commit.ts';
 import { createLogger } from '../../src/ops/log.ts';
@@ -32,6 +35,7 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
   let stores: Stores;
   const view = `${id}_stats`;
   const source = 'Txn';
+  const windows = `${id}_win`;
 
   /** Runs a materializer until `count` messages of this test have been accounted for (committed or skipped). */
   async function materialize(group: string, count: number): Promise<CommitResult[]> {
@@ -55,6 +59,14 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
       type User @entity(key: ["user_id"]) { user_id: ID! }
       type Txn @source(topic: "${eventsTopic}", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
       type Stats @featureView(entity: "User", topic: "${rowsTopic}", name: "${view}") { n: Int score: Float }
+      type Windows @featureView(entity: "User", source: "Txn", name: "${windows}") {
+        c: Int! @aggregate(fn: COUNT, window: "1h")
+        s: Float! @aggregate(fn: SUM, of: "amount", window: "1h")
+        sd: Float @aggregate(fn: STDDEV, of: "amount", window: "30m")
+        p: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", window: "2h", percentile: 0.5)
+        last: DateTime @aggregate(fn: LAST, of: "at", window: "1d")
+        d: Int! @aggregate(fn: APPROX_COUNT_DISTINCT, of: "amount", window: "1d")
+      }
     `);
     const online = new RedisOnlineStore(serviceUrl('REDIS_URL'));
     await online.waitUntilReady();
@@ -116,6 +128,23 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
       assert.equal(entry.eventTs, now - HOUR, `u${u}: the newer row stays online`);
       assert.deepEqual(entry.values, { n: u, score: u / 3 });
     });
+    // Aggregations: tiles plus the archived head, finalised, equal the same function over the raw events alone.
+    const win = registry.view(windows) as AggregationView;
+    const accepted = eventMessages.slice(0, 20).map((m) => JSON.parse(m.value as string) as { user_id: string; amount: number; at: string });
+    for (let u = 0; u < 4; u++) {
+      const user = `${id}-u${u}`;
+      const raw = accepted.filter((e) => e.user_id === user).map((e) => ({ time: Date.parse(e.at), row: { ...e, at: Date.parse(e.at) } }));
+      for (const t of [now, now - 5 * 60_000, now - 17 * 60_000 + 1, now + 40 * 60_000, now + 3 * HOUR]) {
+        const got = await offlineAggregationValues(registry, stores.offline, win, { user_id: user }, t);
+        const want = Object.fromEntries(win.features.map((f) => [f.name, valueAt(f, [], raw, t)]));
+        assert.deepEqual(got, want, `${user} at ${new Date(t).toISOString()}`);
+      }
+    }
+    const decayed = await offlineAggregationValues(registry, stores.offline, win, { user_id: `${id}-u0` }, now + 3 * HOUR);
+    assert.equal(decayed.c, 0, 'no new events: the 1h count decays to 0');
+    const tiles = await stores.offline.query<{ n: string }>(`select count(*) as n from skewless."tiles_${windows}"`);
+    assert.ok(Number(tiles[0]!.n) > 0);
+
     const owed = await stores.offline.query(`select * from ${OUTBOX} where view = $1`, [view]);
     assert.deepEqual(owed, [], 'nothing owed online after a clean run');
 
@@ -126,6 +155,8 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
     await admin.disconnect();
     const again = await materialize(group, total);
     assert.equal(again.reduce((n, r) => n + r.skipped, 0), total, 'every redelivered message recognised as committed');
+    const counted = await offlineAggregationValues(registry, stores.offline, win, { user_id: `${id}-u1` }, now);
+    assert.equal(counted.c, 5, 'redelivered events are not folded into tiles again');
     const historyAfter = await stores.offline.query<{ n: string }>(`select count(*) as n from ${historyTable(view)}`);
     assert.equal(Number(historyAfter[0]!.n), 20);
     const deadAfter = await stores.offline.query<{ n: string }>(`select count(*) as n from ${DEAD_LETTERS} where topic in ($1, $2)`, [rowsTopic, eventsTopic]);

@@ -6,12 +6,15 @@
  *   skewless.events_<source> (_topic, _partition, _offset, <one typed column per source field>)
  *                                                                          the raw-event archive
  *   skewless.online_outbox (view, entity_key)                              online writes owed
+ *   skewless.tiles_<view> (entity_key, feature, tile_start, tile_end, partial jsonb)
+ *                                                                          aggregation partials per tile
  *
  * Offsets live in PostgreSQL, written in the same transaction as the data they account for: that is what
  * makes a batch count exactly once whatever crashes (a batch is in, offsets included, or not at all).
  * Every table keyed by message position also refuses a second copy of a message, as a second guard.
  */
-import type { EventSource } from '../../registry/types.ts';
+import type { AggregationView, Entity, EventSource } from '../../registry/types.ts';
+import type { Json } from '../../features/aggregate/aggregator.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
 import { toIso } from '../../features/time.ts';
 import { SCHEMA, ident, sqlType } from './history.ts';
@@ -24,7 +27,11 @@ export function eventsTable(source: string): string {
   return `${SCHEMA}.${ident(`events_${source}`)}`;
 }
 
-export function materializerDdl(sources: readonly EventSource[]): string[] {
+export function tilesTable(view: string): string {
+  return `${SCHEMA}.${ident(`tiles_${view}`)}`;
+}
+
+export function materializerDdl(sources: readonly EventSource[], views: readonly AggregationView[], entities: ReadonlyMap<string, Entity>): string[] {
   return [
     `create schema if not exists ${SCHEMA}`,
     `create table if not exists ${OFFSETS} (group_id text not null, topic text not null, partition integer not null, next_offset bigint not null, updated_at timestamptz not null default now(), primary key (group_id, topic, partition))`,
@@ -37,6 +44,15 @@ export function materializerDdl(sources: readonly EventSource[]): string[] {
         `create table if not exists ${table} (_topic text not null, _partition integer not null, _offset bigint not null, primary key (_topic, _partition, _offset))`,
         ...source.fields.map((f) => `alter table ${table} add column if not exists ${ident(f.name)} ${sqlType(f.type)}`),
         `create index if not exists ${ident(`events_${source.name}_time`)} on ${table} (${ident(source.timestampField)})`,
+      ];
+    }),
+    ...views.flatMap((view) => {
+      const source = sources.find((s) => s.name === view.source)!;
+      const keys = entities.get(view.entity)!.joinKeys.map((k) => ident(k.name));
+      return [
+        `create table if not exists ${tilesTable(view.name)} (entity_key text not null, feature text not null, tile_start bigint not null, tile_end bigint not null, partial jsonb not null, primary key (entity_key, feature, tile_start))`,
+        // The head of a window is read from the archive: one entity's events in a time range.
+        `create index if not exists ${ident(`events_${source.name}_by_${view.name}`)} on ${eventsTable(source.name)} (${[...keys, ident(source.timestampField)].join(', ')})`,
       ];
     }),
   ];
@@ -101,5 +117,38 @@ export function clearOutboxSql(entries: readonly { view: string; entityKey: stri
   return {
     sql: `delete from ${OUTBOX} o using unnest($1::text[], $2::text[]) as u(v, k) where o.view = u.v and o.entity_key = u.k`,
     params: [entries.map((e) => e.view), entries.map((e) => e.entityKey)],
+  };
+}
+
+export interface StoredTile {
+  readonly entityKey: string;
+  readonly feature: string;
+  readonly start: number;
+  readonly end: number;
+  readonly partial: Json;
+}
+
+/**
+ * Creates missing tiles empty, then locks every tile named: together they make the read-merge-write of
+ * tiles safe when two materializers touch one tile (an entity's events split over partitions).
+ */
+export function lockTilesSql(view: string, tiles: readonly Omit<StoredTile, 'partial'>[], empty: readonly Json[]): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+  const cols = [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start)];
+  return {
+    insert: {
+      sql: `insert into ${tilesTable(view)} (entity_key, feature, tile_start, tile_end, partial) select k, f, s, e, p::jsonb from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) as u(k, f, s, e, p) order by k, f, s on conflict do nothing`,
+      params: [...cols, tiles.map((t) => t.end), empty.map((p) => JSON.stringify(p))],
+    },
+    select: {
+      sql: `select entity_key, feature, tile_start, partial from ${tilesTable(view)} where (entity_key, feature, tile_start) in (select * from unnest($1::text[], $2::text[], $3::bigint[])) order by entity_key, feature, tile_start for update`,
+      params: cols,
+    },
+  };
+}
+
+export function saveTilesSql(view: string, tiles: readonly StoredTile[]): { sql: string; params: unknown[] } {
+  return {
+    sql: `update ${tilesTable(view)} t set partial = u.p::jsonb from unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) as u(k, f, s, p) where t.entity_key = u.k and t.feature = u.f and t.tile_start = u.s`,
+    params: [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start), tiles.map((t) => JSON.stringify(t.partial))],
   };
 }

@@ -1,7 +1,7 @@
 /** The offline store, on any SqlClient: PostgreSQL and PGlite share every statement. */
 import type { FeatureRow } from '../../ingest/rows.ts';
 import type { Registry } from '../../registry/registry.ts';
-import type { RowView } from '../../registry/types.ts';
+import type { AggregationView, RowView } from '../../registry/types.ts';
 import { toIso } from '../../features/time.ts';
 import type { EntityInput, OfflineStore } from '../types.ts';
 import { asOfJoinSql } from './point-in-time.ts';
@@ -29,7 +29,8 @@ export class SqlOfflineStore implements OfflineStore {
         if (view.kind !== 'row') continue;
         for (const statement of historyDdl(view, registry.entity(view.entity)!)) await tx.query(statement);
       }
-      for (const statement of materializerDdl(registry.sources)) await tx.query(statement);
+      const aggregations = registry.views.filter((v): v is AggregationView => v.kind === 'aggregation');
+      for (const statement of materializerDdl(registry.sources, aggregations, this.#entities)) await tx.query(statement);
     });
   }
 

@@ -1,0 +1,60 @@
+/**
+ * Raw events → tile partials (pure): for every aggregation view over an event's source, the event is
+ * folded into the partial of each feature's tile [floor_hop(t), floor_hop(t) + hop) for the event's
+ * entity. The commit merges these deltas into the stored tiles; merges are exact and order-independent,
+ * so how events were split into batches never shows in a value.
+ */
+import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import { foldEvent } from '../features/aggregate/finalize.ts';
+import { tileOf } from '../features/aggregate/tiles.ts';
+import { entityKey } from '../features/keys.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { AggregationView, Feature } from '../registry/types.ts';
+import type { SourceEvent } from './decode.ts';
+
+export interface TileDelta {
+  readonly view: AggregationView;
+  readonly feature: Feature;
+  readonly entityKey: string;
+  readonly start: number;
+  readonly end: number;
+  /** The partial of this batch's events in the tile (not yet merged with what is stored). */
+  readonly partial: unknown;
+}
+
+/** The aggregation views computed from each source, worked out once. */
+export function viewsBySource(registry: Registry): Map<string, AggregationView[]> {
+  const out = new Map<string, AggregationView[]>();
+  for (const view of registry.views) if (view.kind === 'aggregation') out.set(view.source, [...(out.get(view.source) ?? []), view]);
+  return out;
+}
+
+/**
+ * Folds a batch's events into tile deltas, grouped by (view, feature, entity, tile). An event whose
+ * join key for a view is missing (a nullable source field left null) has no entity there and is skipped
+ * for that view; it stays in the archive.
+ */
+export function foldTiles(registry: Registry, views: ReadonlyMap<string, readonly AggregationView[]>, events: ReadonlyMap<string, readonly SourceEvent[]>): TileDelta[] {
+  const deltas = new Map<string, TileDelta>();
+  for (const [source, list] of events) {
+    for (const view of views.get(source) ?? []) {
+      const entity = registry.entity(view.entity)!;
+      for (const event of list) {
+        const key = entityKey(entity, event.fields);
+        if (!key.ok) continue;
+        for (const feature of view.features) {
+          const aggregation = feature.aggregation!;
+          const tile = tileOf(event.eventTs, aggregation.hopMs);
+          const id = `${view.name}\u0000${feature.name}\u0000${key.key}\u0000${tile.start}`;
+          let delta = deltas.get(id);
+          if (delta === undefined) {
+            delta = { view, feature, entityKey: key.key, start: tile.start, end: tile.end, partial: aggregatorFor(aggregation).empty() };
+            deltas.set(id, delta);
+          }
+          foldEvent(aggregation, delta.partial, { time: event.eventTs, row: event.fields });
+        }
+      }
+    }
+  }
+  return [...deltas.values()];
+}
