@@ -17,14 +17,12 @@ import type { Message } from 'kafkajs';
 import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import type { AggregationView } from '../../src/registry/types.ts';
 import { offlineAggregationValues } from '../../src/serving/aggregation-offline.ts';
-import { postgresOfflineStore } from '../../src/stores/postgres/offline.ts';
-import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
-import { serviceUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
 
 const ROWS = 80_000;
 const EVENTS = 20_000;
@@ -57,20 +55,12 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
          s: Float! @aggregate(fn: SUM, of: "amount", window: "1d")
        }`,
     );
-    const online = new RedisOnlineStore(serviceUrl('REDIS_URL'));
-    await online.waitUntilReady();
-    stores = { online, offline: postgresOfflineStore(serviceUrl('DATABASE_URL')) };
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [rowsTopic, eventsTopic].map((topic) => ({ topic, numPartitions: 4, replicationFactor: 1 })), waitForLeaders: true });
-    await admin.disconnect();
+    stores = await realStores();
+    await kafkaTopics(kafka, 'create', [rowsTopic, eventsTopic], 4);
   });
 
   after(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [rowsTopic, eventsTopic] }).catch(() => {});
-    await admin.disconnect();
+    await kafkaTopics(kafka, 'delete', [rowsTopic, eventsTopic]);
     await stores.online.close();
     await stores.offline.close();
     await rm(dir, { recursive: true, force: true });

@@ -16,12 +16,11 @@ import type { CommitResult } from '../../src/materializer/commit.ts';
 import { createLogger } from '../../src/ops/log.ts';
 import type { Registry } from '../../src/registry/registry.ts';
 import type { Stores } from '../../src/stores/open.ts';
-import { postgresOfflineStore } from '../../src/stores/postgres/offline.ts';
-import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import type { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { DEAD_LETTERS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
-import { serviceUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
 
 const HOUR = 3_600_000;
 
@@ -68,20 +67,12 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
         d: Int! @aggregate(fn: APPROX_COUNT_DISTINCT, of: "amount", window: "1d")
       }
     `);
-    const online = new RedisOnlineStore(serviceUrl('REDIS_URL'));
-    await online.waitUntilReady();
-    stores = { online, offline: postgresOfflineStore(serviceUrl('DATABASE_URL')) };
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [rowsTopic, eventsTopic].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })), waitForLeaders: true });
-    await admin.disconnect();
+    stores = await realStores();
+    await kafkaTopics(kafka, 'create', [rowsTopic, eventsTopic], 3);
   });
 
   after(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [rowsTopic, eventsTopic] }).catch(() => {});
-    await admin.disconnect();
+    await kafkaTopics(kafka, 'delete', [rowsTopic, eventsTopic]);
     await stores.online.close();
     await stores.offline.close();
   });
