@@ -19,6 +19,7 @@ import type { Selection } from './selection.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
 import { servedValue, transformPool } from './frame.ts';
 import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
+import type { RequestColumns } from '../transforms/evaluate.ts';
 
 export interface HistoricalArgs {
   readonly features?: readonly string[] | null;
@@ -35,6 +36,8 @@ export interface PreparedHistorical {
   readonly columnViews: readonly number[];
   /** Inline rows (validated), or the checked entitySql. */
   readonly source: { readonly kind: 'rows'; readonly entities: readonly unknown[]; readonly rows: readonly EntityRowAt[] } | { readonly kind: 'sql'; readonly sql: string };
+  /** Request fields of the inline rows, checked here: computeOnDemand reuses them for exactly these rows. */
+  readonly request?: RequestColumns;
 }
 
 /** Checks the request and builds the join's plan; every refusal happens here, before any work. */
@@ -61,8 +64,8 @@ export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): Pr
   if (args.entities != null) {
     const rows = entityRows(selection.entities, args.entities);
     // Request fields of inline rows are checked now, before the join; entitySql rows as they arrive.
-    if (selection.onDemand !== undefined) requestColumns(selection.onDemand, args.entities.length, (r) => args.entities![r] as Record<string, unknown>);
-    return { selection, plan, columnViews, source: { kind: 'rows', entities: args.entities, rows } };
+    const request = selection.onDemand === undefined ? undefined : requestColumns(selection.onDemand, args.entities.length, (r) => args.entities![r] as Record<string, unknown>);
+    return { selection, plan, columnViews, source: { kind: 'rows', entities: args.entities, rows }, request };
   }
   const checked = checkEntitySql(args.entitySql!);
   if (!checked.ok) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql refused before running: ${checked.reason}`, { httpStatus: 400 });
@@ -125,22 +128,32 @@ export function outputRow(prepared: PreparedHistorical, inputColumns: readonly s
 export async function computeOnDemand(ctx: ServingContext, prepared: PreparedHistorical, inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]): Promise<ViewValue[][] | undefined> {
   const plan = prepared.selection.onDemand;
   if (plan === undefined || inputs.length === 0) return undefined;
-  const request = requestColumns(plan, inputs.length, (r) => inputs[r]!);
-  const viewIndex = new Map(prepared.plan.views.map((v, i) => [v.view.name, i]));
+  // The whole inline list (historicalFeatures) was checked by prepareHistorical; a slice of it (the
+  // export) or entitySql rows are checked here.
+  const request = prepared.request !== undefined && prepared.source.kind === 'rows' && inputs === prepared.source.entities ? prepared.request : requestColumns(plan, inputs.length, (r) => inputs[r]!);
   const asOf = (r: number): number => {
     const t = joined[r]?.__t;
     if (t instanceof Date) return t.getTime();
     return toEpochMs(inputs[r]!.event_timestamp)!;
   };
+  const columns = joinedColumns(prepared.plan);
   const input = (r: number, view: string): Record<string, unknown> | null => {
-    const i = viewIndex.get(view);
     const result = joined[r];
-    if (i === undefined || result == null || result[eventTimeColumn(i)] == null) return null;
+    const at = columns.get(view);
+    if (at === undefined || result == null || result[at.eventTime] == null) return null;
     const values: Record<string, unknown> = {};
-    for (const f of prepared.plan.views[i]!.features) values[f] = result[resultColumn(i, f)] ?? null;
+    for (const [feature, column] of at.features) values[feature] = result[column] ?? null;
     return values;
   };
   return evaluateOnDemand(transformPool(ctx), plan, { count: inputs.length, asOf, input }, request);
+}
+
+/**
+ * Where each joined view's values are in a join result row, by view name: the column names are built
+ * once per batch, not once per row and feature.
+ */
+function joinedColumns(plan: AsOfPlan): Map<string, { readonly eventTime: string; readonly features: readonly (readonly [string, string])[] }> {
+  return new Map(plan.views.map((v, i) => [v.view.name, { eventTime: eventTimeColumn(i), features: v.features.map((f) => [f, resultColumn(i, f)] as const) }]));
 }
 
 /** The database's refusals of an entitySql query, as coded errors; anything else is rethrown. */

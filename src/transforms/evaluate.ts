@@ -7,13 +7,13 @@
  */
 import { SkewlessError } from '../errors.ts';
 import { toEpochMs } from '../features/time.ts';
-import type { FieldType } from '../registry/types.ts';
+import type { Feature, FieldType } from '../registry/types.ts';
 import { badRowsError } from '../serving/entity-rows.ts';
 import type { EntityRowProblem } from '../serving/entity-rows.ts';
 import type { ViewValue } from '../serving/value-at.ts';
 import type { OnDemandPlan } from './plan.ts';
 import { ALL_STEPS } from './pool.ts';
-import type { BatchInput, TransformPool } from './pool.ts';
+import type { BatchInput, RowError, TransformPool } from './pool.ts';
 
 /** Rows per sandbox call: one online request is one call; a historical chunk spreads over the pool. */
 export const TRANSFORM_BATCH_ROWS = 4096;
@@ -98,61 +98,89 @@ function inputValue(value: unknown): unknown {
  */
 export async function evaluateOnDemand(pool: TransformPool, plan: OnDemandPlan, rows: TransformRows, request: RequestColumns): Promise<ViewValue[][]> {
   const out: ViewValue[][] = plan.views.map(() => new Array<ViewValue>(rows.count));
-  const batches: Promise<void>[] = [];
-  for (let start = 0; start < rows.count; start += TRANSFORM_BATCH_ROWS) {
-    const end = Math.min(rows.count, start + TRANSFORM_BATCH_ROWS);
-    batches.push(runBatch(pool, plan, rows, request, start, end, out));
+  // One batch (every online request): straight to the pool, without lanes to set up.
+  if (rows.count <= TRANSFORM_BATCH_ROWS) {
+    if (rows.count > 0) await runBatch(pool, plan, rows, request, 0, rows.count, out);
+    return out;
   }
-  await Promise.all(batches);
+  let next = 0;
+  let failed = false;
+  // Each lane prepares a batch, waits for an isolate to run it and decodes the answer. One lane more than
+  // there are isolates: while every isolate runs a batch, this thread prepares or decodes another. More
+  // lanes would only hold more prepared rows in memory (all of them, when every batch started at once).
+  const lane = async () => {
+    try {
+      while (next < rows.count && !failed) {
+        const start = next;
+        next = Math.min(rows.count, start + TRANSFORM_BATCH_ROWS);
+        await runBatch(pool, plan, rows, request, start, next, out);
+      }
+    } catch (error) {
+      // The other lanes stop at their next batch: the call has failed.
+      failed = true;
+      throw error;
+    }
+  };
+  const lanes = Math.min(pool.options.size + 1, Math.ceil(rows.count / TRANSFORM_BATCH_ROWS));
+  await Promise.all(Array.from({ length: lanes }, lane));
   return out;
 }
 
 async function runBatch(pool: TransformPool, plan: OnDemandPlan, rows: TransformRows, request: RequestColumns, start: number, end: number, out: ViewValue[][]): Promise<void> {
+  const result = await pool.run(plan.sandbox, batchInput(plan, rows, request, start, end));
+  const failed = rowErrors(plan, result.errors, start);
+  plan.views.forEach((view, s) => {
+    const columns = view.features.map((f) => result.values[view.name]?.[f.name]);
+    for (let i = 0; i < end - start; i++) out[s]![start + i] = failed[s]!.get(i) ?? presentValue(view.features, columns, i);
+  });
+}
+
+/** Rows start..end as the sandbox takes them: one column per stored feature and request field, and T. */
+function batchInput(plan: OnDemandPlan, rows: TransformRows, request: RequestColumns, start: number, end: number): BatchInput {
   const n = end - start;
   const views: Record<string, Record<string, unknown[]>> = {};
   for (const view of plan.storedInputs) {
-    const columns: Record<string, unknown[]> = {};
-    for (const f of view.features) columns[f.name] = new Array<unknown>(n);
+    const names = view.features.map((f) => f.name);
+    const columns = names.map(() => new Array<unknown>(n));
     for (let i = 0; i < n; i++) {
       const values = rows.input(start + i, view.name);
-      for (const f of view.features) columns[f.name]![i] = values === null ? null : inputValue(values[f.name]);
+      for (let f = 0; f < names.length; f++) columns[f]![i] = values === null ? null : inputValue(values[names[f]!]);
     }
-    views[view.name] = columns;
+    views[view.name] = Object.fromEntries(names.map((name, f) => [name, columns[f]!]));
   }
-  const batch: BatchInput = {
-    n,
-    asOf: Array.from({ length: n }, (_, i) => rows.asOf(start + i)),
-    request: Object.fromEntries(Object.entries(request).map(([k, v]) => [k, v.slice(start, end)])),
-    views,
+  const asOf = new Array<number>(n);
+  for (let i = 0; i < n; i++) asOf[i] = rows.asOf(start + i);
+  const requestSlice: Record<string, unknown[]> = {};
+  for (const field in request) requestSlice[field] = request[field]!.slice(start, end);
+  return { n, asOf, request: requestSlice, views };
+}
+
+/** The failed rows of a batch, per step (row index within the batch → its error value). */
+function rowErrors(plan: OnDemandPlan, errors: readonly RowError[], start: number): Map<number, ViewValue>[] {
+  const failed = plan.views.map(() => new Map<number, ViewValue>());
+  const fail = (s: number, row: number, error: SkewlessError) => {
+    if (!failed[s]!.has(row)) failed[s]!.set(row, { status: 'ERROR', values: null, eventTs: null, error });
   };
-  const result = await pool.run(plan.sandbox, batch);
-  const failed = plan.views.map(() => new Map<number, SkewlessError>());
-  for (const e of result.errors) {
+  for (const e of errors) {
     const steps = e.step === ALL_STEPS ? plan.views.map((_, s) => s) : [e.step];
     for (const s of steps) {
       const view = plan.views[s]!;
-      const error = new SkewlessError(e.code, `transform ${view.transform.name} (view ${view.name}) failed on row ${start + e.row}: ${e.message}`, {
+      fail(s, e.row, new SkewlessError(e.code, `transform ${view.transform.name} (view ${view.name}) failed on row ${start + e.row}: ${e.message}`, {
         details: { view: view.name, transform: view.transform.name, sha256: view.transform.sha256, row: start + e.row },
-      });
-      if (!failed[s]!.has(e.row)) failed[s]!.set(e.row, error);
+      }));
       for (const d of plan.dependents[s]!) {
         if (!failed[d]!.has(e.row)) {
-          failed[d]!.set(e.row, new SkewlessError(e.code, `view ${plan.views[d]!.name} reads ${view.name}, which failed on row ${start + e.row}`, { details: { view: plan.views[d]!.name, row: start + e.row } }));
+          fail(d, e.row, new SkewlessError(e.code, `view ${plan.views[d]!.name} reads ${view.name}, which failed on row ${start + e.row}`, { details: { view: plan.views[d]!.name, row: start + e.row } }));
         }
       }
     }
   }
-  plan.views.forEach((view, s) => {
-    const columns = result.values[view.name] ?? {};
-    for (let i = 0; i < n; i++) {
-      const error = failed[s]!.get(i);
-      if (error !== undefined) {
-        out[s]![start + i] = { status: 'ERROR', values: null, eventTs: null, error };
-        continue;
-      }
-      const values: Record<string, unknown> = {};
-      for (const f of view.features) values[f.name] = columns[f.name]?.[i] ?? null;
-      out[s]![start + i] = { status: 'PRESENT', values, eventTs: null, error: null };
-    }
-  });
+  return failed;
+}
+
+/** Row i's outputs, from the batch's output columns (one per feature, in the view's order). */
+function presentValue(features: readonly Feature[], columns: readonly (readonly unknown[] | undefined)[], i: number): ViewValue {
+  const values: Record<string, unknown> = {};
+  for (let f = 0; f < features.length; f++) values[features[f]!.name] = columns[f]?.[i] ?? null;
+  return { status: 'PRESENT', values, eventTs: null, error: null };
 }

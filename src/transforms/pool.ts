@@ -12,6 +12,8 @@
 import ivm from 'isolated-vm';
 import { compileTransform } from './compile.ts';
 import { RUNTIME_SOURCE } from './runtime.ts';
+import { decodeOutput, encodeBatch } from './wire.ts';
+import type { ColumnRef, WireBatch } from './wire.ts';
 
 export interface PoolOptions {
   /** Isolates in the pool. */
@@ -54,6 +56,15 @@ export interface BatchInput {
   readonly views: Readonly<Record<string, Readonly<Record<string, readonly unknown[]>>>>;
 }
 
+/** What the runtime answers: numbers and a JSON header, or the header alone (runtime.ts describes the protocol). */
+type WireOutput = [Float64Array, string] | string;
+
+interface WireHeaderOut {
+  /** Per step, per output, where its column is. */
+  readonly values: readonly (readonly ColumnRef[])[];
+  readonly errors: [number, number, string][];
+}
+
 export type TransformErrorCode = 'TRANSFORM_FAILED' | 'TRANSFORM_TIMEOUT' | 'TRANSFORM_OOM';
 
 /** A row error's step when it cannot be known (the isolate died): every view of the plan failed. */
@@ -73,8 +84,8 @@ export interface BatchOutput {
   readonly errors: RowError[];
 }
 
-/** Batches up to this size (JSON bytes) run synchronously: see Sandbox.run. */
-const SYNC_INPUT_BYTES = 16 * 1024;
+/** Batches up to this many input cells (rows × columns) run synchronously: see Sandbox.run. */
+const SYNC_INPUT_CELLS = 2048;
 
 /** How many cells of one batch may kill an isolate (timeout, memory) before the rest fail without a retry. */
 const MAX_KILLS_PER_BATCH = 3;
@@ -82,7 +93,8 @@ const MAX_KILLS_PER_BATCH = 3;
 class Sandbox {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
-  readonly #run: ivm.Reference<(plan: string, input: string) => string>;
+  /** The runtime's run(plan, header, numbers?): see runtime.ts. */
+  readonly #run: ivm.Reference;
   readonly #api: ivm.Reference<{ plan(id: string, steps: string): void }>;
   readonly #plans = new Set<string>();
 
@@ -119,7 +131,8 @@ class Sandbox {
     }
   }
 
-  async run(plan: SandboxPlan, input: string, timeoutMs: number): Promise<{ values: BatchOutput['values']; errors: [number, number, string][] }> {
+  /** `skip`: [step, row] cells not to run (they killed an isolate before). */
+  async run(plan: SandboxPlan, input: WireBatch, skip: readonly (readonly [number, number])[], timeoutMs: number): Promise<{ values: BatchOutput['values']; errors: WireHeaderOut['errors'] }> {
     if (!this.#plans.has(plan.id)) {
       const register = (await this.#api.get('plan', { reference: true })) as ivm.Reference;
       await register.apply(this.#api.derefInto(), [plan.id, JSON.stringify(plan.steps)], { timeout: timeoutMs });
@@ -128,19 +141,25 @@ class Sandbox {
     // Small batches (an online request) run synchronously on this thread: handing a call to the
     // isolate's thread and back costs more than the call itself. Large ones go to the isolate's thread,
     // so batches on different isolates run in parallel.
-    const out = (
-      input.length <= SYNC_INPUT_BYTES
-        ? this.#run.applySync(undefined, [plan.id, input], { timeout: timeoutMs, result: { copy: true } })
-        : await this.#run.apply(undefined, [plan.id, input], { timeout: timeoutMs, result: { copy: true } })
-    ) as string;
-    return JSON.parse(out) as { values: BatchOutput['values']; errors: [number, number, string][] };
+    const header = JSON.stringify({ ...input.header, skip });
+    // Strings cross as they are; the numbers need copying (and are absent from a small batch).
+    const [args, options]: [unknown[], ivm.ReferenceApplyOptions] =
+      input.numbers === undefined
+        ? [[plan.id, header], { timeout: timeoutMs, result: { copy: true } }]
+        : [[plan.id, header, input.numbers], { timeout: timeoutMs, arguments: { copy: true }, result: { copy: true } }];
+    const answer = (input.cells <= SYNC_INPUT_CELLS ? this.#run.applySync(undefined, args, options) : await this.#run.apply(undefined, args, options)) as WireOutput;
+    const [numbers, text] = typeof answer === 'string' ? [undefined, answer] : answer;
+    const out = JSON.parse(text) as WireHeaderOut;
+    return { values: decodeValues(plan, out.values, numbers, input.header.n), errors: out.errors };
   }
 
   /** Step and row the runtime was computing when a call was stopped; undefined if the isolate is gone. */
   progress(): { step: number; row: number } | undefined {
     if (this.isolate.isDisposed) return undefined;
     try {
-      return JSON.parse(this.context.evalSync('JSON.stringify(__skewless.progress)', { timeout: 50 }) as string) as { step: number; row: number };
+      // Read without the isolate's JSON, which a transform's module code could have replaced at start-up.
+      const [step, row] = (this.context.evalSync('__skewless.progress.step + "," + __skewless.progress.row', { timeout: 50 }) as string).split(',').map(Number);
+      return { step: step!, row: row! };
     } catch {
       return undefined;
     }
@@ -179,11 +198,13 @@ export class TransformPool {
   /** `killed`: (step, row) cells already known to kill an isolate; the runtime skips exactly those. */
   async #run(plan: SandboxPlan, batch: BatchInput, killed: RowError[]): Promise<BatchOutput> {
     const errors = [...killed];
+    // Encoded before waiting for an isolate: while they are all busy, this thread prepares the next batch.
+    const input = encodeBatch(batch);
     for (;;) {
       const sandbox = await this.#acquire();
       let out;
       try {
-        out = await sandbox.run(plan, JSON.stringify({ ...batch, skip: errors.map((e) => [e.step, e.row]) }), this.options.timeoutMs);
+        out = await sandbox.run(plan, input, errors.map((e) => [e.step, e.row] as const), this.options.timeoutMs);
       } catch (error) {
         const code = killCode(sandbox, error);
         if (code === undefined) {
@@ -272,4 +293,14 @@ function emptyOutput(plan: SandboxPlan, batch: BatchInput): BatchOutput {
 function sliceRow(batch: BatchInput, r: number): BatchInput {
   const pick = (cols: Readonly<Record<string, readonly unknown[]>>) => Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, [v[r]]]));
   return { n: 1, asOf: [batch.asOf[r]!], request: pick(batch.request), views: Object.fromEntries(Object.entries(batch.views).map(([v, cols]) => [v, pick(cols)])) };
+}
+
+function decodeValues(plan: SandboxPlan, refs: WireHeaderOut['values'], numbers: Float64Array | undefined, n: number): BatchOutput['values'] {
+  const values: BatchOutput['values'] = {};
+  plan.steps.forEach((step, s) => {
+    const cols: Record<string, unknown[]> = {};
+    step.outputs.forEach((spec, o) => (cols[spec[0]] = decodeOutput(spec, refs[s]![o]!, numbers, n)));
+    values[step.view] = cols;
+  });
+  return values;
 }

@@ -3,18 +3,23 @@
  * freezes the built-ins (so one transform cannot change what another sees: prototype pollution throws),
  * and defines the batch runner the host calls, once per batch, never once per row.
  *
- * The batch protocol is columnar JSON, one string each way (strings cross the isolate boundary in one
- * copy, and JSON.parse inside V8 is fast):
+ * The batch protocol is columnar, one call per batch: in, a JSON header and one Float64Array; out, the
+ * same two. Each column of n values is referred to by a number k, meaning numbers[k*n .. k*n+n) (NaN
+ * for null), or by its values inline in the header when they are not all numbers (wire.ts has the
+ * host's half). A typed array crosses the boundary as one copy of its bytes, a string likewise; an
+ * object would go through the structured clone, which costs more than the rest of a small call. A
+ * small batch is not packed: every column is inline, and the header alone travels each way.
  *
  *   plan (registered once):  [{ view, transform, inputs: [view], request, outputs: [[name, scalar, list, nullable]] }]
- *   batch in:   { n, asOf: [T], skip: [[step, row]], request: { field: [v] }, views: { view: { feature: [v] } } }
- *   batch out:  { values: { view: { feature: [v] } }, errors: [[step, row, message]] }
+ *   batch in:   { n, packed, asOf: col, skip: [[step, row]], request: { field: col }, views: { view: { feature: col } } }, numbers
+ *   batch out:  [numbers, { values: [[col per output] per step], errors: [[step, row, message]] }], or the header alone
  *
  * `skip` names cells that killed an isolate before: they are not run again, and neither are the later
  * steps that read them. Neither reports an error here: the host already knows the first, and fails the
  * dependents of every failed cell itself (plan.dependents), whatever the cause.
  *
- * Values are JSON values: numbers (timestamps as epoch ms), strings, booleans, null, lists, objects.
+ * Values are JSON values, whichever way they travel: numbers (timestamps as epoch ms), strings, booleans,
+ * null, lists, objects.
  * `progress` records the step and row being computed, so that when the host stops a call that ran out of
  * time it can name the row that did it.
  */
@@ -22,6 +27,9 @@ export const RUNTIME_SOURCE = String.raw`
 'use strict';
 (() => {
   const g = globalThis;
+  // The built-ins the runtime calls, taken now: transforms' module code runs before seal() freezes the
+  // global object, and must not be able to swap them.
+  const { Array, Float64Array, JSON, Map, Number, Object, Set, String } = g;
   const refuse = (what) => () => { throw new Error(what + ' is not available in a transform: it would make the result depend on when or where it runs; use row.asOf (T, epoch ms)'); };
   const SafeDate = function Date() { return refuse('Date')(); };
   SafeDate.now = refuse('Date.now()');
@@ -48,83 +56,175 @@ export const RUNTIME_SOURCE = String.raw`
   const progress = { step: -1, row: -1 };
 
   const describe = (v) => v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v;
-  const scalarOk = (scalar, v) => {
+  // Whether one value is of a declared scalar type: chosen once per output, not once per value.
+  const scalarCheck = (scalar) => {
     switch (scalar) {
-      case 'Float': return typeof v === 'number' && Number.isFinite(v);
-      case 'Int': return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
-      case 'Boolean': return typeof v === 'boolean';
-      case 'String': case 'ID': return typeof v === 'string';
-      case 'DateTime': return Number.isSafeInteger(v);
-      case 'JSON': return v !== undefined && typeof v !== 'function' && typeof v !== 'symbol' && typeof v !== 'bigint';
-      default: return false;
+      case 'Float': return (v) => typeof v === 'number' && Number.isFinite(v);
+      case 'Int': return (v) => Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
+      case 'Boolean': return (v) => typeof v === 'boolean';
+      case 'String': case 'ID': return (v) => typeof v === 'string';
+      case 'DateTime': return (v) => Number.isSafeInteger(v);
+      case 'JSON': return (v) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol' && typeof v !== 'bigint';
+      default: return () => false;
     }
   };
-  // The declared type of each output, checked here so a wrong value never leaves the sandbox.
-  const checkOutput = (out, o) => {
-    const [name, scalar, list, nullable] = o;
-    if (!(name in out)) return 'did not return ' + name;
-    const v = out[name];
-    if (v === null) return nullable ? undefined : name + ' is declared non-null and was null';
-    if (list) {
-      if (!Array.isArray(v)) return name + ' must be a list of ' + scalar + ', got ' + describe(v);
-      for (const e of v) if (e !== null && !scalarOk(scalar, e)) return name + ' must hold ' + scalar + ' values, got ' + describe(e);
+  // The declared type of an output, checked here so a wrong value never leaves the sandbox: what is
+  // wrong with v (out[name]), or undefined.
+  const outputCheck = ([name, scalar, list, nullable]) => {
+    const ok = scalarCheck(scalar);
+    return (v) => {
+      if (v === null) return nullable ? undefined : name + ' is declared non-null and was null';
+      if (list) {
+        if (!Array.isArray(v)) return name + ' must be a list of ' + scalar + ', got ' + describe(v);
+        for (const e of v) if (e !== null && !ok(e)) return name + ' must hold ' + scalar + ' values, got ' + describe(e);
+        return undefined;
+      }
+      if (!ok(v)) return name + ' must be ' + scalar + (scalar === 'DateTime' ? ' (epoch ms)' : '') + ', got ' + describe(v) + (typeof v === 'number' && !Number.isFinite(v) ? ' (return null instead)' : '');
       return undefined;
+    };
+  };
+
+  // A column as the host refers to it: a block of the batch's numbers (NaN for null), or its values.
+  // Either way cell() reads a value: JSON has no NaN, and a number output column (read by a later step)
+  // holds NaN only where its value is null.
+  const columnOf = (ref, numbers, n) => (typeof ref === 'number' ? new Float64Array(numbers.buffer, numbers.byteOffset + ref * n * 8, n) : ref);
+  const columnsOf = (refs, numbers, n) => {
+    const out = {};
+    for (const name of Object.keys(refs)) out[name] = columnOf(refs[name], numbers, n);
+    return out;
+  };
+  const cell = (column, r) => {
+    const v = column[r];
+    return v !== v ? null : v;
+  };
+  // One input of a row: a new object per row and view, so a transform cannot see another row's values.
+  const fieldsOf = (columns, r) => {
+    const obj = {};
+    for (const name in columns) obj[name] = cell(columns[name], r);
+    return obj;
+  };
+
+  // Outputs that go back as numbers: Float, Int and DateTime (checked finite, so NaN can mark null) are
+  // written straight into their block; Booleans are kept as booleans for later steps and written at the
+  // end as 1 and 0. The others go back as JSON values.
+  const NUMBERS = new Set(['Float', 'Int', 'DateTime']);
+  const isNumbers = (o) => !o[2] && NUMBERS.has(o[1]);
+  const isBooleans = (o) => !o[2] && o[1] === 'Boolean';
+  const encodeOutputs = (step, cols, blocks, out, n) =>
+    step.outputs.map((o, k) => {
+      const block = blocks[k];
+      if (block === -1) return cols[o[0]];
+      if (isBooleans(o)) {
+        const column = cols[o[0]];
+        for (let r = 0; r < n; r++) out[block * n + r] = column[r] === null ? NaN : column[r] ? 1 : 0;
+      }
+      return block;
+    });
+
+  // A registered plan, with what running it needs worked out once: per step, its output checks and
+  // which outputs are numbers; and where each output goes in a packed batch: [block index, or -1 for
+  // inline, per output] per step, out of 'blocks' blocks. (Unpacked, every output goes inline, as the
+  // host sent every input.)
+  const preparePlan = (steps) => {
+    let blocks = 0;
+    const refs = steps.map((step) => step.outputs.map((o) => (isNumbers(o) || isBooleans(o) ? blocks++ : -1)));
+    const inline = steps.map((step) => step.outputs.map(() => -1));
+    return { steps: steps.map((step) => ({ ...step, checks: step.outputs.map(outputCheck), numbers: step.outputs.map(isNumbers) })), refs, inline, blocks };
+  };
+
+  // Rows of step s not to run: cells that killed an isolate before, and rows where a view it reads failed.
+  const blockedRows = (step, s, skip, failed) => {
+    const sets = [];
+    const skipped = skip.length === 0 ? undefined : new Set(skip.filter(([at]) => at === s).map(([, r]) => r));
+    if (skipped !== undefined && skipped.size > 0) sets.push(skipped);
+    for (const v of step.inputs) {
+      const rows = failed.get(v);
+      if (rows !== undefined && rows.size > 0) sets.push(rows);
     }
-    if (!scalarOk(scalar, v)) return name + ' must be ' + scalar + (scalar === 'DateTime' ? ' (epoch ms)' : '') + ', got ' + describe(v) + (typeof v === 'number' && !Number.isFinite(v) ? ' (return null instead)' : '');
+    return sets;
+  };
+
+  // What is wrong with a transform's answer (undefined: nothing); if nothing, its outputs are stored in columns.
+  const takeOutputs = (out, step, cols, columns, direct, r) => {
+    if (out === null || typeof out !== 'object' || Array.isArray(out)) return 'returned ' + describe(out) + ', not an object of outputs';
+    const { outputs, checks } = step;
+    for (let k = 0; k < outputs.length; k++) {
+      const name = outputs[k][0];
+      if (!(name in out)) return 'did not return ' + name;
+      const problem = checks[k](out[name]);
+      if (problem !== undefined) return problem;
+    }
+    for (const key of Object.keys(out)) if (!(key in cols)) return 'returned ' + key + ', which the view does not declare';
+    for (let k = 0; k < outputs.length; k++) {
+      const v = out[outputs[k][0]];
+      if (direct[k]) columns[k][r] = v === null ? NaN : v;
+      else columns[k][r] = v;
+    }
     return undefined;
   };
 
-  const run = (planId, input) => {
-    const plan = plans.get(planId);
-    const batch = JSON.parse(input);
+  // blocks: per output, the block of the batch's answer it goes to (packed only), filled with NaN (null).
+  const runStep = (step, s, batch, views, failed, errors, packed, blocks) => {
     const n = batch.n;
-    const skip = new Set((batch.skip || []).map(([s, r]) => s + ':' + r));
-    const views = batch.views;
+    const fn = fns.get(step.transform);
+    // Number outputs of a packed batch are written straight into their block (unpacked: none).
+    const direct = packed ? step.numbers : [];
+    // Keyed by output name: 'key in cols' is how an undeclared output is found.
+    const cols = {};
+    const columns = [];
+    for (let k = 0; k < step.outputs.length; k++) {
+      columns.push(direct[k] ? blocks[k] : new Array(n).fill(null));
+      cols[step.outputs[k][0]] = columns[k];
+    }
+    const blocked = blockedRows(step, s, batch.skip, failed);
+    const bad = new Set();
+    for (let r = 0; r < n; r++) {
+      if (blocked.length > 0 && blocked.some((rows) => rows.has(r))) { bad.add(r); continue; }
+      const row = { asOf: cell(batch.asOf, r) };
+      if (step.request) row.request = fieldsOf(batch.request, r);
+      for (const v of step.inputs) row[v] = fieldsOf(views[v] || {}, r);
+      progress.step = s;
+      progress.row = r;
+      let problem;
+      try {
+        problem = takeOutputs(fn(row), step, cols, columns, direct, r);
+      } catch (e) {
+        problem = 'threw ' + (e && e.message !== undefined ? String(e.message) : String(e));
+      }
+      if (problem !== undefined) {
+        bad.add(r);
+        errors.push([s, r, problem]);
+      }
+    }
+    progress.step = -1;
+    failed.set(step.view, bad);
+    return cols;
+  };
+
+  const run = (planId, headerJson, inputNumbers) => {
+    const plan = plans.get(planId);
+    const header = JSON.parse(headerJson);
+    const { n, packed } = header;
+    // Unpacked, every column is already its values.
+    const columns = packed ? (refs) => columnsOf(refs, inputNumbers, n) : (refs) => refs;
+    const batch = { n, asOf: columnOf(header.asOf, inputNumbers, n), skip: header.skip, request: columns(header.request) };
+    const views = {};
+    for (const v of Object.keys(header.views)) views[v] = columns(header.views[v]);
+    // The answer's numbers. Typed arrays cost more than a small batch's whole call: none unless packed.
+    const refs = packed ? plan.refs : plan.inline;
+    const numbers = packed ? new Float64Array(plan.blocks * n).fill(NaN) : undefined;
+    const blocksOf = (s) => (packed ? refs[s].map((block) => (block === -1 ? undefined : new Float64Array(numbers.buffer, block * n * 8, n))) : []);
     const failed = new Map();
     const errors = [];
-    const values = {};
-    plan.forEach((step, s) => {
-      const fn = fns.get(step.transform);
-      const cols = {};
-      for (const o of step.outputs) cols[o[0]] = new Array(n).fill(null);
-      const bad = new Set();
-      for (let r = 0; r < n; r++) {
-        if (skip.has(s + ':' + r) || step.inputs.some((v) => failed.get(v)?.has(r))) { bad.add(r); continue; }
-        const row = { asOf: batch.asOf[r] };
-        if (step.request) {
-          const req = {};
-          for (const f in batch.request) req[f] = batch.request[f][r];
-          row.request = req;
-        }
-        for (const v of step.inputs) {
-          const src = views[v];
-          const obj = {};
-          for (const f in src) obj[f] = src[f][r];
-          row[v] = obj;
-        }
-        progress.step = s;
-        progress.row = r;
-        let out;
-        try {
-          out = fn(row);
-        } catch (e) {
-          bad.add(r);
-          errors.push([s, r, 'threw ' + (e && e.message !== undefined ? String(e.message) : String(e))]);
-          continue;
-        }
-        if (out === null || typeof out !== 'object' || Array.isArray(out)) { bad.add(r); errors.push([s, r, 'returned ' + describe(out) + ', not an object of outputs']); continue; }
-        let problem;
-        for (const o of step.outputs) if ((problem = checkOutput(out, o)) !== undefined) break;
-        if (problem === undefined) for (const k of Object.keys(out)) if (!(k in cols)) { problem = 'returned ' + k + ', which the view does not declare'; break; }
-        if (problem !== undefined) { bad.add(r); errors.push([s, r, problem]); continue; }
-        for (const o of step.outputs) cols[o[0]][r] = out[o[0]];
-      }
-      progress.step = -1;
-      failed.set(step.view, bad);
+    const values = [];
+    plan.steps.forEach((step, s) => {
+      const cols = runStep(step, s, batch, views, failed, errors, packed, blocksOf(s));
+      // A later step reads this one's columns as they are.
       views[step.view] = cols;
-      values[step.view] = cols;
+      values.push(encodeOutputs(step, cols, refs[s], numbers, n));
     });
-    return JSON.stringify({ values, errors });
+    const out = JSON.stringify({ values, errors });
+    return packed ? [numbers, out] : out;
   };
 
   let sealed = false;
@@ -140,7 +240,7 @@ export const RUNTIME_SOURCE = String.raw`
       sealed = true;
       Object.freeze(g);
     },
-    plan(id, steps) { plans.set(id, JSON.parse(steps)); },
+    plan(id, steps) { plans.set(id, preparePlan(JSON.parse(steps))); },
     hasPlan(id) { return plans.has(id); },
     run,
     progress,

@@ -17,6 +17,16 @@ const TRANSFORMS: SandboxTransform[] = [
   { name: 'throw_on_2', path: 'throw_on_2.ts', source: source("if (row.v.x === 2) throw new Error('bad input two');\nreturn { y: row.v.x };") },
   { name: 'pollute', path: 'pollute.ts', source: source("(Object.prototype as Record<string, unknown>).polluted = 'yes';\nreturn { y: 1 };") },
   { name: 'read_pollution', path: 'read_pollution.ts', source: source("return { y: ({} as Record<string, unknown>).polluted === undefined ? 0 : 1 };") },
+  {
+    name: 'swap_builtins',
+    path: 'swap_builtins.ts',
+    source: `// Module code runs at start-up, before the global object is frozen: it tries to swap what the runtime calls.
+const g = globalThis as Record<string, unknown>;
+g.JSON = { parse: () => ({}), stringify: () => '{"values":[],"errors":[]}' };
+g.Float64Array = Array;
+g.Set = Map;
+${source('return { y: 1 };')}`,
+  },
   { name: 'leave_state', path: 'leave_state.ts', source: source('(globalThis as Record<string, unknown>).count = 1;\nreturn { y: 1 };') },
   { name: 'clock', path: 'clock.ts', source: source('return { y: Date.now() };') },
   { name: 'new_date', path: 'new_date.ts', source: source('return { y: new Date().getTime() };') },
@@ -26,7 +36,26 @@ const TRANSFORMS: SandboxTransform[] = [
   { name: 'wrong_type', path: 'wrong_type.ts', source: source("return { y: 'text' as unknown as number };") },
   { name: 'nan', path: 'nan.ts', source: source('return { y: 0 / 0 };') },
   { name: 'extra', path: 'extra.ts', source: source('return { y: 1, z: 2 } as { y: number };') },
+  {
+    name: 'every_type',
+    path: 'every_type.ts',
+    source: `type V = { x: number | null; s: string | null; l: (number | null)[] | null; j: unknown; flag: boolean | null };
+export default function (row: { v: V; asOf: number }) {
+  const { x, s, l, j, flag } = row.v;
+  return { f: x, i: x === null ? null : Math.trunc(x), b: flag, t: row.asOf, s, l, j, neg: x === null ? null : -0 };
+}`,
+  },
+  {
+    name: 'read_every_type',
+    path: 'read_every_type.ts',
+    source: `export default function (row: { typed: { f: number | null; b: boolean | null; neg: number | null } }) {
+  return { y: row.typed.f === null ? null : row.typed.f * 2, kind: typeof row.typed.b + ':' + String(row.typed.b), neg: row.typed.neg === null ? 'null' : Object.is(row.typed.neg, -0) ? '-0' : '0' };
+}`,
+  },
 ];
+
+/** Rows from `xs`, enough of them to travel packed (a Float64Array each way) rather than as JSON. */
+const packed = (xs: (number | null)[]) => Array.from({ length: 80 }, (_, i) => xs[i % xs.length]!);
 
 const plan = (transform: string): SandboxPlan => ({ id: transform, steps: [{ view: 'out', transform, inputs: ['v'], request: false, outputs: [['y', 'Float', false, true]] }] });
 const batch = (xs: (number | null)[]): BatchInput => ({ n: xs.length, asOf: xs.map(() => 0), request: {}, views: { v: { x: xs } } });
@@ -91,6 +120,14 @@ describe('TransformPool: the sandbox', () => {
     assert.equal(state.errors[0]?.code, 'TRANSFORM_FAILED');
   });
 
+  it('keeps its own built-ins when a transform swaps the global ones at start-up (before the global object is frozen)', async () => {
+    // swap_builtins, loaded into every isolate of this pool, replaced JSON, Float64Array and Set.
+    assert.deepEqual((await pool.run(plan('double'), batch([1, null]))).values.out!.y, [2, null]);
+    assert.deepEqual((await pool.run(plan('double'), batch(packed([1, null])))).values.out!.y, packed([2, null]));
+    const looped = await pool.run(plan('loop_on_3'), batch([1, 3]));
+    assert.deepEqual(looped.errors.map((e) => [e.row, e.code]), [[1, 'TRANSFORM_TIMEOUT']], 'the host still reads where a call was stopped');
+  });
+
   it('has no clock and no randomness', async () => {
     for (const name of ['clock', 'new_date', 'random']) {
       const out = await pool.run(plan(name), batch([1]));
@@ -110,6 +147,65 @@ describe('TransformPool: the sandbox', () => {
       assert.equal(out.errors[0]?.code, 'TRANSFORM_FAILED', name);
       assert.match(out.errors[0]!.message, pattern, name);
     }
+  });
+
+  it('gives the same answers whether a batch travels packed or as JSON: every type, nulls, -0, NaN, chained steps', async () => {
+    const typed: SandboxPlan = {
+      id: 'every-type',
+      steps: [
+        {
+          view: 'typed',
+          transform: 'every_type',
+          inputs: ['v'],
+          request: false,
+          outputs: [['f', 'Float', false, true], ['i', 'Int', false, true], ['b', 'Boolean', false, true], ['t', 'DateTime', false, false], ['s', 'String', false, true], ['l', 'Float', true, true], ['j', 'JSON', false, true], ['neg', 'Float', false, true]],
+        },
+        { view: 'read', transform: 'read_every_type', inputs: ['typed'], request: false, outputs: [['y', 'Float', false, true], ['kind', 'String', false, false], ['neg', 'String', false, false]] },
+      ],
+    };
+    const xs = [1.5, -0, null, NaN, Infinity, -2.75, 1e300, 2 ** 31, 7];
+    const n = 90;
+    const v = {
+      x: Array.from({ length: n }, (_, r) => xs[r % xs.length]!),
+      s: Array.from({ length: n }, (_, r) => [null, '', 'é', '\ud800', 'text'][r % 5]!),
+      l: Array.from({ length: n }, (_, r) => (r % 4 === 0 ? null : [r, null, r / 3])),
+      j: Array.from({ length: n }, (_, r) => (r % 3 === 0 ? null : { a: [r, { b: null }], s: String(r) })),
+      flag: Array.from({ length: n }, (_, r) => (r % 3 === 0 ? null : r % 3 === 1)),
+    };
+    const asOf = Array.from({ length: n }, (_, r) => 1_780_000_000_000 + r);
+    const whole = await pool.run(typed, { n, asOf, request: {}, views: { v } });
+    // The same rows one at a time: each batch small enough to travel as JSON.
+    for (let r = 0; r < n; r++) {
+      const one = await pool.run(typed, { n: 1, asOf: [asOf[r]!], request: {}, views: { v: Object.fromEntries(Object.entries(v).map(([k, col]) => [k, [col[r]]])) } });
+      for (const [view, cols] of Object.entries(one.values)) {
+        // Strict: Object.is for numbers, so 0 and -0 differ.
+        for (const [name, col] of Object.entries(cols)) assert.deepEqual(whole.values[view]![name]![r], col[0], `${view}.${name} row ${r}`);
+      }
+      assert.deepEqual(whole.errors.filter((e) => e.row === r).map((e) => ({ ...e, row: 0 })), one.errors, `errors of row ${r}`);
+    }
+    // What JSON would have made of the inputs and outputs: -0 is 0, NaN and Infinity are null.
+    assert.deepEqual(whole.values.typed!.f!.slice(0, 5), [1.5, 0, null, null, null]);
+    assert.ok(Object.is(whole.values.typed!.f![1], 0));
+    assert.deepEqual(new Set(whole.values.typed!.neg), new Set([0, null]));
+    assert.deepEqual(whole.values.typed!.b!.slice(0, 3), [null, true, false]);
+    const failed = new Set(whole.errors.map((e) => e.row));
+    assert.deepEqual(whole.values.typed!.t, asOf.map((t, r) => (failed.has(r) ? null : t)));
+    assert.deepEqual(whole.values.typed!.s!.slice(0, 5), [null, '', 'é', '\ud800', 'text']);
+    assert.deepEqual(whole.values.typed!.j![1], { a: [1, { b: null }], s: '1' });
+    // A later step reads earlier outputs as the transform returned them: booleans, and -0.
+    assert.deepEqual(whole.values.read!.kind!.slice(0, 3), ['object:null', 'boolean:true', 'boolean:false']);
+    assert.equal(whole.values.read!.neg![0], '-0');
+    // Rows whose x does not fit an Int fail alone, with the same message either way.
+    assert.deepEqual(new Set(whole.errors.map((e) => e.message)), new Set(['i must be Int, got number']));
+    assert.deepEqual([...failed], asOf.flatMap((_, r) => ([1e300, 2 ** 31].includes(xs[r % xs.length]!) ? [r] : [])));
+  });
+
+  it('stops an infinite loop in a packed batch at the CPU limit, names the row, and computes the others', async () => {
+    const xs = packed([1, 4, 6, 7]);
+    xs[57] = 3;
+    const out = await pool.run(plan('loop_on_3'), batch(xs));
+    assert.deepEqual(out.errors.map((e) => [e.step, e.row, e.code]), [[0, 57, 'TRANSFORM_TIMEOUT']]);
+    assert.deepEqual(out.values.out!.y, xs.map((x, r) => (r === 57 ? null : x)));
   });
 
   it('refuses at start-up a transform importing a module', async () => {
