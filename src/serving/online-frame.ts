@@ -53,6 +53,15 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
       return value.status === 'PRESENT' ? value.values : null;
     };
     computed = await evaluateOnDemand(transformPool(ctx), plan, { count: args.entities.length, asOf: () => ctx.asOf, input: inputOf }, request!);
+    // A transform is never answered from a null standing in for a value that could not be read: where a
+    // stored input failed, the views reading it (directly or through a chain) carry that input's error.
+    plan.views.forEach((_, s) => {
+      const inputs = plan.storedOf[s]!;
+      for (let r = 0; r < args.entities.length; r++) {
+        const failed = inputs.map((v) => storedValues(r, selection.storedIndex.get(v)!)).find((value) => value.status === 'ERROR');
+        if (failed !== undefined) computed[s]![r] = failed;
+      }
+    });
   }
 
   const columns = [...selection.joinKeys, ...selection.columns.map((c) => c.ref)];

@@ -18,6 +18,8 @@ export interface OnDemandPlan {
   readonly requestFields: readonly { readonly field: Field; readonly type: RequestType }[];
   /** For each step, the later steps that read it directly or through others: they fail when it fails. */
   readonly dependents: readonly (readonly number[])[];
+  /** For each step, the stored views it reads directly or through the steps it reads: their errors are its errors. */
+  readonly storedOf: readonly (readonly string[])[];
 }
 
 export function onDemandPlan(registry: Registry, wanted: readonly OnDemandView[]): OnDemandPlan {
@@ -59,7 +61,17 @@ export function onDemandPlan(registry: Registry, wanted: readonly OnDemandView[]
     }
     return out;
   });
+  const storedOf: string[][] = [];
+  ordered.forEach((view, i) => {
+    const out = new Set<string>();
+    for (const name of view.inputs) {
+      const step = ordered.findIndex((v) => v.name === name);
+      for (const stored of step === -1 ? [name] : storedOf[step]!) out.add(stored);
+    }
+    storedOf[i] = [...out];
+  });
   return {
+    storedOf,
     sandbox: { id: ordered.map((v) => `${v.name}@${v.transform.sha256.slice(0, 12)}`).join(','), steps },
     views: ordered,
     storedInputs: [...stored],
