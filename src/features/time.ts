@@ -15,6 +15,14 @@ export function toEpochMs(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/**
+ * A value as read from a store, in the domain's form: the SQL stores return DateTime as Date objects,
+ * which become epoch ms; a missing value is null.
+ */
+export function storedValue(value: unknown): unknown {
+  return value instanceof Date ? value.getTime() : (value ?? null);
+}
+
 /** ISO-8601 in UTC with milliseconds, e.g. `2026-11-21T05:31:09.000Z`. */
 export function toIso(epochMs: number): string {
   return new Date(epochMs).toISOString();

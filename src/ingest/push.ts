@@ -50,13 +50,17 @@ export function checkRows(registry: Registry, view: RowView, rows: readonly unkn
   });
 }
 
+/** Only each entity's newest row can matter online: one write per entity (the materializer's too). */
+export function newestWrites(view: RowView, rows: readonly FeatureRow[]): OnlineWrite[] {
+  const newest = new Map<string, FeatureRow>();
+  for (const row of rows) if (replaces(row, newest.get(row.entityKey))) newest.set(row.entityKey, row);
+  return [...newest.values()].map((r) => ({ view: view.name, entity: view.entity, entityKey: r.entityKey, eventTs: r.eventTs, createdTs: r.createdTs, values: r.values }));
+}
+
 /** Writes validated rows: offline history first, then online. */
 export async function writeRows(stores: Stores, view: RowView, rows: readonly FeatureRow[]): Promise<PushResult> {
   await stores.offline.appendHistory(view, rows);
-  // Only each entity's newest row can matter online: send one write per entity.
-  const newest = new Map<string, FeatureRow>();
-  for (const row of rows) if (replaces(row, newest.get(row.entityKey))) newest.set(row.entityKey, row);
-  const writes: OnlineWrite[] = [...newest.values()].map((r) => ({ view: view.name, entity: view.entity, entityKey: r.entityKey, eventTs: r.eventTs, createdTs: r.createdTs, values: r.values }));
+  const writes = newestWrites(view, rows);
   const results = await stores.online.writeIfNewer(writes);
   const failed = results.find((r): r is SkewlessError => r instanceof SkewlessError);
   if (failed !== undefined) {

@@ -87,3 +87,10 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   if (list === undefined) map.set(key, [value]);
   else list.push(value);
 }
+
+/** Items grouped by key, groups in first-seen order, items in input order. */
+export function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) push(out, key(item), item);
+  return out;
+}

@@ -10,7 +10,6 @@
  */
 import { SkewlessError } from '../errors.ts';
 import { decodeKey, encodeKey } from '../features/keys.ts';
-import type { FeatureRow } from '../ingest/rows.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
@@ -20,9 +19,11 @@ import { OUTBOX, addOutboxSql, archiveEventsSql, clearOutboxSql, insertDeadLette
 import type { StoredTile } from '../stores/sql/materializer-tables.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
-import { foldTiles, viewsBySource } from './tiles.ts';
+import { foldTiles } from './tiles.ts';
 import type { TileDelta } from './tiles.ts';
-import { partitionId, planBatch } from './batch.ts';
+import { newestWrites } from '../ingest/push.ts';
+import { storedValue } from '../features/time.ts';
+import { groupBy, partitionId, planBatch } from './batch.ts';
 import type { BatchWrites, TimeBounds } from './batch.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 
@@ -44,13 +45,13 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
       const { sql, params } = archiveEventsSql(registry.source(name)!, events);
       await tx.query(sql, params);
     }
-    await mergeTiles(tx, foldTiles(registry, viewsBySource(registry), writes.events));
+    await mergeTiles(tx, foldTiles(registry, writes.events));
     const online: OnlineWrite[] = [];
     for (const [name, rows] of writes.rows) {
       const view = registry.view(name) as RowView;
       const { sql, params } = appendHistory(view, registry.entity(view.entity)!, rows);
       await tx.query(sql, params);
-      online.push(...newestPerEntity(view, rows));
+      online.push(...newestWrites(view, rows));
     }
     if (writes.dead.length > 0) {
       const { sql, params } = insertDeadLettersSql(writes.dead);
@@ -72,33 +73,24 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
 
 /** Merges each tile delta into its stored tile, under the tile's row lock. */
 async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<void> {
-  const byView = new Map<string, TileDelta[]>();
-  for (const d of deltas) byView.set(d.view.name, [...(byView.get(d.view.name) ?? []), d]);
-  for (const [view, list] of byView) {
+  const tileId = (entityKey: string, feature: string, start: number) => `${entityKey}\u0000${feature}\u0000${start}`;
+  for (const [view, list] of groupBy(deltas, (d) => d.view.name)) {
     const tiles = list.map((d) => ({ entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end }));
-    const lock = lockTilesSql(view, tiles, list.map((d) => aggregatorFor(d.feature.aggregation!).encode(aggregatorFor(d.feature.aggregation!).empty())));
+    const lock = lockTilesSql(view, tiles, list.map((d) => {
+      const aggregator = aggregatorFor(d.feature.aggregation!);
+      return aggregator.encode(aggregator.empty());
+    }));
     await tx.query(lock.insert.sql, lock.insert.params);
     const stored = await tx.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown }>(lock.select.sql, lock.select.params);
-    const current = new Map(stored.map((r) => [`${r.entity_key}\u0000${r.feature}\u0000${Number(r.tile_start)}`, r.partial]));
+    const current = new Map(stored.map((r) => [tileId(r.entity_key, r.feature, Number(r.tile_start)), r.partial]));
     const merged: StoredTile[] = list.map((d) => {
       const aggregator = aggregatorFor(d.feature.aggregation!);
-      const partial = aggregator.decode(current.get(`${d.entityKey}\u0000${d.feature.name}\u0000${d.start}`));
+      const partial = aggregator.decode(current.get(tileId(d.entityKey, d.feature.name, d.start)));
       return { entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end, partial: aggregator.encode(aggregator.mergeInto(partial, d.partial)) };
     });
     const { sql, params } = saveTilesSql(view, merged);
     await tx.query(sql, params);
   }
-}
-
-/** Only each entity's newest row can matter online: one write per entity. */
-function newestPerEntity(view: RowView, rows: readonly FeatureRow[]): OnlineWrite[] {
-  const newest = new Map<string, FeatureRow>();
-  for (const row of rows) {
-    const seen = newest.get(row.entityKey);
-    // Later in the batch wins ties: history's write order says the same.
-    if (seen === undefined || row.eventTs > seen.eventTs || (row.eventTs === seen.eventTs && row.createdTs >= seen.createdTs)) newest.set(row.entityKey, row);
-  }
-  return [...newest.values()].map((r) => ({ view: view.name, entity: view.entity, entityKey: r.entityKey, eventTs: r.eventTs, createdTs: r.createdTs, values: r.values }));
 }
 
 async function writeOnline(stores: Stores, writes: readonly OnlineWrite[]): Promise<void> {
@@ -117,13 +109,11 @@ async function writeOnline(stores: Stores, writes: readonly OnlineWrite[]): Prom
  */
 export async function flushOutbox(registry: Registry, stores: Stores): Promise<number> {
   const owed = await stores.offline.query<{ view: string; entity_key: string }>(`select view, entity_key from ${OUTBOX} order by view, entity_key`);
-  const byView = new Map<string, string[]>();
-  for (const o of owed) byView.set(o.view, [...(byView.get(o.view) ?? []), o.entity_key]);
   const writes: OnlineWrite[] = [];
-  for (const [name, keys] of byView) {
+  for (const [name, entries] of groupBy(owed, (o) => o.view)) {
     const view = registry.view(name);
     if (view?.kind !== 'row') continue;
-    writes.push(...(await newestFromHistory(registry, stores, view, keys)));
+    writes.push(...(await newestFromHistory(registry, stores, view, entries.map((o) => o.entity_key))));
   }
   await writeOnline(stores, writes);
   // Entries of views no longer defined (or already caught up) are dropped too.
@@ -139,10 +129,7 @@ export async function newestFromHistory(registry: Registry, stores: Stores, view
   const rows = await stores.offline.query(sql, params);
   return rows.map((row) => {
     const values: Record<string, unknown> = {};
-    for (const f of view.features) {
-      const v = row[f.name];
-      values[f.name] = v instanceof Date ? v.getTime() : (v ?? null);
-    }
+    for (const f of view.features) values[f.name] = storedValue(row[f.name]);
     return {
       view: view.name,
       entity: view.entity,

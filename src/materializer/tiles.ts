@@ -10,6 +10,7 @@ import { tileOf } from '../features/aggregate/tiles.ts';
 import { entityKey } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
+import { groupBy } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
 
 export interface TileDelta {
@@ -22,10 +23,15 @@ export interface TileDelta {
   readonly partial: unknown;
 }
 
-/** The aggregation views computed from each source, worked out once. */
-export function viewsBySource(registry: Registry): Map<string, AggregationView[]> {
-  const out = new Map<string, AggregationView[]>();
-  for (const view of registry.views) if (view.kind === 'aggregation') out.set(view.source, [...(out.get(view.source) ?? []), view]);
+const bySourceCache = new WeakMap<Registry, ReadonlyMap<string, readonly AggregationView[]>>();
+
+/** The aggregation views computed from each source: worked out once per registry, not per batch. */
+function viewsBySource(registry: Registry): ReadonlyMap<string, readonly AggregationView[]> {
+  let out = bySourceCache.get(registry);
+  if (out === undefined) {
+    out = groupBy(registry.views.filter((v): v is AggregationView => v.kind === 'aggregation'), (v) => v.source);
+    bySourceCache.set(registry, out);
+  }
   return out;
 }
 
@@ -34,7 +40,8 @@ export function viewsBySource(registry: Registry): Map<string, AggregationView[]
  * join key for a view is missing (a nullable source field left null) has no entity there and is skipped
  * for that view; it stays in the archive.
  */
-export function foldTiles(registry: Registry, views: ReadonlyMap<string, readonly AggregationView[]>, events: ReadonlyMap<string, readonly SourceEvent[]>): TileDelta[] {
+export function foldTiles(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>): TileDelta[] {
+  const views = viewsBySource(registry);
   const deltas = new Map<string, TileDelta>();
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {

@@ -10,6 +10,7 @@ import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import { windowPlan } from '../features/aggregate/tiles.ts';
 import { entityKey } from '../features/keys.ts';
+import { storedValue } from '../features/time.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { OfflineStore } from '../stores/types.ts';
@@ -36,7 +37,7 @@ export async function offlineAggregationValues(registry: Registry, offline: Offl
   ]);
   const rows = events.map((e) => {
     const row: Record<string, unknown> = {};
-    for (const f of source.fields) row[f.name] = e[f.name] instanceof Date ? (e[f.name] as Date).getTime() : e[f.name];
+    for (const f of source.fields) row[f.name] = storedValue(e[f.name]);
     return { time: row[source.timestampField] as number, row };
   });
   const out: Record<string, unknown> = {};

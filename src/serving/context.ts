@@ -43,13 +43,17 @@ export interface ServingDeps {
 
 export function createServingContext(deps: ServingDeps): ServingContext {
   const asOf = (deps.now ?? Date.now)();
+  let onDemand: OnDemandLoader | undefined;
   const ctx: ServingContext = {
     registry: deps.registry,
     stores: deps.stores,
     limits: deps.limits,
     asOf,
     online: createOnlineLoader(deps.stores.online),
-    onDemand: createOnDemandLoader(() => transformPool(ctx), asOf),
+    // Made on first use: most requests never ask for an on-demand view through a typed field.
+    get onDemand() {
+      return (onDemand ??= createOnDemandLoader(() => transformPool(ctx), asOf));
+    },
     transforms: deps.transforms,
   };
   return ctx;

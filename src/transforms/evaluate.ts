@@ -6,7 +6,7 @@
  * same answer.
  */
 import { SkewlessError } from '../errors.ts';
-import { toEpochMs } from '../features/time.ts';
+import { storedValue, toEpochMs } from '../features/time.ts';
 import type { Feature, FieldType } from '../registry/types.ts';
 import { badRowsError } from '../serving/entity-rows.ts';
 import type { EntityRowProblem } from '../serving/entity-rows.ts';
@@ -86,10 +86,6 @@ function typeLabel(type: FieldType): string {
   return type.nullable ? inner : `${inner}!`;
 }
 
-/** A stored value as a transform sees it: timestamps as epoch ms (the SQL store returns Date objects). */
-function inputValue(value: unknown): unknown {
-  return value instanceof Date ? value.getTime() : (value ?? null);
-}
 
 /**
  * Runs the plan over every row: returns, per step (plan.views order), one ViewValue per row — PRESENT
@@ -144,7 +140,7 @@ function batchInput(plan: OnDemandPlan, rows: TransformRows, request: RequestCol
     const columns = names.map(() => new Array<unknown>(n));
     for (let i = 0; i < n; i++) {
       const values = rows.input(start + i, view.name);
-      for (let f = 0; f < names.length; f++) columns[f]![i] = values === null ? null : inputValue(values[names[f]!]);
+      for (let f = 0; f < names.length; f++) columns[f]![i] = values === null ? null : storedValue(values[names[f]!]);
     }
     views[view.name] = Object.fromEntries(names.map((name, f) => [name, columns[f]!]));
   }
