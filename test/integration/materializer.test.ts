@@ -152,6 +152,21 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
     assert.equal(Number(historyAfter[0]!.n), 20);
     const deadAfter = await stores.offline.query<{ n: string }>(`select count(*) as n from ${DEAD_LETTERS} where topic in ($1, $2)`, [rowsTopic, eventsTopic]);
     assert.equal(Number(deadAfter[0]!.n), 5);
+
+    // A later batch lands in tiles that already hold partials: they are merged, not overwritten.
+    const more: Message[] = Array.from({ length: 8 }, (_, i) => ({ key: `u${i % 4}`, value: JSON.stringify({ user_id: `${id}-u${i % 4}`, amount: 100 + i, at: new Date(now - i * 90_000 - 30_000).toISOString() }) }));
+    const second = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await second.connect();
+    await second.send({ topic: eventsTopic, messages: more });
+    await second.disconnect();
+    await materialize(group, more.length);
+    const all = [...accepted, ...more.map((m) => JSON.parse(m.value as string) as { user_id: string; amount: number; at: string })];
+    for (let u = 0; u < 4; u++) {
+      const user = `${id}-u${u}`;
+      const raw = all.filter((e) => e.user_id === user).map((e) => ({ time: Date.parse(e.at), row: { ...e, at: Date.parse(e.at) } }));
+      const want = Object.fromEntries(win.features.map((f) => [f.name, valueAt(f, [], raw, now)]));
+      assert.deepEqual(await offlineAggregationValues(registry, stores.offline, win, { user_id: user }, now), want, `${user} after a second batch`);
+    }
   });
 
   it('makes good an online write that was committed but never made, on start', async () => {
