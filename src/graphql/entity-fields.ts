@@ -13,7 +13,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { Entity, Field, FeatureView } from '../registry/types.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { checkEntityCount } from '../serving/online-frame.ts';
-import { viewValueAt } from '../serving/value-at.ts';
+import { onlineKeyOf, viewValueAt } from '../serving/value-at.ts';
 import type { ViewValue } from '../serving/value-at.ts';
 import { toGraphQLError } from './errors.ts';
 import { inputType } from './scalars.ts';
@@ -136,7 +136,7 @@ export async function loadStoredView(view: FeatureView, parent: EntityObject, ct
   const entity = view.entities[0]!;
   let entry;
   try {
-    entry = await ctx.online.load({ view: view.name, entity, entityKey: parent.__keys[entity]! });
+    entry = await ctx.online.load(onlineKeyOf(view, entity, parent.__keys[entity]!));
   } catch (error) {
     if (error instanceof SkewlessError) return viewValueAt(view, error, ctx.asOf);
     throw error;

@@ -6,33 +6,41 @@
  *
  * A crash before the commit leaves nothing; after it, the batch is in and its offsets with it, so a
  * redelivery is skipped, and any online write it did not finish is still in the outbox, which the next
- * start makes good from history (flushOutbox).
+ * start makes good from history (flushOutbox, online-sync.ts).
+ *
+ * Aggregation views go online as pieces (stores/online-pieces.ts): every tile and slice the batch merged,
+ * with its new version, and the batch's recent raw events; see online-retention.ts for which.
  */
-import { SkewlessError } from '../errors.ts';
-import { decodeKey, encodeKey } from '../features/keys.ts';
+import { entityKey } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { RowView } from '../registry/types.ts';
+import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
 import type { OnlineWrite } from '../stores/types.ts';
-import { appendHistory, newestRowsSql } from '../stores/sql/history.ts';
-import { OUTBOX, addOutboxSql, archiveEventsSql, clearOutboxSql, insertDeadLettersSql, lockOffsetsSql, lockTilesSql, saveOffsetsSql, saveTilesSql } from '../stores/sql/materializer-tables.ts';
+import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
+import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
+import { appendHistory } from '../stores/sql/history.ts';
+import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, lockTilesSql, piecesTable, saveOffsetsSql, saveTilesSql } from '../stores/sql/materializer-tables.ts';
 import type { StoredTile } from '../stores/sql/materializer-tables.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import { foldTiles } from './tiles.ts';
 import type { TileDelta } from './tiles.ts';
 import { newestWrites } from '../ingest/push.ts';
-import { storedValue } from '../features/time.ts';
+import { eventInputs, feedsOnlineEvents, pruneBounds } from './online-retention.ts';
+import { outboxEntries, writeOnline } from './online-sync.ts';
+import type { Owed } from './online-sync.ts';
 import { groupBy, partitionId, planBatch } from './batch.ts';
 import type { BatchWrites, TimeBounds } from './batch.ts';
 import type { Decoded, RawMessage } from './decode.ts';
+
+export { flushOutbox } from './online-sync.ts';
 
 export interface CommitResult extends BatchWrites {
   /** Online writes that were made (or kept a newer value). */
   readonly onlineWrites: number;
 }
 
-export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds): Promise<CommitResult> {
+export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now()): Promise<CommitResult> {
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
   const { writes, online } = await stores.offline.transaction(async (tx) => {
     const lock = lockOffsetsSql(group, partitions);
@@ -45,20 +53,22 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
       const { sql, params } = archiveEventsSql(registry.source(name)!, events);
       await tx.query(sql, params);
     }
-    await mergeTiles(tx, foldTiles(registry, writes.events));
-    const online: OnlineWrite[] = [];
-    for (const [name, rows] of writes.rows) {
+    const merged = await mergeTiles(tx, foldTiles(registry, writes.events));
+    const rows: OnlineWrite[] = [];
+    for (const [name, list] of writes.rows) {
       const view = registry.view(name) as RowView;
-      const { sql, params } = appendHistory(view, registry.entity(view.entity)!, rows);
+      const { sql, params } = appendHistory(view, registry.entity(view.entity)!, list);
       await tx.query(sql, params);
-      online.push(...newestWrites(view, rows));
+      rows.push(...newestWrites(view, list));
     }
+    const online: Owed = { rows, pieces: piecesOwed(registry, merged, writes.events, now) };
     if (writes.dead.length > 0) {
       const { sql, params } = insertDeadLettersSql(writes.dead);
       await tx.query(sql, params);
     }
-    if (online.length > 0) {
-      const { sql, params } = addOutboxSql(online.map((w) => ({ view: w.view, entityKey: w.entityKey })));
+    const owed = outboxEntries(online);
+    if (owed.length > 0) {
+      const { sql, params } = addOutboxSql(owed);
       await tx.query(sql, params);
     }
     if (writes.next.length > 0) {
@@ -68,75 +78,74 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
     return { writes, online };
   });
   await writeOnline(stores, online);
-  return { ...writes, onlineWrites: online.length };
+  return { ...writes, onlineWrites: online.rows.length + online.pieces.length };
 }
 
-/** Merges each tile delta into its stored tile, under the tile's row lock. */
-async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<void> {
+/** A tile or slice as merged and committed: what the online store gets, with its version. */
+interface MergedPiece {
+  readonly kind: TileDelta['kind'];
+  readonly view: AggregationView;
+  readonly tile: StoredTile;
+}
+
+/** Merges each delta into its stored tile or slice, under the row's lock, and returns what was stored. */
+async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<MergedPiece[]> {
   const tileId = (entityKey: string, feature: string, start: number) => `${entityKey}\u0000${feature}\u0000${start}`;
-  for (const [view, list] of groupBy(deltas, (d) => d.view.name)) {
+  const out: MergedPiece[] = [];
+  for (const list of groupBy(deltas, (d) => `${d.kind}\u0000${d.view.name}`).values()) {
+    const { kind, view } = list[0]!;
+    const table = piecesTable(kind, view.name);
     const tiles = list.map((d) => ({ entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end }));
-    const lock = lockTilesSql(view, tiles, list.map((d) => {
+    const lock = lockTilesSql(table, tiles, list.map((d) => {
       const aggregator = aggregatorFor(d.feature.aggregation!);
       return aggregator.encode(aggregator.empty());
     }));
     await tx.query(lock.insert.sql, lock.insert.params);
-    const stored = await tx.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown }>(lock.select.sql, lock.select.params);
-    const current = new Map(stored.map((r) => [tileId(r.entity_key, r.feature, Number(r.tile_start)), r.partial]));
+    const stored = await tx.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown; version: string | number }>(lock.select.sql, lock.select.params);
+    const current = new Map(stored.map((r) => [tileId(r.entity_key, r.feature, Number(r.tile_start)), r]));
     const merged: StoredTile[] = list.map((d) => {
       const aggregator = aggregatorFor(d.feature.aggregation!);
-      const partial = aggregator.decode(current.get(tileId(d.entityKey, d.feature.name, d.start)));
-      return { entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end, partial: aggregator.encode(aggregator.mergeInto(partial, d.partial)) };
+      const row = current.get(tileId(d.entityKey, d.feature.name, d.start))!;
+      const partial = aggregator.encode(aggregator.mergeInto(aggregator.decode(row.partial), d.partial));
+      return { entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end, partial, version: Number(row.version) + 1 };
     });
-    const { sql, params } = saveTilesSql(view, merged);
+    const { sql, params } = saveTilesSql(table, merged);
     await tx.query(sql, params);
+    for (const tile of merged) out.push({ kind, view, tile });
   }
-}
-
-async function writeOnline(stores: Stores, writes: readonly OnlineWrite[]): Promise<void> {
-  if (writes.length === 0) return;
-  const results = await stores.online.writeIfNewer(writes);
-  const failed = results.find((r): r is SkewlessError => r instanceof SkewlessError);
-  // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
-  if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `batch committed offline, online write failed: ${failed.message}`, { retriable: true, cause: failed });
-  const { sql, params } = clearOutboxSql(writes.map((w) => ({ view: w.view, entityKey: w.entityKey })));
-  await stores.offline.query(sql, params);
+  return out;
 }
 
 /**
- * Makes good every online write owed: for each outbox entry, the newest history row of that entity,
- * written if newer. Run at start-up and after an online failure. Returns the number of entries flushed.
+ * The online pieces a committed batch owes, per (view, entity): each merged tile and slice the online
+ * store still keeps, with its version, and the batch's events it keeps raw (online-retention.ts).
  */
-export async function flushOutbox(registry: Registry, stores: Stores): Promise<number> {
-  const owed = await stores.offline.query<{ view: string; entity_key: string }>(`select view, entity_key from ${OUTBOX} order by view, entity_key`);
-  const writes: OnlineWrite[] = [];
-  for (const [name, entries] of groupBy(owed, (o) => o.view)) {
-    const view = registry.view(name);
-    if (view?.kind !== 'row') continue;
-    writes.push(...(await newestFromHistory(registry, stores, view, entries.map((o) => o.entity_key))));
+function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: BatchWrites['events'], now: number): PiecesWrite[] {
+  const writes = new Map<string, { view: AggregationView; entityKey: string; fields: PieceField[] }>();
+  const bounds = new Map<AggregationView, PruneBounds>();
+  const boundsOf = (view: AggregationView) => bounds.get(view) ?? bounds.set(view, pruneBounds(view, now)).get(view)!;
+  const fieldsOf = (view: AggregationView, entityKey: string) => {
+    const id = `${view.name}\u0000${entityKey}`;
+    let write = writes.get(id);
+    if (write === undefined) writes.set(id, (write = { view, entityKey, fields: [] }));
+    return write.fields;
+  };
+  for (const { kind, view, tile } of merged) {
+    const rule = boundsOf(view).features.find((f) => f.feature === tile.feature)!;
+    if (tile.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) continue;
+    const name = kind === 'tile' ? tileField(tile.feature, tile.start) : sliceField(tile.feature, tile.start);
+    fieldsOf(view, tile.entityKey).push({ name, value: encodePiece(tile.version, JSON.stringify(tile.partial)) });
   }
-  await writeOnline(stores, writes);
-  // Entries of views no longer defined (or already caught up) are dropped too.
-  const { sql, params } = clearOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key })));
-  await stores.offline.query(sql, params);
-  return owed.length;
-}
-
-/** The newest history row of each given entity (or of every entity), as an online write. */
-export async function newestFromHistory(registry: Registry, stores: Stores, view: RowView, keys: readonly string[] | undefined): Promise<OnlineWrite[]> {
-  const entity = registry.entity(view.entity)!;
-  const { sql, params } = newestRowsSql(view, entity, keys?.map((k) => decodeKey(k, entity.joinKeys.length)));
-  const rows = await stores.offline.query(sql, params);
-  return rows.map((row) => {
-    const values: Record<string, unknown> = {};
-    for (const f of view.features) values[f.name] = storedValue(row[f.name]);
-    return {
-      view: view.name,
-      entity: view.entity,
-      entityKey: encodeKey(entity.joinKeys.map((k) => String(row[k.name]))),
-      eventTs: (row.event_timestamp as Date).getTime(),
-      createdTs: (row.created_timestamp as Date).getTime(),
-      values,
-    };
-  });
+  for (const view of new Set(merged.map((m) => m.view))) {
+    const entity = registry.entity(view.entity)!;
+    const from = boundsOf(view).eventFrom;
+    for (const event of events.get(view.source) ?? []) {
+      if (event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
+      const key = entityKey(entity, event.fields);
+      if (key.ok) fieldsOf(view, key.key).push({ name: eventField(event.eventTs, event), value: encodePiece(0, JSON.stringify(eventInputs(view, event.fields))) });
+    }
+  }
+  return [...writes.values()]
+    .filter((w) => w.fields.length > 0)
+    .map((w) => ({ view: w.view.name, entity: w.view.entity, entityKey: w.entityKey, pieces: true, fields: w.fields, prune: boundsOf(w.view) }));
 }

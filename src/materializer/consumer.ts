@@ -15,7 +15,15 @@ import type { TimeBounds } from './batch.ts';
 import { commitBatch, flushOutbox } from './commit.ts';
 import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
-import type { RawMessage } from './decode.ts';
+import type { Decoded, RawMessage } from './decode.ts';
+import { groupCommitter } from './group-commit.ts';
+
+/** Partitions whose batches are handled at once: what group commit gathers into one transaction. */
+const PARTITIONS_CONCURRENTLY = 8;
+/** Largest group commit, in messages: bounds a transaction's time (and so the wait of the batches in it). */
+const MAX_MESSAGES_PER_COMMIT = 20_000;
+/** Fetch size per partition: about 25k messages of ~150 bytes, so a busy partition fills a commit. */
+const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
 export interface MaterializerOptions {
   readonly brokers: readonly string[];
@@ -26,7 +34,7 @@ export interface MaterializerOptions {
   readonly bounds?: TimeBounds;
   /** Start of a topic the group has never read: the earliest message (default) or only new ones. */
   readonly fromBeginning?: boolean;
-  /** Called after each committed batch: for metrics and tests. */
+  /** Called after each commit (batches of several partitions, see group-commit.ts): for metrics and tests. */
   readonly onBatch?: (result: CommitResult) => void;
 }
 
@@ -45,7 +53,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   if (owed > 0) logger.info('materializer.outbox_flushed', { entries: owed });
 
   const kafka = new Kafka({ clientId: 'skewless-materializer', brokers: [...options.brokers], logLevel: logLevel.NOTHING });
-  const consumer: Consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)) });
+  const consumer: Consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)), maxBytesPerPartition: MAX_BYTES_PER_PARTITION, maxBytes: PARTITIONS_CONCURRENTLY * MAX_BYTES_PER_PARTITION });
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: options.fromBeginning ?? true });
 
@@ -60,6 +68,34 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     }
   };
 
+  interface Fetched {
+    readonly messages: readonly RawMessage[];
+    readonly decoded: readonly Decoded[];
+  }
+  // Resolves with the commit's result, or undefined when it committed offline but the online write failed.
+  const committer = groupCommitter(async (items: Fetched[]): Promise<CommitResult | undefined> => {
+    if (owedOnline) owedOnline = !(await tryFlush());
+    const messages = items.flatMap((i) => i.messages);
+    const decoded = items.flatMap((i) => i.decoded);
+    try {
+      const result = await commitBatch(registry, stores, options.groupId, messages, decoded, bounds);
+      if (result.dead.length > 0) logger.warn('materializer.dead_letters', { count: result.dead.length, reasons: [...new Set(result.dead.map((d) => d.reason))] });
+      options.onBatch?.(result);
+      return result;
+    } catch (error) {
+      if (error instanceof SkewlessError && error.code === 'ONLINE_STORE_UNAVAILABLE') {
+        // Committed offline; consumption goes on, and the outbox is flushed before the next commit.
+        logger.warn('materializer.online_behind', { message: error.message });
+        owedOnline = true;
+        return undefined;
+      }
+      // kafkajs retries the batches and restarts the consumer on a throw, but its own logging is off, so
+      // without this line a batch that can never commit stalls its partitions with no word on any log.
+      logger.error('materializer.batch_failed', { partitions: [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))], firstOffset: messages[0]!.offset, message: (error as Error).message });
+      throw error;
+    }
+  }, MAX_MESSAGES_PER_COMMIT);
+
   const handle = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const route = routes.get(batch.topic)!;
@@ -71,29 +107,22 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
       timestampMs: Number(m.timestamp),
     }));
     const decoded = messages.map((m) => decodeMessage(registry, route, m));
-    if (owedOnline) owedOnline = !(await tryFlush());
-    let result: CommitResult;
+    // Waiting for a group commit can take a while: the group must not think this member has gone.
+    const beat = setInterval(() => void heartbeat().catch(() => {}), 1000);
     try {
-      result = await commitBatch(registry, stores, options.groupId, messages, decoded, bounds);
-    } catch (error) {
-      if (!(error instanceof SkewlessError && error.code === 'ONLINE_STORE_UNAVAILABLE')) throw error;
-      // Committed offline; consumption goes on, and the outbox is flushed before the next batch.
-      logger.warn('materializer.online_behind', { message: error.message });
-      owedOnline = true;
-      resolveOffset(batch.lastOffset());
-      return;
+      await committer.add({ messages, decoded }, messages.length);
+    } finally {
+      clearInterval(beat);
     }
     // Kafka's offset follows PostgreSQL's, never leads it.
     resolveOffset(batch.lastOffset());
     await heartbeat();
-    if (result.dead.length > 0) logger.warn('materializer.dead_letters', { topic: batch.topic, partition: batch.partition, count: result.dead.length, reasons: [...new Set(result.dead.map((d) => d.reason))] });
-    options.onBatch?.(result);
   };
 
   let resolveStarted!: () => void;
   const started = new Promise<void>((resolve) => (resolveStarted = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => resolveStarted());
-  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch: handle });
+  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY, eachBatch: handle });
   return {
     started,
     stop: async () => {

@@ -35,6 +35,8 @@ export interface RawMessage extends MessagePosition {
 export interface SourceEvent extends MessagePosition {
   readonly source: string;
   readonly eventTs: number;
+  /** Its message's Kafka timestamp: what decides, the same way on every replay, which online pieces it feeds. */
+  readonly messageTs: number;
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
@@ -109,5 +111,5 @@ export function decodeMessage(registry: Registry, route: Route, message: RawMess
     else problems.push(`${field.name}: ${v.reason}`);
   }
   if (problems.length > 0) return dead('INVALID', problems.join('; '));
-  return { kind: 'event', event: { ...position, source: source.name, eventTs: fields[source.timestampField] as number, fields } };
+  return { kind: 'event', event: { ...position, source: source.name, eventTs: fields[source.timestampField] as number, messageTs: message.timestampMs, fields } };
 }

@@ -1,19 +1,23 @@
 /**
  * Raw events → tile partials (pure): for every aggregation view over an event's source, the event is
  * folded into the partial of each feature's tile [floor_hop(t), floor_hop(t) + hop) for the event's
- * entity. The commit merges these deltas into the stored tiles; merges are exact and order-independent,
- * so how events were split into batches never shows in a value.
+ * entity, and, while its tile is a head tile online reads by slices (online-retention.ts), into its slice
+ * of that tile. The commit merges these deltas into the stored tiles and slices; merges are exact and
+ * order-independent, so how events were split into batches never shows in a value.
  */
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import { foldEvent } from '../features/aggregate/finalize.ts';
-import { tileOf } from '../features/aggregate/tiles.ts';
+import { headSliceMs, tileOf } from '../features/aggregate/tiles.ts';
 import { entityKey } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { groupBy } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
+import { feedsSlices } from './online-retention.ts';
 
 export interface TileDelta {
+  /** A whole tile, or a slice of a head tile. */
+  readonly kind: 'tile' | 'slice';
   readonly view: AggregationView;
   readonly feature: Feature;
   readonly entityKey: string;
@@ -51,14 +55,19 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
         if (!key.ok) continue;
         for (const feature of view.features) {
           const aggregation = feature.aggregation!;
-          const tile = tileOf(event.eventTs, aggregation.hopMs);
-          const id = `${view.name}\u0000${feature.name}\u0000${key.key}\u0000${tile.start}`;
-          let delta = deltas.get(id);
-          if (delta === undefined) {
-            delta = { view, feature, entityKey: key.key, start: tile.start, end: tile.end, partial: aggregatorFor(aggregation).empty() };
-            deltas.set(id, delta);
-          }
-          foldEvent(aggregation, delta.partial, { time: event.eventTs, row: event.fields });
+          const folded = { time: event.eventTs, row: event.fields };
+          const add = (kind: TileDelta['kind'], widthMs: number) => {
+            const piece = tileOf(event.eventTs, widthMs);
+            const id = `${kind}\u0000${view.name}\u0000${feature.name}\u0000${key.key}\u0000${piece.start}`;
+            let delta = deltas.get(id);
+            if (delta === undefined) {
+              delta = { kind, view, feature, entityKey: key.key, start: piece.start, end: piece.end, partial: aggregatorFor(aggregation).empty() };
+              deltas.set(id, delta);
+            }
+            foldEvent(aggregation, delta.partial, folded);
+          };
+          add('tile', aggregation.hopMs);
+          if (feedsSlices(aggregation, event)) add('slice', headSliceMs(aggregation.hopMs));
         }
       }
     }

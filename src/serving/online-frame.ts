@@ -3,14 +3,14 @@
  * join key columns, then one column per feature named by its ref — with a status and event time per value.
  */
 import { SkewlessError } from '../errors.ts';
-import type { OnlineKey, OnlineRecord } from '../stores/types.ts';
+import type { OnlineEntry, OnlineKey } from '../stores/types.ts';
 import type { ServingContext } from './context.ts';
 import { badRowsError, keyRows } from './entity-rows.ts';
 import type { EntityRowProblem } from './entity-rows.ts';
 import { FrameErrors, servedValue, transformPool } from './frame.ts';
 import type { FeatureFrame } from './frame.ts';
 import { selectFeatures } from './selection.ts';
-import { viewValueAt } from './value-at.ts';
+import { onlineKeyOf, viewValueAt } from './value-at.ts';
 import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
 
@@ -40,9 +40,9 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
   // One load per (row, stored view): the DataLoader turns them into one store call.
   const stored = selection.storedViews;
   const loads: OnlineKey[] = [];
-  for (const rowKeys of keys) for (const view of stored) loads.push({ view: view.name, entity: view.entities[0]!, entityKey: rowKeys.get(view.entities[0]!)!.key });
+  for (const rowKeys of keys) for (const view of stored) loads.push(onlineKeyOf(view, view.entities[0]!, rowKeys.get(view.entities[0]!)!.key));
   const entries = await ctx.online.loadMany(loads);
-  const readValues = entries.map((entry, i) => viewValueAt(stored[i % stored.length]!, entry as OnlineRecord | null | SkewlessError, ctx.asOf));
+  const readValues = entries.map((entry, i) => viewValueAt(stored[i % stored.length]!, entry as OnlineEntry, ctx.asOf));
   const storedValues = (r: number, v: number): ViewValue => readValues[r * stored.length + v]!;
 
   // On-demand views: every row of the request in one sandbox call, fed the values just read at T.

@@ -5,12 +5,12 @@
  * cache must not outlive the request's instant T.
  */
 import DataLoader from 'dataloader';
-import type { OnlineKey, OnlineRecord, OnlineStore } from '../stores/types.ts';
+import type { OnlineKey, OnlinePieces, OnlineRecord, OnlineStore } from '../stores/types.ts';
 
-export type OnlineLoader = DataLoader<OnlineKey, OnlineRecord | null, string>;
+export type OnlineLoader = DataLoader<OnlineKey, OnlineRecord | OnlinePieces | null, string>;
 
 export function createOnlineLoader(store: OnlineStore): OnlineLoader {
-  return new DataLoader<OnlineKey, OnlineRecord | null, string>((keys) => store.read(keys), {
+  return new DataLoader<OnlineKey, OnlineRecord | OnlinePieces | null, string>((keys) => store.read(keys), {
     // Identical (view, entity) pairs asked twice in one request are read once.
     cacheKeyFn: (k) => `${k.view}\u0000${k.entity}\u0000${k.entityKey}`,
     // No cap: the store call is one round trip whatever its size, and request size is bounded upstream.

@@ -5,7 +5,8 @@
 import type { SkewlessError } from '../errors.ts';
 import { statusAt } from '../features/freshness.ts';
 import type { FeatureView } from '../registry/types.ts';
-import type { OnlineRecord } from '../stores/types.ts';
+import type { OnlineKey, OnlinePieces, OnlineRecord } from '../stores/types.ts';
+import { aggregationValueAt } from './aggregation-online.ts';
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'EXPIRED' | 'ERROR';
 
@@ -18,8 +19,20 @@ export interface ViewValue {
   readonly error: SkewlessError | null;
 }
 
-export function viewValueAt(view: FeatureView, entry: OnlineRecord | null | SkewlessError, asOf: number): ViewValue {
+/** The online read of a stored view for one entity: a row view's record, or an aggregation view's pieces. */
+export function onlineKeyOf(view: FeatureView, entity: string, entityKey: string): OnlineKey {
+  return view.kind === 'aggregation' ? { view: view.name, entity, entityKey, pieces: true } : { view: view.name, entity, entityKey };
+}
+
+/**
+ * A row view's value is its newest row within the ttl. An aggregation view's value is always defined
+ * (PRESENT, no event time): its windows at T, which hold no events (COUNT 0, AVG null) for an entity never
+ * seen or gone quiet.
+ */
+export function viewValueAt(view: FeatureView, entry: OnlineRecord | OnlinePieces | null | SkewlessError, asOf: number): ViewValue {
   if (entry instanceof Error) return { status: 'ERROR', values: null, eventTs: null, error: entry };
+  if (view.kind === 'aggregation') return aggregationValueAt(view, entry !== null && 'pieces' in entry ? entry : { pieces: {} }, asOf);
+  if (entry !== null && 'pieces' in entry) return { status: 'NOT_FOUND', values: null, eventTs: null, error: null };
   if (entry === null) return { status: 'NOT_FOUND', values: null, eventTs: null, error: null };
   const ttlMs = view.kind === 'onDemand' ? undefined : view.ttlMs;
   switch (statusAt(entry.eventTs, asOf, ttlMs)) {

@@ -10,6 +10,7 @@ import type { RowTime } from '../features/freshness.ts';
 import type { FeatureRow } from '../ingest/rows.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RowView } from '../registry/types.ts';
+import type { PiecesWrite } from './online-pieces.ts';
 import type { SqlQueryable } from './sql/client.ts';
 import type { AsOfPlan } from './sql/point-in-time.ts';
 
@@ -43,6 +44,8 @@ export interface OnlineKey {
   readonly entity: string;
   /** Canonical entity key (features/keys.ts). */
   readonly entityKey: string;
+  /** An aggregation view's pieces (online-pieces.ts) rather than a row view's record. */
+  readonly pieces?: boolean;
 }
 
 /** The newest row of one view for one entity: its timestamps and every feature value. */
@@ -52,8 +55,16 @@ export interface OnlineRecord extends RowTime {
 
 export interface OnlineWrite extends OnlineKey, OnlineRecord {}
 
-/** One read answer: the record, null when nothing is stored, or the error that kept it from being read. */
-export type OnlineEntry = OnlineRecord | null | SkewlessError;
+/** An aggregation view's online pieces for one entity, by field name (online-pieces.ts); empty when none. */
+export interface OnlinePieces {
+  readonly pieces: Readonly<Record<string, string>>;
+}
+
+/**
+ * One read answer: for a row view the record or null when nothing is stored; for an aggregation view its
+ * pieces; or the error that kept it from being read.
+ */
+export type OnlineEntry = OnlineRecord | OnlinePieces | null | SkewlessError;
 
 /** Latest feature values per (view, entity), read on the hot path. Redis, or in memory. */
 export interface OnlineStore extends Store {
@@ -66,6 +77,11 @@ export interface OnlineStore extends Store {
    * written, false when a newer value was kept, or the error.
    */
   writeIfNewer(writes: readonly OnlineWrite[]): Promise<(boolean | SkewlessError)[]>;
+  /**
+   * Writes aggregation pieces, each field only when absent or older by version, and prunes as the write
+   * says — atomically per hash. One entry per write: the number of fields written, or the error.
+   */
+  writePieces(writes: readonly PiecesWrite[]): Promise<(number | SkewlessError)[]>;
 }
 
 /** Feature history, the source of truth, queried point-in-time. PostgreSQL, or embedded PGlite. */

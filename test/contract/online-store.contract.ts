@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SkewlessError } from '../../src/errors.ts';
+import { PRUNED_AT, encodePiece, eventField, sliceField, tileField } from '../../src/stores/online-pieces.ts';
+import type { PruneBounds } from '../../src/stores/online-pieces.ts';
 import type { OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../../src/stores/types.ts';
 
 export interface OnlineStoreFactory {
@@ -121,6 +123,71 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
       entries.forEach((e, i) => {
         assert.ok(!(e instanceof SkewlessError));
         assert.equal(e === null, i % 2 === 1, `entry ${i}`);
+      });
+    });
+
+    describe('aggregation pieces', () => {
+      const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
+      const pieceKey = (entityKey: string): OnlineKey => ({ view: 'agg_a', entity: 'User', entityKey, pieces: true });
+      const keep: PruneBounds = { now: NOW, everyMs: 60_000, features: [{ feature: 'c', tileFrom: NOW - 3_600_000, sliceFrom: NOW - 60_000 }], eventFrom: NOW - 10_000, expireMs: 86_400_000 };
+      const pieces = async (k: OnlineKey) => {
+        const [entry] = await store.read([k]);
+        assert.ok(entry !== undefined && entry !== null && !(entry instanceof Error) && 'pieces' in entry, 'a pieces entry');
+        return { ...entry.pieces };
+      };
+
+      it('reads an empty set for an entity never written, next to row records in the same call', async () => {
+        const [a, b] = [fresh(), fresh()];
+        await store.writeIfNewer([write(key(b), 1000, 1000, { a_int: 1 })]);
+        const entries = await store.read([pieceKey(a), key(b), key(a)]);
+        assert.deepEqual(entries[0], { pieces: {} });
+        assert.deepEqual(plain(entries[1]), { eventTs: 1000, createdTs: 1000, values: { a_int: 1 } });
+        assert.equal(entries[2], null);
+      });
+
+      it('keeps the newer version of a piece whatever order writes arrive in, and never rewrites an event', async () => {
+        const k = pieceKey(fresh());
+        const tile = tileField('c', NOW - 600_000);
+        const event = eventField(NOW - 5_000, { topic: 't', partition: 0, offset: 7 });
+        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(3, '{"n":3}') }, { name: event, value: encodePiece(0, '{"amount":1}') }], prune: keep }]), [2]);
+        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(2, '{"n":2}') }, { name: event, value: encodePiece(0, '{"amount":9}') }], prune: keep }]), [0]);
+        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(4, '{"n":4}') }], prune: keep }]), [1]);
+        const stored = await pieces(k);
+        assert.equal(stored[tile], '4|{"n":4}');
+        assert.equal(stored[event], '0|{"amount":1}');
+      });
+
+      it('prunes what no window can read any more, at most once per interval', async () => {
+        const k = pieceKey(fresh());
+        const fields = [
+          { name: tileField('c', NOW - 7_200_000), value: encodePiece(1, '1') }, // before tileFrom: goes
+          { name: tileField('c', NOW - 1_800_000), value: encodePiece(1, '2') },
+          { name: sliceField('c', NOW - 120_000), value: encodePiece(1, '3') }, // before sliceFrom: goes
+          { name: sliceField('c', NOW - 30_000), value: encodePiece(1, '4') },
+          { name: tileField('gone', NOW), value: encodePiece(1, '5') }, // a feature no longer defined: goes
+          { name: eventField(NOW - 20_000, { topic: 't', partition: 1, offset: 1 }), value: encodePiece(0, '{}') }, // before eventFrom: goes
+          { name: eventField(NOW - 1_000, { topic: 't', partition: 1, offset: 2 }), value: encodePiece(0, '{}') },
+        ];
+        await store.writePieces([{ ...k, fields, prune: keep }]);
+        const kept = Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).sort();
+        assert.deepEqual(kept, [fields[1]!.name, fields[3]!.name, fields[6]!.name].sort());
+        // Within the interval nothing is pruned, even what is now out of bounds.
+        const later = { ...keep, now: NOW + 30_000, features: [{ feature: 'c', tileFrom: NOW, sliceFrom: NOW }], eventFrom: NOW };
+        await store.writePieces([{ ...k, fields: [], prune: later }]);
+        assert.equal(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).length, 3);
+        await store.writePieces([{ ...k, fields: [], prune: { ...later, now: NOW + 60_000 } }]);
+        assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT), []);
+      });
+
+      it('lets the pieces of an entity that went quiet expire', async () => {
+        const k = pieceKey(fresh());
+        await store.writePieces([{ ...k, fields: [{ name: tileField('c', NOW), value: encodePiece(1, '1') }], prune: { ...keep, expireMs: 1 } }]);
+        // Expiry is the store's own clock; poll it rather than sleep a guessed time (the deadline only bounds a broken store).
+        const deadline = Date.now() + 5_000;
+        while (Object.keys(await pieces(k)).length > 0) {
+          assert.ok(Date.now() < deadline, 'the pieces expire');
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       });
     });
   });

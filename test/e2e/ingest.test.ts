@@ -39,7 +39,7 @@ describe('skewless ingest', () => {
   const history = (view: string, users: readonly string[]) =>
     offline.query<Record<string, unknown>>(`select * from skewless.history_${view} where user_id = any($1) order by event_timestamp, user_id`, [users]);
   const onlineValues = async (view: string, users: readonly string[]) =>
-    (await online.read(users.map((u) => ({ view, entity: 'User', entityKey: u })))).map((e) => (e === null || e instanceof Error ? e : e.values));
+    (await online.read(users.map((u) => ({ view, entity: 'User', entityKey: u })))).map((e) => (e === null || e instanceof Error || !('values' in e) ? e : e.values));
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'skewless-ingest-'));

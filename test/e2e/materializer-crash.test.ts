@@ -153,7 +153,7 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
     const online = await stores.online.read(users.map((u) => ({ view, entity: 'User', entityKey: u })));
     online.forEach((entry, i) => {
       const want = newest.get(users[i]!)!;
-      assert.ok(entry !== null && !(entry instanceof Error), `${users[i]} online`);
+      assert.ok(entry !== null && !(entry instanceof Error) && 'eventTs' in entry, `${users[i]} online`);
       assert.deepEqual([entry.eventTs, entry.values.n], [want.at, want.n], `${users[i]}: the newest row online`);
     });
   });

@@ -49,6 +49,7 @@ export function countingStore(inner: OnlineStore): OnlineStore & { calls: Online
       return inner.read(keys);
     },
     writeIfNewer: inner.writeIfNewer.bind(inner),
+    writePieces: inner.writePieces.bind(inner),
     ping: inner.ping.bind(inner),
     close: inner.close.bind(inner),
   });

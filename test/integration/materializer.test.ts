@@ -115,7 +115,7 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
 
     const online = await stores.online.read(Array.from({ length: 10 }, (_, u) => ({ view, entity: 'User', entityKey: `${id}-u${u}` })));
     online.forEach((entry, u) => {
-      assert.ok(entry !== null && !(entry instanceof Error), `u${u} online`);
+      assert.ok(entry !== null && !(entry instanceof Error) && 'eventTs' in entry, `u${u} online`);
       assert.equal(entry.eventTs, now - HOUR, `u${u}: the newer row stays online`);
       assert.deepEqual(entry.values, { n: u, score: u / 3 });
     });
@@ -178,7 +178,7 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
     const m = await startMaterializer(registry, stores, { brokers: serviceUrl('KAFKA_BROKERS').split(','), groupId: `${id}_group` }, logger);
     await m.stop();
     const [entry] = await stores.online.read([{ view, entity: 'User', entityKey: key }]);
-    assert.ok(entry !== undefined && entry !== null && !(entry instanceof Error));
+    assert.ok(entry !== undefined && entry !== null && !(entry instanceof Error) && 'values' in entry);
     assert.deepEqual(entry.values, { n: 3, score: 1 });
     assert.deepEqual(await stores.offline.query(`select * from ${OUTBOX} where view = $1`, [view]), []);
   });

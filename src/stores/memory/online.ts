@@ -1,6 +1,8 @@
 import { replaces } from '../../features/freshness.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { decodeRecord, encodeRecord } from '../online-encoding.ts';
+import { applyPiecesWrite } from '../online-pieces.ts';
+import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../types.ts';
 
 /**
@@ -11,12 +13,38 @@ import type { OnlineEntry, OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } f
 export class MemoryOnlineStore implements OnlineStore {
   readonly kind = 'memory';
   readonly #records = new Map<string, { time: OnlineRecord; encoded: string }>();
+  readonly #hashes = new Map<string, { fields: Map<string, string>; expiresAt: number }>();
 
   async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
     return keys.map((k) => {
-      const stored = this.#records.get(onlineKey(k.entity, k.entityKey, k.view));
+      const key = onlineKey(k.entity, k.entityKey, k.view);
+      if (k.pieces === true) return { pieces: Object.fromEntries(this.#hash(key, Date.now())?.fields ?? []) };
+      const stored = this.#records.get(key);
       return stored === undefined ? null : decodeRecord(stored.encoded);
     });
+  }
+
+  async writePieces(writes: readonly PiecesWrite[]): Promise<number[]> {
+    return writes.map((w) => {
+      const key = onlineKey(w.entity, w.entityKey, w.view);
+      // Expiry runs on this process's clock, as Redis's runs on the server's, not on the writer's.
+      const now = Date.now();
+      let hash = this.#hash(key, now);
+      if (hash === undefined) this.#hashes.set(key, (hash = { fields: new Map(), expiresAt: Infinity }));
+      const written = applyPiecesWrite(hash.fields, w);
+      if (w.prune.expireMs > 0) hash.expiresAt = now + w.prune.expireMs;
+      return written;
+    });
+  }
+
+  /** The hash at `key`, dropped (as Redis would have expired it) when past its expiry at `now`. */
+  #hash(key: string, now: number): { fields: Map<string, string>; expiresAt: number } | undefined {
+    const hash = this.#hashes.get(key);
+    if (hash !== undefined && hash.expiresAt <= now) {
+      this.#hashes.delete(key);
+      return undefined;
+    }
+    return hash;
   }
 
   async writeIfNewer(writes: readonly OnlineWrite[]): Promise<boolean[]> {
@@ -28,9 +56,9 @@ export class MemoryOnlineStore implements OnlineStore {
     });
   }
 
-  /** Number of (view, entity) records held. */
+  /** Number of (view, entity) records and aggregation hashes held. */
   get size(): number {
-    return this.#records.size;
+    return this.#records.size + this.#hashes.size;
   }
 
   async ping(): Promise<void> {}

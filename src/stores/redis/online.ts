@@ -1,18 +1,23 @@
 import { SkewlessError } from '../../errors.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
+import { WRITE_PIECES_LUA, piecesScriptArgs } from '../online-pieces.ts';
+import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
 import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
+  skewlessWritePieces(key: string, ...args: (string | number)[]): Promise<number>;
 };
 
 /**
  * The Redis online store, standalone or Redis Cluster. Reads are MGETs: one for the whole request on a
  * standalone server; on a cluster one per entity (every view of an entity shares a hash slot), sent as one
- * pipeline per node. Writes go through a Lua script, so only-if-newer is atomic per key.
+ * pipeline per node. An aggregation view's pieces are a hash, read with HGETALL issued in the same tick as
+ * the MGET, so auto-pipelining sends them together: still one round trip. Writes go through Lua scripts,
+ * so only-if-newer is atomic per key.
  */
 export class RedisOnlineStore implements OnlineStore {
   readonly kind = 'redis';
@@ -23,6 +28,7 @@ export class RedisOnlineStore implements OnlineStore {
     this.mode = mode;
     const client = createRedisClient(url, mode, options);
     client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
+    client.defineCommand('skewlessWritePieces', { numberOfKeys: 1, lua: WRITE_PIECES_LUA });
     this.client = client as ScriptedClient;
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
     // report every failed reconnect as an unhandled error event.
@@ -32,6 +38,7 @@ export class RedisOnlineStore implements OnlineStore {
   async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
     if (keys.length === 0) return [];
     const redisKeys = keys.map((k) => onlineKey(k.entity, k.entityKey, k.view));
+    if (keys.some((k) => k.pieces === true)) return this.#readMixed(keys, redisKeys);
     if (this.mode === 'standalone') return this.#mget(redisKeys);
     // Cluster: MGET needs one slot, and the hash tag makes that one entity.
     const groups = new Map<string, number[]>();
@@ -48,6 +55,31 @@ export class RedisOnlineStore implements OnlineStore {
         indexes.forEach((i, j) => (out[i] = entries[j]!));
       }),
     );
+    return out;
+  }
+
+  /**
+   * Row records and aggregation hashes together: one MGET (per entity on a cluster) and one HGETALL per
+   * hash, all issued in this tick, so auto-pipelining writes them to each node at once.
+   */
+  async #readMixed(keys: readonly OnlineKey[], redisKeys: readonly string[]): Promise<OnlineEntry[]> {
+    const out = new Array<OnlineEntry>(keys.length);
+    const records: number[] = [];
+    const reads: Promise<void>[] = [];
+    keys.forEach((k, i) => {
+      if (k.pieces !== true) return void records.push(i);
+      reads.push(
+        this.client.hgetall(redisKeys[i]!).then(
+          (pieces) => void (out[i] = { pieces }),
+          (error: unknown) => void (out[i] = unavailable(error)),
+        ),
+      );
+    });
+    if (records.length > 0) {
+      const groups = this.mode === 'standalone' ? [records] : [...Map.groupBy(records, (i) => `${keys[i]!.entity}\u0000${keys[i]!.entityKey}`).values()];
+      for (const group of groups) reads.push(this.#mget(group.map((i) => redisKeys[i]!)).then((entries) => group.forEach((i, j) => (out[i] = entries[j]!))));
+    }
+    await Promise.all(reads);
     return out;
   }
 
@@ -71,6 +103,10 @@ export class RedisOnlineStore implements OnlineStore {
           .then((written) => written === 1, unavailable),
       ),
     );
+  }
+
+  async writePieces(writes: readonly PiecesWrite[]): Promise<(number | SkewlessError)[]> {
+    return Promise.all(writes.map((w) => this.client.skewlessWritePieces(onlineKey(w.entity, w.entityKey, w.view), ...piecesScriptArgs(w)).then((n) => Number(n), unavailable)));
   }
 
   /**

@@ -6,8 +6,10 @@
  *   skewless.events_<source> (_topic, _partition, _offset, <one typed column per source field>)
  *                                                                          the raw-event archive
  *   skewless.online_outbox (view, entity_key)                              online writes owed
- *   skewless.tiles_<view> (entity_key, feature, tile_start, tile_end, partial jsonb)
+ *   skewless.tiles_<view> (entity_key, feature, tile_start, tile_end, partial jsonb, version)
  *                                                                          aggregation partials per tile
+ *   skewless.slices_<view> (same columns)                                  partials per slice of recent
+ *                                                                          head tiles, for the online store
  *
  * Offsets live in PostgreSQL, written in the same transaction as the data they account for: that is what
  * makes a batch count exactly once whatever crashes (a batch is in, offsets included, or not at all).
@@ -31,6 +33,16 @@ export function tilesTable(view: string): string {
   return `${SCHEMA}.${ident(`tiles_${view}`)}`;
 }
 
+/** Slices of recent head tiles (online-pieces.ts): what the online store needs to end a window exactly at T. */
+export function slicesTable(view: string): string {
+  return `${SCHEMA}.${ident(`slices_${view}`)}`;
+}
+
+/** Which table a piece kind lives in. */
+export function piecesTable(kind: 'tile' | 'slice', view: string): string {
+  return kind === 'tile' ? tilesTable(view) : slicesTable(view);
+}
+
 export function materializerDdl(sources: readonly EventSource[], views: readonly AggregationView[], entities: ReadonlyMap<string, Entity>): string[] {
   return [
     `create schema if not exists ${SCHEMA}`,
@@ -50,7 +62,11 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
       const source = sources.find((s) => s.name === view.source)!;
       const keys = entities.get(view.entity)!.joinKeys.map((k) => ident(k.name));
       return [
-        `create table if not exists ${tilesTable(view.name)} (entity_key text not null, feature text not null, tile_start bigint not null, tile_end bigint not null, partial jsonb not null, primary key (entity_key, feature, tile_start))`,
+        ...[tilesTable(view.name), slicesTable(view.name)].flatMap((table) => [
+          `create table if not exists ${table} (entity_key text not null, feature text not null, tile_start bigint not null, tile_end bigint not null, partial jsonb not null, primary key (entity_key, feature, tile_start))`,
+          // Incremented by every merge: the online store keeps a piece only if its version is newer.
+          `alter table ${table} add column if not exists version bigint not null default 0`,
+        ]),
         // The head of a window is read from the archive: one entity's events in a time range.
         `create index if not exists ${ident(`events_${source.name}_by_${view.name}`)} on ${eventsTable(source.name)} (${[...keys, ident(source.timestampField)].join(', ')})`,
       ];
@@ -126,29 +142,31 @@ export interface StoredTile {
   readonly start: number;
   readonly end: number;
   readonly partial: Json;
+  /** The row's merge count after this write. */
+  readonly version: number;
 }
 
 /**
  * Creates missing tiles empty, then locks every tile named: together they make the read-merge-write of
  * tiles safe when two materializers touch one tile (an entity's events split over partitions).
  */
-export function lockTilesSql(view: string, tiles: readonly Omit<StoredTile, 'partial'>[], empty: readonly Json[]): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+export function lockTilesSql(table: string, tiles: readonly Omit<StoredTile, 'partial' | 'version'>[], empty: readonly Json[]): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
   const cols = [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start)];
   return {
     insert: {
-      sql: `insert into ${tilesTable(view)} (entity_key, feature, tile_start, tile_end, partial) select k, f, s, e, p::jsonb from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) as u(k, f, s, e, p) order by k, f, s on conflict do nothing`,
+      sql: `insert into ${table} (entity_key, feature, tile_start, tile_end, partial) select k, f, s, e, p::jsonb from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) as u(k, f, s, e, p) order by k, f, s on conflict do nothing`,
       params: [...cols, tiles.map((t) => t.end), empty.map((p) => JSON.stringify(p))],
     },
     select: {
-      sql: `select entity_key, feature, tile_start, partial from ${tilesTable(view)} where (entity_key, feature, tile_start) in (select * from unnest($1::text[], $2::text[], $3::bigint[])) order by entity_key, feature, tile_start for update`,
+      sql: `select entity_key, feature, tile_start, partial, version from ${table} where (entity_key, feature, tile_start) in (select * from unnest($1::text[], $2::text[], $3::bigint[])) order by entity_key, feature, tile_start for update`,
       params: cols,
     },
   };
 }
 
-export function saveTilesSql(view: string, tiles: readonly StoredTile[]): { sql: string; params: unknown[] } {
+export function saveTilesSql(table: string, tiles: readonly StoredTile[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${tilesTable(view)} t set partial = u.p::jsonb from unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) as u(k, f, s, p) where t.entity_key = u.k and t.feature = u.f and t.tile_start = u.s`,
-    params: [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start), tiles.map((t) => JSON.stringify(t.partial))],
+    sql: `update ${table} t set partial = u.p::jsonb, version = u.v from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) as u(k, f, s, p, v) where t.entity_key = u.k and t.feature = u.f and t.tile_start = u.s`,
+    params: [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start), tiles.map((t) => JSON.stringify(t.partial)), tiles.map((t) => t.version)],
   };
 }

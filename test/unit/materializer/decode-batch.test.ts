@@ -29,7 +29,7 @@ const message = (topic: string, offset: number, value: unknown, timestampMs = T)
 describe('decodeMessage', () => {
   it('normalises a source event to its declared types', () => {
     const decoded = decodeMessage(registry, events, message('txns', 4, { user_id: 7, amount: 2, at: '2026-11-21T11:59:00Z', tags: ['a'] }));
-    assert.deepEqual(decoded, { kind: 'event', event: { topic: 'txns', partition: 0, offset: 4, source: 'Txn', eventTs: T - 60_000, fields: { user_id: '7', amount: 2, at: T - 60_000, tags: ['a'] } } });
+    assert.deepEqual(decoded, { kind: 'event', event: { topic: 'txns', partition: 0, offset: 4, source: 'Txn', eventTs: T - 60_000, messageTs: T, fields: { user_id: '7', amount: 2, at: T - 60_000, tags: ['a'] } } });
   });
 
   it('dead-letters what is not a JSON object, or does not match, with every problem and the raw payload', () => {

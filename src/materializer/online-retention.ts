@@ -1,0 +1,78 @@
+/**
+ * Which aggregation pieces the online store gets and how long it keeps them (pure). The gateway reads a
+ * window at T ≈ now as completed tiles, slices of T's head tile and raw events of T's current slice
+ * (serving/aggregation-online.ts), so online needs, per entity and feature:
+ *
+ *   tiles     from retainFrom (the oldest any T ≥ now − slack reads) on;
+ *   slices    of the head tile of any T ≥ now − slack;
+ *   events    of the current slice of any such T.
+ *
+ * `ONLINE_CLOCK_SLACK_MS` is how far apart the clocks of producers, materializers and gateways may be. Which
+ * events feed slices and raw online events is judged by the event's Kafka message timestamp (as lateness
+ * is), so every replay and every materializer decides alike: an event feeds its head slices when its tile
+ * was the head tile, or later, slack included, when it was produced. A later-arriving event is in an older
+ * tile than any T after its arrival reads by slices, so its tile (always merged) covers it.
+ *
+ * Memory per entity and aggregation view in the online store, at most: per feature, window/hop + 2 tiles
+ * (plus tiles dated ahead by the allowed future skew), the slices of two head tiles (≤ 2 × 60), and the raw
+ * events of the last slice plus slack; each tile or slice one partial (moments ~100 bytes, HLL ≤ 16 KiB, a
+ * percentile sketch ~16 bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most
+ * once per `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
+ */
+import { headSliceMs, retainFrom } from '../features/aggregate/tiles.ts';
+import { floorHop } from '../features/windows.ts';
+import type { Aggregation, AggregationView } from '../registry/types.ts';
+import type { PruneBounds } from '../stores/online-pieces.ts';
+
+/** How far apart producer, materializer and gateway clocks may be for online windows to stay exact. */
+export const ONLINE_CLOCK_SLACK_MS = 120_000;
+
+/** How often, at most, a write prunes an entity's online pieces. */
+export const PRUNE_EVERY_MS = 60_000;
+
+const sliceOf = (a: Aggregation): number => headSliceMs(a.hopMs);
+
+/** The start of the oldest slice any T ≥ `at` − slack reads raw events from, over the view's features. */
+function eventFrom(view: AggregationView, at: number): number {
+  let from = Infinity;
+  for (const f of view.features) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, sliceOf(f.aggregation!)));
+  return from;
+}
+
+/** What the online store may drop at the writer's clock `now`, and when a quiet entity's pieces expire. */
+export function pruneBounds(view: AggregationView, now: number): PruneBounds {
+  let reach = 0;
+  const features = view.features.map((f) => {
+    const a = f.aggregation!;
+    reach = Math.max(reach, a.windowMs + 2 * a.hopMs);
+    return { feature: f.name, tileFrom: retainFrom(a, now - ONLINE_CLOCK_SLACK_MS), sliceFrom: floorHop(now - ONLINE_CLOCK_SLACK_MS, a.hopMs) };
+  });
+  // Past this much time after its last write, no window at any T reaches an entity's newest piece.
+  return { now, everyMs: PRUNE_EVERY_MS, features, eventFrom: eventFrom(view, now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
+}
+
+interface Timed {
+  readonly eventTs: number;
+  readonly messageTs: number;
+}
+
+/** Whether an event is folded into the head slices of a feature (see the header). */
+export function feedsSlices(aggregation: Aggregation, event: Timed): boolean {
+  return event.eventTs >= floorHop(event.messageTs - ONLINE_CLOCK_SLACK_MS, aggregation.hopMs);
+}
+
+/** Whether an event is kept raw online for the view (see the header). */
+export function feedsOnlineEvents(view: AggregationView, event: Timed): boolean {
+  return event.eventTs >= eventFrom(view, event.messageTs);
+}
+
+const inputsOf = new WeakMap<AggregationView, readonly string[]>();
+
+/** The fields of a source event the view's features read: all an online raw event needs to carry. */
+export function eventInputs(view: AggregationView, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  let names = inputsOf.get(view);
+  if (names === undefined) inputsOf.set(view, (names = [...new Set(view.features.flatMap((f) => (f.aggregation!.of === undefined ? [] : [f.aggregation!.of])))]));
+  const out: Record<string, unknown> = {};
+  for (const name of names) out[name] = fields[name] ?? null;
+  return out;
+}

@@ -1,0 +1,150 @@
+/**
+ * The online store made good from PostgreSQL, the source of truth: after a batch (writeOnline), for the
+ * outbox entries a crash or an online outage left owed (flushOutbox), and for everything
+ * (`skewless rebuild-online`, rebuildOnline). Every write is absolute and only-if-newer (rows by their
+ * timestamps, aggregation pieces by version), so doing any of this twice, or concurrently with a running
+ * materializer, leaves the same state.
+ */
+import { SkewlessError } from '../errors.ts';
+import { decodeKey, encodeKey, entityKey } from '../features/keys.ts';
+import { storedValue } from '../features/time.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { AggregationView, RowView } from '../registry/types.ts';
+import type { Stores } from '../stores/open.ts';
+import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
+import type { PieceField, PiecesWrite } from '../stores/online-pieces.ts';
+import { ident, newestRowsSql } from '../stores/sql/history.ts';
+import { OUTBOX, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
+import type { OnlineWrite } from '../stores/types.ts';
+import { groupBy } from './batch.ts';
+import { eventInputs, pruneBounds } from './online-retention.ts';
+
+/** Online writes owed: newest rows of row views, pieces of aggregation views. */
+export interface Owed {
+  readonly rows: readonly OnlineWrite[];
+  readonly pieces: readonly PiecesWrite[];
+}
+
+/** Writes what is owed, then clears its outbox entries; throws ONLINE_STORE_UNAVAILABLE (entries kept) on failure. */
+export async function writeOnline(stores: Stores, owed: Owed): Promise<void> {
+  if (owed.rows.length === 0 && owed.pieces.length === 0) return;
+  const [rows, pieces] = await Promise.all([owed.rows.length === 0 ? [] : stores.online.writeIfNewer(owed.rows), owed.pieces.length === 0 ? [] : stores.online.writePieces(owed.pieces)]);
+  const failed = [...rows, ...pieces].find((r): r is SkewlessError => r instanceof SkewlessError);
+  // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
+  if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `batch committed offline, online write failed: ${failed.message}`, { retriable: true, cause: failed });
+  const { sql, params } = clearOutboxSql(outboxEntries(owed));
+  await stores.offline.query(sql, params);
+}
+
+export function outboxEntries(owed: Owed): { view: string; entityKey: string }[] {
+  return [...owed.rows, ...owed.pieces].map((w) => ({ view: w.view, entityKey: w.entityKey }));
+}
+
+/**
+ * Makes good every online write owed: for each outbox entry, the entity's newest history row (row views)
+ * or its pieces (aggregation views), from PostgreSQL. Run at start-up and after an online failure.
+ * Returns the number of entries flushed.
+ */
+export async function flushOutbox(registry: Registry, stores: Stores, now = Date.now()): Promise<number> {
+  const owed = await stores.offline.query<{ view: string; entity_key: string }>(`select view, entity_key from ${OUTBOX} order by view, entity_key`);
+  const rows: OnlineWrite[] = [];
+  const pieces: PiecesWrite[] = [];
+  for (const [name, entries] of groupBy(owed, (o) => o.view)) {
+    const view = registry.view(name);
+    const keys = entries.map((o) => o.entity_key);
+    if (view?.kind === 'row') rows.push(...(await newestFromHistory(registry, stores, view, keys)));
+    else if (view?.kind === 'aggregation') pieces.push(...(await piecesFromOffline(registry, stores, view, keys, now)));
+  }
+  await writeOnline(stores, { rows, pieces });
+  // Entries of views no longer defined (or already caught up) are dropped too.
+  const { sql, params } = clearOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key })));
+  await stores.offline.query(sql, params);
+  return owed.length;
+}
+
+/** The newest history row of each given entity (or of every entity), as an online write. */
+export async function newestFromHistory(registry: Registry, stores: Stores, view: RowView, keys: readonly string[] | undefined): Promise<OnlineWrite[]> {
+  const entity = registry.entity(view.entity)!;
+  const { sql, params } = newestRowsSql(view, entity, keys?.map((k) => decodeKey(k, entity.joinKeys.length)));
+  const rows = await stores.offline.query(sql, params);
+  return rows.map((row) => {
+    const values: Record<string, unknown> = {};
+    for (const f of view.features) values[f.name] = storedValue(row[f.name]);
+    return {
+      view: view.name,
+      entity: view.entity,
+      entityKey: encodeKey(entity.joinKeys.map((k) => String(row[k.name]))),
+      eventTs: (row.event_timestamp as Date).getTime(),
+      createdTs: (row.created_timestamp as Date).getTime(),
+      values,
+    };
+  });
+}
+
+/**
+ * The online pieces of each given entity (or of every entity) of an aggregation view, as PostgreSQL holds
+ * them at `now`: the tiles and slices the online store keeps, with their versions, and the archived raw
+ * events of recent slices (online-retention.ts).
+ */
+export async function piecesFromOffline(registry: Registry, stores: Stores, view: AggregationView, keys: readonly string[] | undefined, now: number): Promise<PiecesWrite[]> {
+  const bounds = pruneBounds(view, now);
+  const fields = new Map<string, PieceField[]>();
+  const add = (key: string, field: PieceField) => {
+    const list = fields.get(key);
+    if (list === undefined) fields.set(key, [field]);
+    else list.push(field);
+  };
+  for (const kind of ['tile', 'slice'] as const) {
+    const rows = await stores.offline.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown; version: string | number }>(
+      `select entity_key, feature, tile_start, partial, version from ${piecesTable(kind, view.name)} ` +
+        `where feature = any($1::text[]) and tile_start >= any($2::bigint[])${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
+      [bounds.features.map((f) => f.feature), [Math.min(...bounds.features.map((f) => (kind === 'tile' ? f.tileFrom : f.sliceFrom)))], ...(keys === undefined ? [] : [keys])],
+    );
+    const rules = new Map(bounds.features.map((f) => [f.feature, kind === 'tile' ? f.tileFrom : f.sliceFrom]));
+    for (const row of rows) {
+      const start = Number(row.tile_start);
+      if (start < rules.get(row.feature)!) continue;
+      const name = kind === 'tile' ? tileField(row.feature, start) : sliceField(row.feature, start);
+      add(row.entity_key, { name, value: encodePiece(Number(row.version), JSON.stringify(row.partial)) });
+    }
+  }
+  const entity = registry.entity(view.entity)!;
+  const source = registry.source(view.source)!;
+  const keyColumns = entity.joinKeys.map((k) => `${ident(k.name)}::text`);
+  const params: unknown[] = [new Date(bounds.eventFrom).toISOString()];
+  let where = `${ident(source.timestampField)} >= $1`;
+  if (keys !== undefined) {
+    const decoded = keys.map((k) => decodeKey(k, entity.joinKeys.length));
+    where += ` and (${keyColumns.join(', ')}) in (select * from unnest(${entity.joinKeys.map((_, i) => `$${i + 2}::text[]`).join(', ')}))`;
+    params.push(...entity.joinKeys.map((_, i) => decoded.map((d) => d[i]!)));
+  }
+  const events = await stores.offline.query(`select * from ${eventsTable(source.name)} where ${where}`, params);
+  for (const e of events) {
+    const row: Record<string, unknown> = {};
+    for (const f of source.fields) row[f.name] = storedValue(e[f.name]);
+    const key = entityKey(entity, row);
+    if (!key.ok) continue;
+    const position = { topic: e._topic as string, partition: Number(e._partition), offset: Number(e._offset) };
+    add(key.key, { name: eventField(row[source.timestampField] as number, position), value: encodePiece(0, JSON.stringify(eventInputs(view, row))) });
+  }
+  return [...fields].map(([key, list]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields: list, prune: bounds }));
+}
+
+/**
+ * `skewless rebuild-online`: every row view's newest rows and every aggregation view's pieces, written
+ * from PostgreSQL. Reports each view as it is done.
+ */
+export async function rebuildOnline(registry: Registry, stores: Stores, onView: (view: string, writes: number) => void, now = Date.now()): Promise<number> {
+  let total = 0;
+  for (const view of registry.views) {
+    let owed: Owed;
+    if (view.kind === 'row') owed = { rows: await newestFromHistory(registry, stores, view, undefined), pieces: [] };
+    else if (view.kind === 'aggregation') owed = { rows: [], pieces: await piecesFromOffline(registry, stores, view, undefined, now) };
+    else continue;
+    await writeOnline(stores, owed);
+    const writes = owed.rows.length + owed.pieces.length;
+    total += writes;
+    onView(view.name, writes);
+  }
+  return total;
+}

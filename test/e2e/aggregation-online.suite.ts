@@ -1,0 +1,193 @@
+/**
+ * Aggregation views online, on given stores: a seeded stream of events (on time, late by hours, dated a
+ * little ahead) is committed batch by batch through the materializer's own commit, as the clock moves.
+ * After each batch the gateway's read path (onlineFrame) answers at T = the batch's clock minus up to a
+ * minute, and every feature of every user must equal, bit for bit, `valueAt` over the raw events that had
+ * arrived with event time before T — the oracle. Values decay (T moves with no new events for a user), a
+ * tile touched by a late event is updated, and a rebuild from PostgreSQL after the online store lost
+ * everything gives the same values.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { valueAt } from '../../src/features/aggregate/finalize.ts';
+import { DEFAULT_TIME_BOUNDS } from '../../src/materializer/batch.ts';
+import { commitBatch } from '../../src/materializer/commit.ts';
+import { decodeMessage, topicRoutes } from '../../src/materializer/decode.ts';
+import type { RawMessage } from '../../src/materializer/decode.ts';
+import { rebuildOnline } from '../../src/materializer/online-sync.ts';
+import type { Registry } from '../../src/registry/registry.ts';
+import type { AggregationView } from '../../src/registry/types.ts';
+import { createServingContext } from '../../src/serving/context.ts';
+import { servedValue } from '../../src/serving/frame.ts';
+import { onlineFrame } from '../../src/serving/online-frame.ts';
+import { onlineKey } from '../../src/features/keys.ts';
+import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
+import type { Stores } from '../../src/stores/open.ts';
+import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import { random } from '../helpers/random.ts';
+import { registryFromSdl } from '../helpers/repos.ts';
+import { uniqueName } from '../helpers/services.ts';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const LIMITS = { maxEntities: 1000, maxPushRows: 10_000, maxHistoricalRows: 100_000, entitySqlTimeoutMs: 30_000 };
+
+export interface AggEvent {
+  readonly user: string;
+  readonly eventTs: number;
+  readonly messageTs: number;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A source and a view using every aggregate function over three windows (hops 1m, 5m, 1h). */
+export function aggregationSdl(id: string): string {
+  return `type User @entity(key: ["user_id"]) { user_id: ID! }
+    type Src${id} @source(topic: "${id}_events", timestamp: "at") { user_id: ID! amount: Float! merchant: String! qty: Int at: DateTime! }
+    type W${id} @featureView(entity: "User", source: "Src${id}", name: "${id}_w") {
+      c30m: Int! @aggregate(fn: COUNT, window: "30m")
+      s30m: Float! @aggregate(fn: SUM, of: "amount", window: "30m")
+      min30m: Float @aggregate(fn: MIN, of: "amount", window: "30m")
+      last30m: DateTime @aggregate(fn: LAST, of: "at", window: "30m")
+      avg6h: Float @aggregate(fn: AVG, of: "amount", window: "6h")
+      max6h: Float @aggregate(fn: MAX, of: "amount", window: "6h")
+      sd6h: Float @aggregate(fn: STDDEV, of: "amount", window: "6h")
+      var6h: Float @aggregate(fn: VARIANCE, of: "amount", window: "6h")
+      first6h: String @aggregate(fn: FIRST, of: "merchant", window: "6h")
+      qty3d: Int! @aggregate(fn: SUM, of: "qty", window: "3d")
+      dm3d: Int! @aggregate(fn: COUNT_DISTINCT, of: "merchant", window: "3d")
+      adm3d: Int! @aggregate(fn: APPROX_COUNT_DISTINCT, of: "merchant", window: "3d")
+      p90_3d: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", window: "3d", percentile: 0.9)
+    }`;
+}
+
+/**
+ * Events from `start` for `spanMs` of message time: mostly on time (up to 20 s behind their message),
+ * some late by up to 5 hours, some dated up to 50 s ahead; sorted by message time.
+ */
+export function eventStream(seed: number, users: readonly string[], start: number, spanMs: number, count: number): AggEvent[] {
+  const rnd = random(seed);
+  const events: AggEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const messageTs = start + Math.floor(rnd() * spanMs);
+    const kind = rnd();
+    const eventTs = kind < 0.08 ? messageTs - Math.floor(rnd() * 5 * HOUR) : kind < 0.14 ? messageTs + Math.floor(rnd() * 50 * SEC) : messageTs - Math.floor(rnd() * 20 * SEC);
+    const user = users[Math.floor(rnd() ** 2 * users.length)]!;
+    const fields = { user_id: user, amount: Math.round(rnd() * 100_000) / 100 - (rnd() < 0.05 ? 500 : 0), merchant: `m${Math.floor(rnd() * 12)}`, qty: rnd() < 0.2 ? null : Math.floor(rnd() * 5), at: eventTs };
+    events.push({ user, eventTs, messageTs, fields });
+  }
+  return events.sort((a, b) => a.messageTs - b.messageTs);
+}
+
+/** Commits events as the Kafka consumer would, one "partition", offsets continuing from `firstOffset`. */
+export async function commitEvents(registry: Registry, stores: Stores, topic: string, events: readonly AggEvent[], firstOffset: number, now: number): Promise<void> {
+  const route = topicRoutes(registry).get(topic)!;
+  const messages: RawMessage[] = events.map((e, i) => ({ topic, partition: 0, offset: firstOffset + i, value: JSON.stringify(e.fields), timestampMs: e.messageTs }));
+  const decoded = messages.map((m) => decodeMessage(registry, route, m));
+  const result = await commitBatch(registry, stores, `${topic}_group`, messages, decoded, DEFAULT_TIME_BOUNDS, now);
+  assert.deepEqual(result.dead, [], 'no event is refused');
+}
+
+/** Each feature's value at T over the given events (those with event time before T count), as served. */
+export function oracle(view: AggregationView, events: readonly AggEvent[], asOf: number): unknown[] {
+  const raw = events.map((e) => ({ time: e.eventTs, row: e.fields }));
+  return view.features.map((f) => servedValue(f, valueAt(f, [], raw, asOf)));
+}
+
+export function aggregationOnlineSuite(name: string, openStores: () => Promise<Stores>): void {
+  describe(`aggregation views online: ${name}`, () => {
+    const id = uniqueName('agg');
+    const topic = `${id}_events`;
+    const users = Array.from({ length: 8 }, (_, u) => `${id}-u${u}`);
+    let stores: Stores;
+    let registry: Registry;
+    let view: AggregationView;
+    const online = async (asOf: number, who: readonly string[] = users) => {
+      const ctx = createServingContext({ registry, stores, limits: LIMITS, now: () => asOf });
+      const frame = await onlineFrame(ctx, { features: [view.name], entities: who.map((u) => ({ user_id: u })) });
+      assert.deepEqual(frame.errors, []);
+      assert.ok(frame.statuses.every((row) => row.slice(1).every((s) => s === 'PRESENT')));
+      return frame.rows.map((row) => row.slice(1));
+    };
+
+    before(async () => {
+      stores = await openStores();
+      registry = await registryFromSdl(aggregationSdl(id));
+      view = registry.view(`${id}_w`) as AggregationView;
+      await stores.offline.ensureSchema(registry);
+    });
+    after(async () => {
+      await stores.online.close();
+      await stores.offline.close();
+    });
+
+    it('serves every aggregate at T equal to valueAt over the events arrived by then, batch after batch', async () => {
+      // Simulated clock: two days of history, then three hours consumed in 10-minute batches.
+      const start = Math.floor((Date.now() - 4 * HOUR) / MIN) * MIN + 17 * SEC;
+      const history = eventStream(1, users, start - 2 * 24 * HOUR, 2 * 24 * HOUR, 600);
+      const live = eventStream(2, users, start, 3 * HOUR, 900);
+      const rnd = random(3);
+      let offset = 0;
+      await commitEvents(registry, stores, topic, history, offset, start);
+      offset += history.length;
+      const arrived = [...history];
+      let compared = 0;
+      for (let from = start; from < start + 3 * HOUR; from += 10 * MIN) {
+        const batch = live.filter((e) => e.messageTs >= from && e.messageTs < from + 10 * MIN);
+        const now = from + 10 * MIN;
+        await commitEvents(registry, stores, topic, batch, offset, now);
+        offset += batch.length;
+        arrived.push(...batch);
+        // T a little behind the materializer's clock, as a gateway's may be; never on a round number.
+        const asOf = now - Math.floor(rnd() * 60 * SEC);
+        const served = await online(asOf);
+        users.forEach((user, u) => {
+          const want = oracle(view, arrived.filter((e) => e.user === user), asOf);
+          view.features.forEach((f, i) => assert.ok(Object.is(served[u]![i], want[i]), `${user} ${f.name} at ${new Date(asOf).toISOString()}: online ${String(served[u]![i])}, oracle ${String(want[i])}`));
+          compared += view.features.length;
+        });
+      }
+      assert.equal(compared, 18 * users.length * view.features.length);
+    });
+
+    it('decays with no new events: the same pieces give smaller windows as T moves on', async () => {
+      const user = `${id}-quiet`;
+      const t0 = Math.floor((Date.now() - HOUR) / MIN) * MIN;
+      const events: AggEvent[] = [0, 1, 2].map((k) => ({ user, eventTs: t0 + k * 5 * MIN, messageTs: t0 + k * 5 * MIN + SEC, fields: { user_id: user, amount: 10 + k, merchant: `m${k}`, qty: 1, at: t0 + k * 5 * MIN } }));
+      await commitEvents(registry, stores, topic, events, 100_000, t0 + 11 * MIN);
+      const c30m = view.features.findIndex((f) => f.name === 'c30m');
+      const counts = [];
+      for (const asOf of [t0 + 11 * MIN, t0 + 32 * MIN, t0 + 37 * MIN, t0 + 42 * MIN]) {
+        const [values] = await online(asOf, [user]);
+        assert.deepEqual(values, oracle(view, events, asOf));
+        counts.push(values![c30m]);
+      }
+      assert.deepEqual(counts, [3, 2, 1, 0]);
+    });
+
+    it('rebuilds the online store from PostgreSQL after it lost everything', async () => {
+      const asOf = Date.now();
+      const before = await online(asOf);
+      const dm3d = view.features.findIndex((f) => f.name === 'dm3d');
+      assert.ok(before.every((row) => (row[dm3d] as number) > 0), 'every user has events in the 3-day window');
+      stores = await forget(stores, view.name, users);
+      const empty = await online(asOf);
+      assert.ok(empty.every((row) => row[dm3d] === 0), 'nothing is left online');
+      const written = await rebuildOnline(registry, stores, () => {}, asOf);
+      assert.ok(written >= users.length);
+      assert.deepEqual(await online(asOf), before);
+    });
+  });
+}
+
+/**
+ * The online store without these users' pieces, as after FLUSHALL: their keys deleted from Redis (other
+ * tests share the server), or a new embedded store.
+ */
+async function forget(stores: Stores, view: string, users: readonly string[]): Promise<Stores> {
+  if (stores.online instanceof RedisOnlineStore) {
+    await stores.online.client.del(...users.map((u) => onlineKey('User', u, view)));
+    return stores;
+  }
+  return { ...stores, online: new MemoryOnlineStore() };
+}
