@@ -1,9 +1,11 @@
 /**
- * `skewless serve`: load and validate the registry, open the stores, build the schema, listen. A broken
- * schema never starts a half-working server: serve refuses with the full validation report.
+ * `skewless serve`: load and validate the registry, open the stores, build the schema, seed the demo
+ * data when asked (by default on embedded stores: see src/demo/), listen. A broken schema never starts a
+ * half-working server: serve refuses with the full validation report.
  */
 import type { Config } from '../config/config.ts';
 import { redactUrl } from '../config/config.ts';
+import { seedDemo } from '../demo/seed.ts';
 import { buildSchema } from '../graphql/schema.ts';
 import type { Logger } from '../ops/log.ts';
 import { loadRegistry } from '../registry/load.ts';
@@ -35,6 +37,17 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     await closeStores(stores);
     err(`skewless: cannot load the transforms: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
+  }
+  if (config.demo) {
+    try {
+      // Before listening, so the first query already sees a month of data (logged as demo.seeded).
+      await seedDemo(result.registry, stores, { bounds: { allowedLatenessMs: config.allowedLatenessMs, maxFutureSkewMs: config.maxFutureSkewMs } }, logger);
+    } catch (error) {
+      await transforms?.close();
+      await closeStores(stores);
+      err(`skewless: cannot seed the demo data: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
   }
   const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows, entitySqlTimeoutMs: config.entitySqlTimeoutMs };
   const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, transforms, exampleQuery: EXAMPLE_QUERY });

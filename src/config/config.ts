@@ -33,6 +33,12 @@ export interface Config {
   readonly kafkaSessionTimeoutMs: number;
   readonly allowedLatenessMs: number;
   readonly maxFutureSkewMs: number;
+  /**
+   * Whether `serve` seeds the demo data before listening: `auto` (the default) resolves to true only when
+   * both stores are embedded (no DATABASE_URL, no REDIS_URL), so real stores are never filled with
+   * synthetic data unless asked with `on`.
+   */
+  readonly demo: boolean;
   readonly maxEntities: number;
   readonly maxPushRows: number;
   readonly maxHistoricalRows: number;
@@ -114,6 +120,9 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const allowedLatenessMs = duration('allowedLateness');
   const maxFutureSkewMs = duration('maxFutureSkew');
   if (!/^[A-Za-z0-9._-]+$/.test(raw.consumerGroup ?? '')) bad('consumerGroup', 'a name of letters, digits, ".", "_" and "-"');
+  const demoMode = raw.demo;
+  if (demoMode !== 'auto' && demoMode !== 'on' && demoMode !== 'off') bad('demo', 'auto, on or off');
+  const demo = demoMode === 'on' || (demoMode === 'auto' && raw.databaseUrl === undefined && raw.redisUrl === undefined);
 
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
@@ -133,6 +142,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     kafkaSessionTimeoutMs,
     allowedLatenessMs,
     maxFutureSkewMs,
+    demo,
     maxEntities,
     maxPushRows,
     maxHistoricalRows,

@@ -109,6 +109,13 @@ export const SETTINGS = {
     valueName: 'DURATION',
     help: "How long after its Kafka message's timestamp an event may be dated (producer clock skew); later ones are dead-lettered as FUTURE.",
   },
+  demo: {
+    flag: 'demo',
+    env: 'SKEWLESS_DEMO',
+    default: 'auto',
+    valueName: 'auto|on|off',
+    help: 'Seed a month of synthetic transactions for the example before serving (auto: only when both stores are embedded).',
+  },
   maxEntities: {
     flag: 'max-entities',
     env: 'SKEWLESS_MAX_ENTITIES',

@@ -53,7 +53,7 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
       const { sql, params } = archiveEventsSql(registry.source(name)!, events);
       await tx.query(sql, params);
     }
-    const merged = await mergeTiles(tx, foldTiles(registry, writes.events));
+    const merged = await mergeTiles(tx, foldTiles(registry, writes.events, now));
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
       const view = registry.view(name) as RowView;

@@ -56,9 +56,15 @@ interface Timed {
   readonly messageTs: number;
 }
 
-/** Whether an event is folded into the head slices of a feature (see the header). */
-export function feedsSlices(aggregation: Aggregation, event: Timed): boolean {
-  return event.eventTs >= floorHop(event.messageTs - ONLINE_CLOCK_SLACK_MS, aggregation.hopMs);
+/**
+ * Whether an event is folded into the head slices of a feature. Only when online may still read them:
+ * its tile was the head tile, or later, slack included, when the event was produced (so every replay
+ * decides alike), and still is at the materializer's clock `now` (a backlog or a replay of old events,
+ * as the demo seeds, writes no slices a gateway at T ≥ now − slack could never read). Skipping by either
+ * rule is safe; folding more would be too.
+ */
+export function feedsSlices(aggregation: Aggregation, event: Timed, now: number): boolean {
+  return event.eventTs >= floorHop(Math.max(event.messageTs, now) - ONLINE_CLOCK_SLACK_MS, aggregation.hopMs);
 }
 
 /** Whether an event is kept raw online for the view (see the header). */

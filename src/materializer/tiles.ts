@@ -1,8 +1,8 @@
 /**
  * Raw events → tile partials (pure): for every aggregation view over an event's source, the event is
  * folded into the partial of each feature's tile [floor_hop(t), floor_hop(t) + hop) for the event's
- * entity, and, while its tile is a head tile online reads by slices (online-retention.ts), into its slice
- * of that tile. The commit merges these deltas into the stored tiles and slices; merges are exact and
+ * entity, and, while its tile is a head tile online reads by slices at the materializer's clock `now`
+ * (online-retention.ts), into its slice of that tile. The commit merges these deltas into the stored tiles and slices; merges are exact and
  * order-independent, so how events were split into batches never shows in a value.
  */
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
@@ -44,7 +44,7 @@ function viewsBySource(registry: Registry): ReadonlyMap<string, readonly Aggrega
  * join key for a view is missing (a nullable source field left null) has no entity there and is skipped
  * for that view; it stays in the archive.
  */
-export function foldTiles(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>): TileDelta[] {
+export function foldTiles(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>, now: number): TileDelta[] {
   const views = viewsBySource(registry);
   const deltas = new Map<string, TileDelta>();
   for (const [source, list] of events) {
@@ -67,7 +67,7 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
             foldEvent(aggregation, delta.partial, folded);
           };
           add('tile', aggregation.hopMs);
-          if (feedsSlices(aggregation, event)) add('slice', headSliceMs(aggregation.hopMs));
+          if (feedsSlices(aggregation, event, now)) add('slice', headSliceMs(aggregation.hopMs));
         }
       }
     }
