@@ -1,52 +1,342 @@
 /**
- * An aggregation view's values for one entity at T, from the offline store: each feature's completed
- * tiles in [floor_hop(T − window), floor_hop(T)) and the archived raw events of the head, [floor_hop(T), T),
- * finalised by the one function every path uses (features/aggregate/finalize.ts). Values therefore decay
- * with no new events: T moves, the window moves, old tiles drop out.
+ * Aggregation views' values from the offline store, for many (entity, T) rows at once: what
+ * historicalFeatures, the training-set export and the on-demand views they feed read.
  *
- * One entity at a time for now; the historical join will batch this across entity rows.
+ * The value of a feature at T covers [floor_hop(T − window), T): its completed tiles in
+ * [floor_hop(T − window), floor_hop(T)) (skewless.tiles_<view>) plus the archived raw events of the head,
+ * [floor_hop(T), T) (skewless.events_<source>), finalised by the one function every path uses
+ * (features/aggregate/finalize.ts). Values therefore decay with no new events: T moves, old tiles drop out.
+ *
+ * Per chunk of rows, two queries whatever the number of rows: one for the tiles of every entity of the
+ * chunk and one for their head events, each driven by an unnest of (entity, time range) with the ranges of
+ * one entity's rows merged, so an entity with many rows reads each tile and event once. Rows are then
+ * computed per entity in T order: tiles and events are sorted once, each row finds its own by binary
+ * search, and consecutive rows in the same head tile share their merged tiles.
  */
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
-import { valueAt } from '../features/aggregate/finalize.ts';
-import { windowPlan } from '../features/aggregate/tiles.ts';
-import { entityKey } from '../features/keys.ts';
+import { valueAt, windowPartial } from '../features/aggregate/finalize.ts';
+import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
+import { encodeKey, entityKey } from '../features/keys.ts';
 import { storedValue } from '../features/time.ts';
+import { floorHop, windowRange } from '../features/windows.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { AggregationView } from '../registry/types.ts';
+import type { Aggregation, AggregationView, Entity, EventSource, Feature, Field } from '../registry/types.ts';
 import type { OfflineStore } from '../stores/types.ts';
-import { ident } from '../stores/sql/history.ts';
+import { ident, sqlType } from '../stores/sql/history.ts';
 import { eventsTable, tilesTable } from '../stores/sql/materializer-tables.ts';
 
-export async function offlineAggregationValues(registry: Registry, offline: OfflineStore, view: AggregationView, keys: Readonly<Record<string, string>>, asOf: number): Promise<Record<string, unknown>> {
+/** One row to compute: the entity's join keys (as an entity row carries them) and the instant T. */
+export interface AggregationRow {
+  readonly keys: Readonly<Record<string, unknown>>;
+  /** T, epoch ms; undefined when the row has none (an entitySql row with a null event_timestamp). */
+  readonly asOf: number | undefined;
+}
+
+/**
+ * Rows read per pair of queries, about: an entity's rows are never split, so a chunk may hold more. Bounds
+ * the size of the queries' parameters and of the tiles and events held at once.
+ */
+export const AGGREGATION_CHUNK_ROWS = 2000;
+
+/**
+ * The values of `features` (default: all of the view's) at each row's T: one entry per row, in order,
+ * with every feature by name — or null for a row that names no entity (a join key missing or invalid) or
+ * has no T. A store failure rejects the whole call.
+ */
+export async function offlineAggregationRows(
+  registry: Registry,
+  offline: Pick<OfflineStore, 'query'>,
+  view: AggregationView,
+  rows: readonly AggregationRow[],
+  features: readonly Feature[] = view.features,
+): Promise<(Record<string, unknown> | null)[]> {
+  const out = new Array<Record<string, unknown> | null>(rows.length).fill(null);
+  if (features.length === 0) return out;
   const entity = registry.entity(view.entity)!;
   const source = registry.source(view.source)!;
-  const key = entityKey(entity, keys);
-  if (!key.ok) throw new Error(key.reason);
-  const plans = view.features.map((f) => windowPlan(f.aggregation!, asOf));
-  const earliestHead = Math.min(...plans.map((p) => p.head));
-  const tiles = await offline.query<{ feature: string; tile_start: string; tile_end: string; partial: unknown }>(
-    `select feature, tile_start, tile_end, partial from ${tilesTable(view.name)} where entity_key = $1 and tile_start >= $2 and tile_start < $3`,
-    [key.key, Math.min(...plans.map((p) => p.from)), Math.max(...plans.map((p) => p.head))],
-  );
-  const where = entity.joinKeys.map((k, i) => `${ident(k.name)} = $${i + 1}`).join(' and ');
-  const ts = ident(source.timestampField);
-  const events = await offline.query(`select * from ${eventsTable(source.name)} where ${where} and ${ts} >= $${entity.joinKeys.length + 1} and ${ts} < $${entity.joinKeys.length + 2}`, [
-    ...key.values,
-    new Date(earliestHead).toISOString(),
-    new Date(asOf).toISOString(),
-  ]);
-  const rows = events.map((e) => {
-    const row: Record<string, unknown> = {};
-    for (const f of source.fields) row[f.name] = storedValue(e[f.name]);
-    return { time: row[source.timestampField] as number, row };
-  });
-  const out: Record<string, unknown> = {};
-  view.features.forEach((feature, i) => {
-    const plan = plans[i]!;
-    const spans = tiles
-      .filter((t) => t.feature === feature.name && Number(t.tile_start) < plan.head)
-      .map((t) => ({ start: Number(t.tile_start), end: Number(t.tile_end), partial: aggregatorFor(feature.aggregation!).decode(t.partial) }));
-    out[feature.name] = valueAt(feature, spans, rows.filter((r) => r.time >= plan.head), asOf);
-  });
+  const reader = new WindowReader(view, entity, source, features);
+  const chunks = [...chunked(groupByEntity(entity, rows))];
+  const read = (chunk: EntityGroup[]) => Promise.all([reader.readTiles(offline, chunk), reader.readEvents(offline, chunk)]);
+  // One chunk ahead: the database reads the next chunk while this one is computed here.
+  let next = chunks.length > 0 ? read(chunks[0]!) : undefined;
+  for (let c = 0; c < chunks.length; c++) {
+    const [tiles, events] = await next!;
+    next = c + 1 < chunks.length ? read(chunks[c + 1]!) : undefined;
+    // Settled later, or never if computing this chunk throws: not an unhandled rejection meanwhile.
+    next?.catch(() => undefined);
+    chunks[c]!.forEach((group, g) => reader.compute(group, tiles[g]!, events[g]!, out));
+  }
   return out;
+}
+
+/** One entity's values at T: `offlineAggregationRows` for one row; throws for keys that name no entity. */
+export async function offlineAggregationValues(registry: Registry, offline: Pick<OfflineStore, 'query'>, view: AggregationView, keys: Readonly<Record<string, unknown>>, asOf: number): Promise<Record<string, unknown>> {
+  const key = entityKey(registry.entity(view.entity)!, keys);
+  if (!key.ok) throw new Error(key.reason);
+  const [values] = await offlineAggregationRows(registry, offline, view, [{ keys, asOf }]);
+  return values!;
+}
+
+/** One entity's rows: its key, its join key values (text) and its rows as (row index, T), in T order. */
+export interface EntityGroup {
+  readonly key: string;
+  readonly values: readonly string[];
+  readonly rows: readonly { readonly index: number; readonly asOf: number }[];
+}
+
+/** Rows grouped by entity (groups in first-seen order), each group sorted by T; keyless rows left out. */
+export function groupByEntity(entity: Entity, rows: readonly AggregationRow[]): EntityGroup[] {
+  const groups = new Map<string, { key: string; values: readonly string[]; rows: { index: number; asOf: number }[] }>();
+  rows.forEach((row, index) => {
+    if (row.asOf === undefined || !Number.isSafeInteger(row.asOf)) return;
+    const values: string[] = [];
+    for (const field of entity.joinKeys) {
+      const text = keyText(row.keys[field.name]);
+      if (text === undefined) return;
+      values.push(text);
+    }
+    const key = encodeKey(values);
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = { key, values, rows: [] }));
+    group.rows.push({ index, asOf: row.asOf });
+  });
+  const out = [...groups.values()];
+  for (const group of out) group.rows.sort((a, b) => a.asOf - b.asOf);
+  return out;
+}
+
+/**
+ * A join key value as text, compared the way the as-of join compares keys (as SQL text): a string as it
+ * is, a number or boolean spelled out. Inline entity rows are checked before they get here (entity-rows.ts);
+ * entitySql rows carry whatever their columns hold, and a row whose key is missing or empty names no entity.
+ */
+function keyText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function* chunked(groups: readonly EntityGroup[]): Generator<EntityGroup[]> {
+  let chunk: EntityGroup[] = [];
+  let size = 0;
+  for (const group of groups) {
+    chunk.push(group);
+    size += group.rows.length;
+    if (size >= AGGREGATION_CHUNK_ROWS) {
+      yield chunk;
+      chunk = [];
+      size = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
+ * Merges ranges [from, to) given in ascending order of `from` into disjoint ones; empty ranges vanish.
+ * Ranges that touch are joined: a tile or event is read once however many rows need it.
+ */
+export function mergeRanges(ranges: Iterable<readonly [number, number]>): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [from, to] of ranges) {
+    if (to <= from) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to);
+    else out.push([from, to]);
+  }
+  return out;
+}
+
+/** The first index of a sorted array whose value is ≥ x. */
+export function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** One feature's tiles for one entity, sorted by start, decoded. */
+interface FeatureTiles {
+  readonly starts: number[];
+  readonly spans: Span[];
+}
+
+/** One entity's head events, sorted by time. */
+interface EntityEvents {
+  readonly times: number[];
+  readonly events: SourceEvent[];
+}
+
+/** Reading and computing one view's features; the SQL is built once per call. */
+class WindowReader {
+  readonly #source: EventSource;
+  readonly #features: readonly Feature[];
+  /** The source's fields matching the entity's join keys, in key order. */
+  readonly #keyFields: readonly Field[];
+  readonly #tilesSql: string;
+  readonly #eventsSql: string;
+
+  constructor(view: AggregationView, entity: Entity, source: EventSource, features: readonly Feature[]) {
+    this.#source = source;
+    this.#features = features;
+    this.#keyFields = entity.joinKeys.map((k) => source.fields.find((f) => f.name === k.name)!);
+    this.#tilesSql = tilesSql(view);
+    this.#eventsSql = eventsSql(source, this.#keyFields);
+  }
+
+  /** Per group, per feature: the tiles every row of the group needs, in one query. */
+  async readTiles(offline: Pick<OfflineStore, 'query'>, groups: readonly EntityGroup[]): Promise<FeatureTiles[][]> {
+    const owner: [number, number][] = [];
+    const params: [string[], string[], number[], number[]] = [[], [], [], []];
+    groups.forEach((group, g) => {
+      this.#features.forEach((feature, f) => {
+        const ranges = mergeRanges(group.rows.map((r) => {
+          const { from, head } = edges(feature.aggregation!, r.asOf);
+          return [from, head] as const;
+        }));
+        for (const [from, to] of ranges) {
+          owner.push([g, f]);
+          params[0].push(group.key);
+          params[1].push(feature.name);
+          params[2].push(from);
+          params[3].push(to);
+        }
+      });
+    });
+    const out = groups.map(() => this.#features.map((): FeatureTiles => ({ starts: [], spans: [] })));
+    if (owner.length === 0) return out;
+    const found = await offline.query<{ __r: number; tile_start: number; tile_end: number; partial: unknown }>(this.#tilesSql, [owner.map((_, i) => i), ...params]);
+    const aggregators = this.#features.map((f) => aggregatorFor(f.aggregation!));
+    for (const tile of found) {
+      const [g, f] = owner[tile.__r]!;
+      out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(tile.partial) });
+    }
+    for (const features of out) {
+      for (const { starts, spans } of features) {
+        spans.sort((a, b) => a.start - b.start);
+        for (const span of spans) starts.push(span.start);
+      }
+    }
+    return out;
+  }
+
+  /** Per group: the archived events of every row's head, [floor_hop(T) of the finest hop, T), in one query. */
+  async readEvents(offline: Pick<OfflineStore, 'query'>, groups: readonly EntityGroup[]): Promise<EntityEvents[]> {
+    const owner: number[] = [];
+    const keys: unknown[][] = this.#keyFields.map(() => []);
+    const from: number[] = [];
+    const to: number[] = [];
+    groups.forEach((group, g) => {
+      // A key the archive's column cannot hold (text for an Int field) matches no event.
+      if (!this.#keyFields.every((field, k) => castable(field, group.values[k]!))) return;
+      const ranges = mergeRanges(group.rows.map((r) => [Math.min(...this.#features.map((f) => floorHop(r.asOf, f.aggregation!.hopMs))), r.asOf] as const));
+      for (const [start, end] of ranges) {
+        owner.push(g);
+        group.values.forEach((v, k) => keys[k]!.push(v));
+        from.push(start);
+        to.push(end);
+      }
+    });
+    const out = groups.map((): EntityEvents => ({ times: [], events: [] }));
+    if (owner.length === 0) return out;
+    const found = await offline.query(this.#eventsSql, [owner.map((_, i) => i), ...keys, from, to]);
+    const time = this.#source.timestampField;
+    for (const stored of found) {
+      const row: Record<string, unknown> = {};
+      for (const field of this.#source.fields) row[field.name] = storedValue(stored[field.name]);
+      out[owner[stored.__r as number]!]!.events.push({ time: row[time] as number, row });
+    }
+    for (const entity of out) {
+      entity.events.sort((a, b) => a.time - b.time);
+      for (const event of entity.events) entity.times.push(event.time);
+    }
+    return out;
+  }
+
+  /** Every row of one entity, in T order, into `out` (indexed by row). */
+  compute(group: EntityGroup, tiles: readonly FeatureTiles[], head: EntityEvents, out: (Record<string, unknown> | null)[]): void {
+    // Rows in one head tile share their completed tiles: merged once, handed to valueAt as one piece.
+    const merged = this.#features.map(() => ({ head: NaN, spans: [] as Span[] }));
+    for (const { index, asOf } of group.rows) {
+      const values: Record<string, unknown> = {};
+      this.#features.forEach((feature, f) => {
+        const aggregation = feature.aggregation!;
+        const plan = edges(aggregation, asOf);
+        const cached = merged[f]!;
+        if (cached.head !== plan.head) {
+          const { starts, spans } = tiles[f]!;
+          const lo = lowerBound(starts, plan.from);
+          const hi = lowerBound(starts, plan.head);
+          // windowPartial at floor_hop(T) covers exactly [from, head), refusing a tile that crosses either edge.
+          cached.spans = lo === hi ? [] : [{ start: plan.from, end: plan.head, partial: windowPartial(aggregation, spans.slice(lo, hi), [], plan.head) }];
+          cached.head = plan.head;
+        }
+        const events = head.events.slice(lowerBound(head.times, plan.head), lowerBound(head.times, asOf));
+        values[feature.name] = valueAt(feature, cached.spans, events, asOf);
+      });
+      out[index] = values;
+    }
+  }
+}
+
+/*
+ * Both reads are LATERAL lookups, one index range scan per (entity, range) — the tiles' primary key
+ * (entity_key, feature, tile_start), the archive's (join keys, event time) index — never a scan of the
+ * table: with thousands of ranges the planner otherwise prefers sorting the whole table for a merge join
+ * (measured: 1.1 s against 0.2 s for 20,000 ranges over 1M tiles).
+ */
+
+/**
+ * Tiles of (entity key, feature) with start in [from, to), per numbered range. Bounds come back as float8,
+ * exact for epoch ms, so no bigint travels as text.
+ */
+export function tilesSql(view: AggregationView): string {
+  return (
+    `select r.i as "__r", t.tile_start::float8 as tile_start, t.tile_end::float8 as tile_end, t.partial ` +
+    `from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) as r(i, k, f, s, e) ` +
+    `cross join lateral (select tile_start, tile_end, partial from ${tilesTable(view.name)} ` +
+    `where entity_key = r.k and feature = r.f and tile_start >= r.s and tile_start < r.e offset 0) t`
+  );
+}
+
+/**
+ * Archived events of an entity (its join key columns) with event time in [from, to), per numbered range.
+ * Times travel as epoch ms both ways (integer arithmetic on intervals, exact), not as text to format and
+ * parse: DateTime fields come back as float8 epoch ms, what storedValue makes of a Date anyway.
+ */
+export function eventsSql(source: EventSource, keyFields: readonly Field[]): string {
+  const n = keyFields.length;
+  const keyTypes = keyFields.map((f, k) => `$${k + 2}::${sqlType(f.type)}[]`);
+  const keyAliases = keyFields.map((_, k) => `k${k}`);
+  const ts = ident(source.timestampField);
+  const at = (ms: string) => `timestamptz 'epoch' + ${ms} * interval '1 millisecond'`;
+  const conditions = [...keyFields.map((f, k) => `${ident(f.name)} = r.k${k}`), `${ts} >= ${at('r.s')}`, `${ts} < ${at('r.e')}`];
+  const columns = source.fields.map((f) => (sqlType(f.type) === 'timestamptz' ? `round(extract(epoch from ${ident(f.name)}) * 1000)::float8 as ${ident(f.name)}` : ident(f.name)));
+  return (
+    `select r.i as "__r", ev.* ` +
+    `from unnest($1::int[], ${keyTypes.join(', ')}, $${n + 2}::bigint[], $${n + 3}::bigint[]) as r(i, ${keyAliases.join(', ')}, s, e) ` +
+    `cross join lateral (select ${columns.join(', ')} from ${eventsTable(source.name)} where ${conditions.join(' and ')} offset 0) ev`
+  );
+}
+
+/** The edges of a window at T: its oldest event time, floor_hop(T − window), and its head tile's start, floor_hop(T). */
+function edges(aggregation: Aggregation, asOf: number): { readonly from: number; readonly head: number } {
+  return { from: windowRange(asOf, aggregation.windowMs, aggregation.hopMs).from, head: floorHop(asOf, aggregation.hopMs) };
+}
+
+const INT32 = /^-?\d{1,10}$/;
+
+/** Whether a join key's text can be compared with the archive's column of this field without a cast error. */
+function castable(field: Field, text: string): boolean {
+  switch (sqlType(field.type)) {
+    case 'integer':
+      return INT32.test(text) && Math.abs(Number(text)) <= 2 ** 31 - (text.startsWith('-') ? 0 : 1);
+    case 'text':
+      return true;
+    default:
+      return false;
+  }
 }

@@ -4,7 +4,7 @@
  * number of rows. `write` resolves when the consumer can take more.
  */
 import type { ServingContext } from './context.ts';
-import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
+import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical, readBatch } from './historical-query.ts';
 import type { HistoricalArgs, PreparedHistorical } from './historical-query.ts';
 import { ParquetStream, kindOf } from './parquet-stream.ts';
 import type { ParquetColumn } from './parquet-stream.ts';
@@ -20,6 +20,14 @@ const CONTENT_TYPES: Record<ExportFormat, string> = {
 
 /** Rows fetched from the database at a time. */
 export const EXPORT_BATCH_ROWS = 5000;
+
+/** Rows whose aggregation views are read together, when the export has any (see planExport). */
+export const AGGREGATION_BATCH_ROWS = 50_000;
+
+export interface ExportOptions {
+  /** Rows whose aggregation views are read together. Default AGGREGATION_BATCH_ROWS. */
+  readonly aggregationBatchRows?: number;
+}
 
 export interface ExportSink {
   /**
@@ -68,26 +76,47 @@ function openEncoder(format: ExportFormat, prepared: PreparedHistorical, inputCo
 }
 
 /** Checks the request (throws coded errors before anything is written); returns the streaming step. */
-export function planExport(ctx: ServingContext, args: HistoricalArgs, format: ExportFormat): (sink: ExportSink) => Promise<number> {
+export function planExport(ctx: ServingContext, args: HistoricalArgs, format: ExportFormat, options: ExportOptions = {}): (sink: ExportSink) => Promise<number> {
+  const gatherRows = Math.max(1, options.aggregationBatchRows ?? AGGREGATION_BATCH_ROWS);
   const prepared = prepareHistorical(ctx, args);
   return async (sink) => {
     let columns: string[] | undefined;
     let encoder: RowEncoder | undefined;
     let count = 0;
-    const emit = async (inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]) => {
+    const write = async (inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]) => {
+      const batch = await readBatch(ctx, prepared, inputs, joined);
       // Before the first byte: a bad request field in the first batch is still a clean refusal.
-      const computed = await computeOnDemand(ctx, prepared, inputs, joined);
+      const computed = await computeOnDemand(ctx, prepared, batch);
       if (columns === undefined) {
         // entitySql rows show their columns only when they arrive; inline rows are all known.
         columns = inputColumnsOf(prepared.selection, prepared.source.kind === 'rows' ? prepared.source.entities : inputs);
         sink.start(CONTENT_TYPES[format], prepared.selection.transforms.map((t) => `${t.view}=${t.transform}@${t.sha256}`).join(','));
         encoder = openEncoder(format, prepared, columns, sink);
       }
-      await encoder!.rows(inputs.map((input, r) => outputRow(prepared, columns!, input, joined[r], computed?.map((step) => step[r]!)).values));
+      await encoder!.rows(inputs.map((_, r) => outputRow(prepared, columns!, batch, r, computed?.map((step) => step[r]!)).values));
       count += inputs.length;
     };
+    // Aggregation views are read for many rows at once: the more rows of one entity a read holds, the
+    // fewer times its tiles are read and merged (100,000 rows at once ran 2.5 times as fast as batches of
+    // 5,000, measured). Joined batches are gathered up to `gatherRows` rows, which bounds memory.
+    const gather = prepared.aggregations.length > 0;
+    let inputs: Record<string, unknown>[] = [];
+    let joined: (Record<string, unknown> | undefined)[] = [];
+    const flush = async () => {
+      const [i, j] = [inputs, joined];
+      [inputs, joined] = [[], []];
+      await write(i, j);
+    };
+    const emit = async (batchInputs: readonly Record<string, unknown>[], batchJoined: readonly (Record<string, unknown> | undefined)[]) => {
+      if (!gather) return write(batchInputs, batchJoined);
+      for (let r = 0; r < batchInputs.length; r++) {
+        inputs.push(batchInputs[r]!);
+        joined.push(batchJoined[r]);
+        if (inputs.length === gatherRows) await flush();
+      }
+    };
     await stream(ctx, prepared, emit);
-    if (columns === undefined) await emit([], []);
+    if (inputs.length > 0 || columns === undefined) await flush();
     await encoder!.end();
     return count;
   };
@@ -99,9 +128,23 @@ async function stream(
   emit: (inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]) => Promise<void>,
 ): Promise<void> {
   const { plan, source } = prepared;
+  const timeoutMs = ctx.limits.entitySqlTimeoutMs;
+  if (prepared.aggregations.length > 0 && !readsDuringJoin(ctx)) {
+    // Aggregation views are read with their own queries after each batch is joined. A store with one
+    // connection (PGlite) cannot run them while the join's cursor holds it, so the join runs whole first
+    // and its rows are emitted in batches: memory grows with the training set there, not on PostgreSQL.
+    let joined: Record<string, unknown>[];
+    if (source.kind === 'rows') joined = source.rows.length === 0 || plan.views.length === 0 ? [] : await ctx.stores.offline.asOfJoin(plan, { kind: 'rows', rows: source.rows });
+    else joined = await ctx.stores.offline.asOfJoin(plan, { kind: 'sql', sql: source.sql, limit: undefined, timeoutMs }).catch((e: unknown) => entitySqlError(e, timeoutMs));
+    const inputs = (source.kind === 'rows' ? source.entities : joined.map((r) => r.__row)) as Record<string, unknown>[];
+    for (let start = 0; start < inputs.length; start += EXPORT_BATCH_ROWS) await emit(inputs.slice(start, start + EXPORT_BATCH_ROWS), joined.slice(start, start + EXPORT_BATCH_ROWS));
+    return;
+  }
   if (source.kind === 'rows') {
     if (plan.views.length === 0) {
-      await emit(source.entities as Record<string, unknown>[], []);
+      // Nothing to join: the rows go out in batches all the same (aggregations and transforms per batch).
+      const inputs = source.entities as Record<string, unknown>[];
+      for (let start = 0; start < inputs.length; start += EXPORT_BATCH_ROWS) await emit(inputs.slice(start, start + EXPORT_BATCH_ROWS), []);
       return;
     }
     let offset = 0;
@@ -111,10 +154,18 @@ async function stream(
     });
     return;
   }
-  const timeoutMs = ctx.limits.entitySqlTimeoutMs;
   await ctx.stores.offline
     .asOfJoinEach(plan, { kind: 'sql', sql: source.sql, limit: undefined, timeoutMs }, EXPORT_BATCH_ROWS, (rows) => emit(rows.map((r) => r.__row as Record<string, unknown>), rows))
     .catch((e: unknown) => entitySqlError(e, timeoutMs));
+}
+
+/**
+ * Whether the offline store can answer other queries while a streamed join holds a transaction open:
+ * PostgreSQL (a pool of connections) can; embedded PGlite (one connection) would wait for the join, which
+ * waits for the batch being emitted: a deadlock.
+ */
+function readsDuringJoin(ctx: ServingContext): boolean {
+  return ctx.stores.offline.kind !== 'pglite';
 }
 
 /** RFC 4180: fields with a comma, quote or line break are quoted; null is empty; lists and objects are JSON. */

@@ -4,7 +4,7 @@
  */
 import { SkewlessError } from '../errors.ts';
 import type { ServingContext } from './context.ts';
-import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical } from './historical-query.ts';
+import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHistorical, readBatch } from './historical-query.ts';
 import { FrameErrors } from './frame.ts';
 import type { HistoricalArgs } from './historical-query.ts';
 import type { FeatureFrame } from './frame.ts';
@@ -29,13 +29,13 @@ export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs)
     entities = joined.map((r) => r.__row);
   }
   const inputColumns = inputColumnsOf(prepared.selection, entities);
-  const inputs = entities as Record<string, unknown>[];
-  const computed = await computeOnDemand(ctx, prepared, inputs, joined);
+  const batch = await readBatch(ctx, prepared, entities as Record<string, unknown>[], joined);
+  const computed = await computeOnDemand(ctx, prepared, batch);
   const errors = new FrameErrors();
-  const rows = inputs.map((input, r) => {
+  const rows = batch.inputs.map((_, r) => {
     const values = computed?.map((step) => step[r]!);
     values?.forEach((value, s) => errors.add(prepared.selection.onDemand!.views[s]!.name, value, r));
-    return outputRow(prepared, inputColumns, input, joined[r], values);
+    return outputRow(prepared, inputColumns, batch, r, values);
   });
   return {
     columns: [...inputColumns, ...prepared.selection.columns.map((c) => c.ref)],

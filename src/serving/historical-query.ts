@@ -1,12 +1,13 @@
 /**
  * What historicalFeatures and the training-set export share: resolving the request into a plan for the
- * store's as-of join (stores/sql/point-in-time.ts), and turning the join's result rows into output rows.
+ * store's as-of join of row views (stores/sql/point-in-time.ts) and the aggregation views to compute
+ * (aggregation-offline.ts), reading both for a batch of entity rows, and turning them into output rows.
  * Each entity row carries its join keys, `event_timestamp` (its instant T) and any other columns (labels,
  * ids), which come back unchanged and in input order, followed by one column per feature ref.
  */
 import { SkewlessError } from '../errors.ts';
 import { toEpochMs } from '../features/time.ts';
-import type { RowView } from '../registry/types.ts';
+import type { AggregationView, Feature, RowView } from '../registry/types.ts';
 import { checkEntitySql } from '../stores/sql/entity-sql.ts';
 import { eventTimeColumn, resultColumn } from '../stores/sql/point-in-time.ts';
 import type { AsOfPlan, AsOfView } from '../stores/sql/point-in-time.ts';
@@ -14,6 +15,7 @@ import type { EntityRowAt } from '../stores/types.ts';
 import type { ServingContext } from './context.ts';
 import { badRowsError, keyRows } from './entity-rows.ts';
 import type { EntityRowProblem } from './entity-rows.ts';
+import { offlineAggregationRows } from './aggregation-offline.ts';
 import { selectFeatures } from './selection.ts';
 import type { Selection } from './selection.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
@@ -29,11 +31,23 @@ export interface HistoricalArgs {
   readonly asKnownAt?: boolean | null;
 }
 
+/** An aggregation view computed at each row's T, and which of its features. */
+export interface AggregationRead {
+  readonly view: AggregationView;
+  /** Its selected features, or all of them when an on-demand view reads it (the transform sees them all). */
+  readonly features: readonly Feature[];
+}
+
 export interface PreparedHistorical {
   readonly selection: Selection;
+  /** The as-of join of the row views. */
   readonly plan: AsOfPlan;
-  /** For each feature column, the index of its view in the plan (-1: not joined, always null). */
+  /** For each feature column, the index of its view in the plan (-1: not joined). */
   readonly columnViews: readonly number[];
+  /** The aggregation views to compute, selected or read by on-demand views. */
+  readonly aggregations: readonly AggregationRead[];
+  /** For each feature column, the index of its view in `aggregations` (-1: not an aggregation view). */
+  readonly columnAggregations: readonly number[];
   /** Inline rows (validated), or the checked entitySql. */
   readonly source: { readonly kind: 'rows'; readonly entities: readonly unknown[]; readonly rows: readonly EntityRowAt[] } | { readonly kind: 'sql'; readonly sql: string };
   /** Request fields of the inline rows, checked here: computeOnDemand reuses them for exactly these rows. */
@@ -46,11 +60,14 @@ export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): Pr
   if ((args.entities != null) === (args.entitySql != null)) {
     throw new SkewlessError('INVALID_SELECTION', 'give either entities (rows with join keys and event_timestamp) or entitySql, not both and not neither', { httpStatus: 400 });
   }
-  // Row views are joined in the store; aggregation views have no history until the materializer exists,
-  // so they are null (NOT_FOUND), as they are online.
-  // Views on-demand views read are joined whole: their transforms see every feature.
+  // Row views are joined in the store; aggregation views are computed from tiles and archived events
+  // (readBatch). Views on-demand views read are read whole: their transforms see every feature.
   const stored = selection.storedViews.filter((v): v is RowView => v.kind === 'row');
   const inputs = new Set(selection.onDemand?.storedInputs ?? []);
+  const aggregations = selection.storedViews
+    .filter((v): v is AggregationView => v.kind === 'aggregation')
+    .map((view): AggregationRead => ({ view, features: inputs.has(view) ? view.features : view.features.filter((f) => selection.columns.some((c) => c.view === view && c.feature === f)) }));
+  const columnAggregations = selection.columns.map((c) => aggregations.findIndex((a) => a.view === c.view));
   const plan: AsOfPlan = {
     joinKeys: selection.joinKeys,
     asKnownAt: args.asKnownAt === true,
@@ -65,11 +82,11 @@ export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): Pr
     const rows = entityRows(selection.entities, args.entities);
     // Request fields of inline rows are checked now, before the join; entitySql rows as they arrive.
     const request = selection.onDemand === undefined ? undefined : requestColumns(selection.onDemand, args.entities.length, (r) => args.entities![r] as Record<string, unknown>);
-    return { selection, plan, columnViews, source: { kind: 'rows', entities: args.entities, rows }, request };
+    return { selection, plan, columnViews, aggregations, columnAggregations, source: { kind: 'rows', entities: args.entities, rows }, request };
   }
   const checked = checkEntitySql(args.entitySql!);
   if (!checked.ok) throw new SkewlessError('INVALID_ENTITY_SQL', `entitySql refused before running: ${checked.reason}`, { httpStatus: 400 });
-  return { selection, plan, columnViews, source: { kind: 'sql', sql: checked.sql } };
+  return { selection, plan, columnViews, aggregations, columnAggregations, source: { kind: 'sql', sql: checked.sql } };
 }
 
 /** Input columns (join keys, event_timestamp, then the rows' other columns in first-seen order). */
@@ -93,11 +110,55 @@ export interface OutputRow {
   readonly eventTimestamps: (number | null)[];
 }
 
+/** A batch of entity rows with everything read for them at each row's T. */
+export interface HistoricalBatch {
+  /** The entity rows (inline rows as given; entitySql rows as the query produced them). */
+  readonly inputs: readonly Record<string, unknown>[];
+  /** The as-of join's result row for each entity row; empty when no row view is joined. */
+  readonly joined: readonly (Record<string, unknown> | undefined)[];
+  /** T of each row, epoch ms (undefined: an entitySql row without event_timestamp). */
+  readonly times: readonly (number | undefined)[];
+  /**
+   * Per entry of `prepared.aggregations`, per row: the features' values at the row's T, or null for a row
+   * that names no entity (an entitySql row with a missing or invalid join key, or no event_timestamp).
+   */
+  readonly aggregates: readonly (readonly (Readonly<Record<string, unknown>> | null)[])[];
+}
+
+/** T of each row: as the join saw it, or (no row view joined) from the row itself. */
+function rowTimes(inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]): (number | undefined)[] {
+  return inputs.map((input, r) => {
+    const t = joined[r]?.__t;
+    return t instanceof Date ? t.getTime() : toEpochMs(input.event_timestamp);
+  });
+}
+
 /**
- * One output row: the input's columns unchanged, then each feature as the join found it, or as its
- * transform computed it (`computed`: this row's value of each on-demand step).
+ * Reads the aggregation views of a batch whose row views are already joined: per view, two store queries
+ * for the whole batch (aggregation-offline.ts). A store failure rejects, as the join's would.
  */
-export function outputRow(prepared: PreparedHistorical, inputColumns: readonly string[], input: Record<string, unknown>, result: Record<string, unknown> | undefined, computed?: readonly ViewValue[]): OutputRow {
+export async function readBatch(ctx: ServingContext, prepared: PreparedHistorical, inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]): Promise<HistoricalBatch> {
+  const times = rowTimes(inputs, joined);
+  if (prepared.aggregations.length === 0 || inputs.length === 0) return { inputs, joined, times, aggregates: [] };
+  const rows = inputs.map((keys, r) => ({ keys, asOf: times[r] }));
+  // Views at once: one view's queries run in the database while another's values are computed here.
+  const aggregates = await Promise.all(prepared.aggregations.map(({ view, features }) => offlineAggregationRows(ctx.registry, ctx.stores.offline, view, rows, features))).catch((error: unknown) => {
+    // A database error of these reads is the store's, never the caller's: without its SQLSTATE `code` it
+    // cannot pass for a fault of an entitySql query (entitySqlError) when it fails inside the join's stream.
+    if (error instanceof SkewlessError) throw error;
+    throw new Error(`reading aggregation views failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
+  return { inputs, joined, times, aggregates };
+}
+
+/**
+ * Output row r of a batch: the input's columns unchanged, then each feature as the join found it, as
+ * its aggregation view computed it (always PRESENT, no event time), or as its transform computed it
+ * (`computed`: this row's value of each on-demand step).
+ */
+export function outputRow(prepared: PreparedHistorical, inputColumns: readonly string[], batch: HistoricalBatch, r: number, computed?: readonly ViewValue[]): OutputRow {
+  const input = batch.inputs[r]!;
+  const result = batch.joined[r];
   const values: unknown[] = inputColumns.map((c) => input[c] ?? null);
   const statuses: (FeatureStatus | null)[] = inputColumns.map(() => null);
   const eventTimestamps: (number | null)[] = inputColumns.map(() => null);
@@ -108,6 +169,14 @@ export function outputRow(prepared: PreparedHistorical, inputColumns: readonly s
       const value = computed![step]!;
       values.push(servedValue(column.feature, value.values?.[column.feature.name] ?? null));
       statuses.push(value.status);
+      eventTimestamps.push(null);
+      return;
+    }
+    const a = prepared.columnAggregations[c]!;
+    if (a >= 0) {
+      const found = batch.aggregates[a]![r] ?? null;
+      values.push(servedValue(column.feature, found?.[column.feature.name] ?? null));
+      statuses.push(found === null ? 'NOT_FOUND' : 'PRESENT');
       eventTimestamps.push(null);
       return;
     }
@@ -122,22 +191,21 @@ export function outputRow(prepared: PreparedHistorical, inputColumns: readonly s
 }
 
 /**
- * The on-demand views of a batch of output rows, computed from what the join found at each row's T:
- * per step, one value per row. `inputs` are the entity rows (their columns carry the request fields).
+ * The on-demand views of a batch, computed from what was read at each row's T (the join's row views,
+ * the aggregation views): per step, one value per row. The entity rows' columns carry the request fields.
  */
-export async function computeOnDemand(ctx: ServingContext, prepared: PreparedHistorical, inputs: readonly Record<string, unknown>[], joined: readonly (Record<string, unknown> | undefined)[]): Promise<ViewValue[][] | undefined> {
+export async function computeOnDemand(ctx: ServingContext, prepared: PreparedHistorical, batch: HistoricalBatch): Promise<ViewValue[][] | undefined> {
   const plan = prepared.selection.onDemand;
+  const { inputs, joined, times, aggregates } = batch;
   if (plan === undefined || inputs.length === 0) return undefined;
   // The whole inline list (historicalFeatures) was checked by prepareHistorical; a slice of it (the
   // export) or entitySql rows are checked here.
   const request = prepared.request !== undefined && prepared.source.kind === 'rows' && inputs === prepared.source.entities ? prepared.request : requestColumns(plan, inputs.length, (r) => inputs[r]!);
-  const asOf = (r: number): number => {
-    const t = joined[r]?.__t;
-    if (t instanceof Date) return t.getTime();
-    return toEpochMs(inputs[r]!.event_timestamp)!;
-  };
   const columns = joinedColumns(prepared.plan);
-  const input = (r: number, view: string): Record<string, unknown> | null => {
+  const aggregated = new Map(prepared.aggregations.map((a, i) => [a.view.name, aggregates[i]!]));
+  const input = (r: number, view: string): Readonly<Record<string, unknown>> | null => {
+    const computed = aggregated.get(view);
+    if (computed !== undefined) return computed[r] ?? null;
     const result = joined[r];
     const at = columns.get(view);
     if (at === undefined || result == null || result[at.eventTime] == null) return null;
@@ -145,7 +213,7 @@ export async function computeOnDemand(ctx: ServingContext, prepared: PreparedHis
     for (const [feature, column] of at.features) values[feature] = result[column] ?? null;
     return values;
   };
-  return evaluateOnDemand(transformPool(ctx), plan, { count: inputs.length, asOf, input }, request);
+  return evaluateOnDemand(transformPool(ctx), plan, { count: inputs.length, asOf: (r) => times[r]!, input }, request);
 }
 
 /**
