@@ -11,6 +11,7 @@ import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { describeMachine, machineLines } from './machine.ts';
 import { exportBench } from './export.ts';
 import { historicalBench } from './historical.ts';
+import { materializerBench } from './materializer.ts';
 import { transformsBench } from './transforms.ts';
 import { online } from './online.ts';
 import { ROOT } from './paths.ts';
@@ -19,7 +20,7 @@ import type { BenchService } from './services.ts';
 import { markdownTable } from './table.ts';
 
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
-const BENCHMARKS: readonly Benchmark[] = [online, exportBench, historicalBench, transformsBench];
+const BENCHMARKS: readonly Benchmark[] = [online, exportBench, historicalBench, transformsBench, materializerBench];
 
 const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile]
 

@@ -4,8 +4,8 @@
  *
  * By default that Redis is the bench's own (port 63798, its own run directory), not the one `npm test`
  * uses: a test run that started its Redis stops it when it ends — mid-benchmark, if we shared it — and its
- * traffic would land in our numbers; likewise PostgreSQL on 54328. SKEWLESS_REDIS_PORT / SKEWLESS_PG_PORT /
- * SKEWLESS_SERVICES_RUN, when set, win.
+ * traffic would land in our numbers; likewise PostgreSQL on 54328 and Kafka on 19192 (KAFKA_BROKERS).
+ * SKEWLESS_REDIS_PORT / SKEWLESS_PG_PORT / SKEWLESS_KAFKA_PORT / SKEWLESS_SERVICES_RUN, when set, win.
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
@@ -18,11 +18,12 @@ const SERVICES = path.join(ROOT, 'scripts/services.sh');
 const BENCH_REDIS_PORT = '63798';
 
 /** The services a benchmark can ask for, with the variable that points at one of the user's own. */
-const SERVICE_VARS = { redis: 'REDIS_URL', postgres: 'DATABASE_URL' } as const;
+const SERVICE_VARS = { redis: 'REDIS_URL', postgres: 'DATABASE_URL', kafka: 'KAFKA_BROKERS' } as const;
 export type BenchServiceName = keyof typeof SERVICE_VARS;
 
 /** The bench's own ports, away from the ones `npm test` uses. */
-const BENCH_PORTS: Record<BenchServiceName, [string, string]> = { redis: ['SKEWLESS_REDIS_PORT', BENCH_REDIS_PORT], postgres: ['SKEWLESS_PG_PORT', '54328'] };
+// Kafka's KRaft controller takes the port after the broker's (19193), unless SKEWLESS_KAFKA_CONTROLLER_PORT says otherwise.
+const BENCH_PORTS: Record<BenchServiceName, [string, string]> = { redis: ['SKEWLESS_REDIS_PORT', BENCH_REDIS_PORT], postgres: ['SKEWLESS_PG_PORT', '54328'], kafka: ['SKEWLESS_KAFKA_PORT', '19192'] };
 
 export interface BenchService {
   readonly url: string;
