@@ -13,9 +13,11 @@ import { DIRECTIVES_SDL } from '../registry/directives.ts';
 import { loadRegistry } from '../registry/load.ts';
 import { printSchema } from 'graphql';
 import { parseCommandArgs } from './args.ts';
+import { backfillCommand } from './backfill.ts';
 import { codegenCommand } from './codegen.ts';
 import { ingestCommand } from './ingest.ts';
 import { materializeCommand } from './materialize.ts';
+import { rebuildOnlineCommand } from './rebuild-online.ts';
 import { serveCommand } from './serve.ts';
 import { problemReport, validateCommand } from './validate.ts';
 
@@ -28,6 +30,10 @@ const COMMANDS: Record<string, string> = {
     '[--gateway URL]. Validates every row first; writes nothing if any is bad. See docs/ingest.md.',
   materialize:
     'Consume every topic a @source or a row view names (Kafka, --kafka-brokers) and write offline history and online values, exactly once. See docs/materializer.md.',
+  backfill:
+    'Recompute an aggregation view from the raw-event archive with the materializer\'s own code, then rewrite its online values: ' +
+    'backfill VIEW [--from TIME] [--to TIME] (default: everything archived; --backfill-chunk N events per transaction). See docs/backfill.md.',
+  'rebuild-online': 'Rewrite the online store (Redis) from PostgreSQL: every row view\'s newest rows and every aggregation view\'s pieces. See docs/backfill.md.',
   codegen: 'Write transforms/generated/<transform>.ts: the input and output types of every transform, from the registry (--check: fail if stale).',
   directives: 'Print the SDL declaring the Skewless directives (for editors).',
   help: 'Show this help.',
@@ -35,7 +41,7 @@ const COMMANDS: Record<string, string> = {
 
 export function helpText(): string {
   const lines = ['Usage: skewless <command> [options]', '', 'Commands:'];
-  for (const [name, text] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)}${text}`);
+  for (const [name, text] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(15)}${text}`);
   lines.push('', 'Options (flag, environment variable, default):');
   for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const dflt = 'default' in spec ? ` Default: ${spec.default}.` : '';
@@ -57,12 +63,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 2;
   }
   try {
-    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : command === 'codegen' ? ['check'] : [], command === 'ingest' ? ['format', 'batch-size', 'gateway'] : []);
+    const strings = command === 'ingest' ? ['format', 'batch-size', 'gateway'] : command === 'backfill' ? ['from', 'to'] : [];
+    const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : command === 'codegen' ? ['check'] : [], strings);
     if (args.switches.has('help')) {
       out(helpText());
       return 0;
     }
-    if (args.positionals.length > 0 && command !== 'ingest') {
+    if (args.positionals.length > 0 && command !== 'ingest' && command !== 'backfill') {
       err(`skewless ${command}: unexpected argument "${args.positionals[0]}"`);
       return 2;
     }
@@ -86,6 +93,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const options = { positionals: args.positionals, format, batchSize: args.options['batch-size'], gateway };
         return await ingestCommand(config, options, { out, err, progress: process.stderr });
       }
+      case 'backfill': {
+        const options = { positionals: args.positionals, from: args.options.from, to: args.options.to };
+        return await backfillCommand(config, options, { out, err, progress: process.stderr });
+      }
+      case 'rebuild-online':
+        return await rebuildOnlineCommand(config, { out, err, progress: process.stderr });
       case 'materialize':
         return await materializeCommand(config, createLogger(config.logLevel), err);
       case 'codegen':

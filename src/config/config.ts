@@ -46,6 +46,8 @@ export interface Config {
   readonly transformPoolSize: number;
   readonly transformMemoryMb: number;
   readonly transformTimeoutMs: number;
+  /** Archived events `skewless backfill` folds and merges per transaction (--backfill-chunk, default 5000). */
+  readonly backfillChunk: number;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -77,7 +79,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -90,6 +92,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const transformPoolSize = positive('transformPoolSize');
   const transformMemoryMb = positive('transformMemoryMb');
   const transformTimeoutMs = positive('transformTimeoutMs');
+  const backfillChunk = positive('backfillChunk');
   // isolated-vm refuses heaps under 8 MB.
   if (transformMemoryMb < 8) bad('transformMemoryMb', 'at least 8 (MB)');
   const redisMode = raw.redisMode as Config['redisMode'];
@@ -150,6 +153,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     transformPoolSize,
     transformMemoryMb,
     transformTimeoutMs,
+    backfillChunk,
     logLevel,
     origins: Object.freeze(origins),
   });

@@ -165,6 +165,13 @@ export const SETTINGS = {
     valueName: 'MS',
     help: 'CPU time one sandbox call (a batch of rows) may take; the row running when it expires fails (TRANSFORM_TIMEOUT).',
   },
+  backfillChunk: {
+    flag: 'backfill-chunk',
+    env: 'SKEWLESS_BACKFILL_CHUNK',
+    default: '5000',
+    valueName: 'N',
+    help: 'Archived events `skewless backfill` folds and merges per PostgreSQL transaction.',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LOG_LEVEL',

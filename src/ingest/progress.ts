@@ -3,6 +3,10 @@
  * On a terminal: one line redrawn in place. Otherwise (CI logs, files): a plain line at most every 2 s,
  * so a long load leaves a readable trail rather than thousands of lines. Either way a pass ends with a
  * summary line. The formatting is pure; `Progress` only decides when to write.
+ *
+ * A pass over a file counts rows against the file's size in bytes (ingest); a pass over something
+ * already counted, such as `skewless backfill`'s archived events, counts against a known total of the
+ * same unit (`totalIn: 'units'`).
  */
 
 export interface ProgressSnapshot {
@@ -13,6 +17,10 @@ export interface ProgressSnapshot {
   /** Size of the file; 0 for an empty one. */
   readonly totalBytes: number;
   readonly elapsedMs: number;
+  /** What is counted, plural. Default `rows`. */
+  readonly unit?: string;
+  /** What the total is: the file's bytes (default), or a count of `unit`, passed as `totalBytes` and `bytes`. */
+  readonly totalIn?: 'bytes' | 'units';
 }
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -34,15 +42,18 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** `validating: 12,000 rows, 37% of 4.2 MiB, 41,200 rows/s` */
+/** `validating: 12,000 rows, 37% of 4.2 MiB, 41,200 rows/s`; counting units: `backfilling: 12,000 of 32,000 events (37%), 41,200 events/s` */
 export function progressLine(s: ProgressSnapshot): string {
+  const unit = s.unit ?? 'rows';
   const percent = s.totalBytes === 0 ? 100 : Math.min(100, Math.floor((s.bytes * 100) / s.totalBytes));
-  return `${s.phase}: ${count(s.rows)} rows, ${percent}% of ${formatBytes(s.totalBytes)}, ${count(rowsPerSecond(s.rows, s.elapsedMs))} rows/s`;
+  const rate = `${count(rowsPerSecond(s.rows, s.elapsedMs))} ${unit}/s`;
+  if (s.totalIn === 'units') return `${s.phase}: ${count(s.rows)} of ${count(s.totalBytes)} ${unit} (${percent}%), ${rate}`;
+  return `${s.phase}: ${count(s.rows)} ${unit}, ${percent}% of ${formatBytes(s.totalBytes)}, ${rate}`;
 }
 
 /** `validated 50,000 rows in 1.2 s (41,300 rows/s)` */
-export function summaryLine(done: string, rows: number, elapsedMs: number): string {
-  return `${done} ${count(rows)} rows in ${(elapsedMs / 1000).toFixed(1)} s (${count(rowsPerSecond(rows, elapsedMs))} rows/s)`;
+export function summaryLine(done: string, rows: number, elapsedMs: number, unit = 'rows'): string {
+  return `${done} ${count(rows)} ${unit} in ${(elapsedMs / 1000).toFixed(1)} s (${count(rowsPerSecond(rows, elapsedMs))} ${unit}/s)`;
 }
 
 export interface ProgressOutput {
@@ -58,6 +69,10 @@ export interface ProgressOptions {
   readonly plainIntervalMs?: number;
   /** Least time between two redraws on a terminal. Default 100 ms: smooth, without flooding a slow one. */
   readonly ttyIntervalMs?: number;
+  /** What is counted, plural. Default `rows`. */
+  readonly unit?: string;
+  /** `bytes` (default): the total is a file's size and `update` gets bytes read; `units`: a count of `unit`. */
+  readonly totalIn?: 'bytes' | 'units';
 }
 
 /** Reports one pass: `update` as it goes, then `finish` (or `abandon` when the pass fails). */
@@ -69,6 +84,8 @@ export class Progress {
   readonly #now: () => number;
   readonly #interval: number;
   readonly #start: number;
+  readonly #unit: string;
+  readonly #totalIn: 'bytes' | 'units';
   #last: number;
   /** A redrawn line is on the terminal without its newline yet. */
   #open = false;
@@ -81,6 +98,8 @@ export class Progress {
     this.#now = options.now ?? Date.now;
     this.#interval = out.isTTY === true ? (options.ttyIntervalMs ?? 100) : (options.plainIntervalMs ?? 2000);
     this.#start = this.#now();
+    this.#unit = options.unit ?? 'rows';
+    this.#totalIn = options.totalIn ?? 'bytes';
     this.#last = this.#start;
   }
 
@@ -88,7 +107,7 @@ export class Progress {
     const now = this.#now();
     if (now - this.#last < this.#interval) return;
     this.#last = now;
-    const line = progressLine({ phase: this.#phase, rows, bytes, totalBytes: this.#totalBytes, elapsedMs: now - this.#start });
+    const line = progressLine({ phase: this.#phase, rows, bytes, totalBytes: this.#totalBytes, elapsedMs: now - this.#start, unit: this.#unit, totalIn: this.#totalIn });
     if (this.#out.isTTY === true) {
       // \x1b[K clears what a longer previous line left to the right.
       this.#out.write(`\r${line}\x1b[K`);
@@ -99,7 +118,7 @@ export class Progress {
   }
 
   finish(rows: number): void {
-    const summary = summaryLine(this.#done, rows, this.#now() - this.#start);
+    const summary = summaryLine(this.#done, rows, this.#now() - this.#start, this.#unit);
     this.#out.write(this.#open ? `\r${summary}\x1b[K\n` : `${summary}\n`);
     this.#open = false;
   }

@@ -89,7 +89,7 @@ interface MergedPiece {
 }
 
 /** Merges each delta into its stored tile or slice, under the row's lock, and returns what was stored. */
-async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<MergedPiece[]> {
+export async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<MergedPiece[]> {
   const tileId = (entityKey: string, feature: string, start: number) => `${entityKey}\u0000${feature}\u0000${start}`;
   const out: MergedPiece[] = [];
   for (const list of groupBy(deltas, (d) => `${d.kind}\u0000${d.view.name}`).values()) {

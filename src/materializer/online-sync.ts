@@ -31,7 +31,7 @@ export async function writeOnline(stores: Stores, owed: Owed): Promise<void> {
   const [rows, pieces] = await Promise.all([owed.rows.length === 0 ? [] : stores.online.writeIfNewer(owed.rows), owed.pieces.length === 0 ? [] : stores.online.writePieces(owed.pieces)]);
   const failed = [...rows, ...pieces].find((r): r is SkewlessError => r instanceof SkewlessError);
   // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
-  if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `batch committed offline, online write failed: ${failed.message}`, { retriable: true, cause: failed });
+  if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `online write failed (what is owed stays in the outbox): ${failed.message}`, { retriable: true, cause: failed });
   const { sql, params } = clearOutboxSql(outboxEntries(owed));
   await stores.offline.query(sql, params);
 }

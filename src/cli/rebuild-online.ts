@@ -1,0 +1,59 @@
+/**
+ * `skewless rebuild-online`: the online store rewritten from PostgreSQL, the source of truth — every row
+ * view's newest row per entity and every aggregation view's pieces (rebuildOnline, online-sync.ts). For a
+ * Redis that lost its data (FLUSHALL, a new server, a failover without persistence). Every write is
+ * only-if-newer, so it is safe while gateways and materializers run. Progress on stderr, the result on stdout.
+ */
+import type { Config } from '../config/config.ts';
+import { SkewlessError } from '../errors.ts';
+import { Progress } from '../ingest/progress.ts';
+import { rebuildOnline } from '../materializer/online-sync.ts';
+import { loadRegistry } from '../registry/load.ts';
+import { closeStores, openStores } from '../stores/open.ts';
+import { requireLastingStores } from './backfill.ts';
+import type { CommandIo } from './backfill.ts';
+import { problemReport } from './validate.ts';
+
+/** Exit code: 0 rebuilt; 1 failed (schema, stores). */
+export async function rebuildOnlineCommand(config: Config, io: CommandIo): Promise<number> {
+  try {
+    requireLastingStores(config, 'rebuild-online');
+    const loaded = await loadRegistry(config);
+    if (!loaded.ok) {
+      io.err(`skewless rebuild-online: the schema has problems\n${problemReport(loaded.problems)}`);
+      return 1;
+    }
+    const registry = loaded.registry;
+    const stores = await openStores(config);
+    const stored = registry.views.filter((v) => v.kind !== 'onDemand').length;
+    const progress = new Progress(io.progress, 'rebuilding online', 'rebuilt', stored, { now: io.now, unit: 'views', totalIn: 'units' });
+    const lines: string[] = [];
+    try {
+      // Tables of views never written yet are created empty, so they rebuild to nothing rather than fail.
+      await stores.offline.ensureSchema(registry);
+      const total = await rebuildOnline(
+        registry,
+        stores,
+        (view, writes) => {
+          lines.push(`  ${view}: ${writes} entities`);
+          progress.update(lines.length, lines.length);
+        },
+        (io.now ?? Date.now)(),
+      );
+      progress.finish(lines.length);
+      io.out([`rebuilt the online store from PostgreSQL: ${total} entity writes over ${lines.length} views`, ...lines].join('\n'));
+      return 0;
+    } catch (error) {
+      progress.abandon();
+      throw error;
+    } finally {
+      await closeStores(stores);
+    }
+  } catch (error) {
+    if (error instanceof SkewlessError && error.code !== 'INVALID_CONFIG') {
+      io.err(`skewless rebuild-online: ${error.message} (${error.code})`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * `skewless backfill VIEW`: an aggregation view's tiles and slices recomputed from the raw-event archive,
+ * by the materializer's own code (foldTiles, then mergeTiles' lock + merge + save), then its online pieces
+ * rewritten from PostgreSQL. For a view added to the schema after its events were archived, a view whose
+ * definition changed, or tiles that must be repaired. See docs/backfill.md.
+ *
+ * 1. Reset, in one transaction. The range [from, to) is aligned outward per feature, to whole tiles of
+ *    the feature's hop: a tile is either recomputed whole or left alone, never half of it (its partial
+ *    cannot be split back into events). The events read are those of the union of the features' aligned
+ *    ranges; each feature keeps only the deltas of its own aligned range. Under a lock that waits for
+ *    every in-flight materializer commit and holds off new ones, the transaction records how far each
+ *    archive partition goes (the snapshot) and resets every tile and slice of the range to the empty
+ *    partial with version `base` = (greatest version of the view's tiles and slices) + 1.
+ * 2. Chunks: the snapshot's events in the range, in (event time, topic, partition, offset) order by keyset
+ *    pagination, each chunk folded and merged in its own transaction. Events archived after the snapshot
+ *    are the running materializer's: it merges them into the reset tiles itself, so nothing is counted
+ *    twice or lost, whether or not a materializer runs meanwhile.
+ * 3. Online: the view's pieces for every entity, from PostgreSQL, through writePieces (only-if-newer).
+ *
+ * Versions. The online store keeps a piece only if its version is newer than the one it holds, and it
+ * holds at most the view's greatest version. Every reset or recomputed row is at `base` or above (a tile
+ * created during the backfill is seeded at `base` before its merge, which adds one), so each rewritten
+ * piece replaces the old one, including a tile left empty because its events are gone (kept as an empty
+ * partial rather than deleted, precisely so its stale online copy is overwritten; an empty partial adds
+ * nothing to any window). Rows off the feature's current tile grid (its hop changed), rows of features
+ * the view no longer has, and slices older than any online read are deleted instead: nothing reads them.
+ *
+ * Slices. The archive does not keep Kafka message timestamps, so an event is folded into head slices by
+ * the backfill's clock alone (`messageTs` = now): every archived event of a head tile any T ≥ now − slack
+ * reads by slices, which is what the online store needs (online-retention.ts).
+ */
+import { SkewlessError } from '../errors.ts';
+import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import { headSliceMs } from '../features/aggregate/tiles.ts';
+import { storedValue } from '../features/time.ts';
+import { floorHop } from '../features/windows.ts';
+import type { Registry } from '../registry/registry.ts';
+import { suggest } from '../registry/suggest.ts';
+import type { AggregationView, EventSource } from '../registry/types.ts';
+import type { Stores } from '../stores/open.ts';
+import { OFFSETS, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
+import type { SqlQueryable } from '../stores/sql/client.ts';
+import { ident } from '../stores/sql/history.ts';
+import { mergeTiles } from './commit.ts';
+import type { SourceEvent } from './decode.ts';
+import { pruneBounds } from './online-retention.ts';
+import { piecesFromOffline } from './online-sync.ts';
+import { foldTiles } from './tiles.ts';
+import type { TileDelta } from './tiles.ts';
+
+/** Online writes per writePieces call when the view's pieces are rewritten. */
+const ONLINE_WRITES_PER_CALL = 500;
+
+/** Event times [from, to), epoch ms; either end open when undefined (everything archived). */
+export interface BackfillRange {
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+}
+
+export interface BackfillOptions {
+  readonly range?: BackfillRange;
+  /** Archived events read, folded and merged per transaction (--backfill-chunk). */
+  readonly chunkEvents: number;
+  /** The clock that decides which head slices are computed and which pieces go online. Default Date.now(). */
+  readonly now?: number;
+  /** Called after each chunk is committed, and once before the first: events done, events in total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface BackfillResult {
+  readonly view: string;
+  /** Archived events read (the snapshot's events in the range, including any without an entity). */
+  readonly events: number;
+  /** Tile and slice merges committed. */
+  readonly merges: number;
+  /** The version every recomputed row starts from. */
+  readonly baseVersion: number;
+  /** Entities whose online pieces were rewritten. */
+  readonly onlineEntities: number;
+  /** The range recomputed per feature, aligned outward to its hop; null for an open end. */
+  readonly ranges: readonly FeatureRange[];
+}
+
+/** One feature's tiles recomputed: tile starts in [from, to), aligned to its hop. */
+export interface FeatureRange {
+  readonly feature: string;
+  readonly hopMs: number;
+  readonly from: number | null;
+  readonly to: number | null;
+}
+
+/** The aggregation view named, or UNKNOWN_VIEW (with the closest name) / NOT_AN_AGGREGATION_VIEW. */
+export function aggregationViewFor(registry: Registry, name: string): AggregationView {
+  const view = registry.view(name);
+  if (view === undefined) {
+    throw new SkewlessError('UNKNOWN_VIEW', `unknown feature view "${name}"${suggest(name, registry.views.map((v) => v.name))}`);
+  }
+  if (view.kind === 'row') {
+    throw new SkewlessError(
+      'NOT_AN_AGGREGATION_VIEW',
+      `view ${name} is a row view: its rows are pushed or streamed precomputed, so there is no event archive to recompute it from. Re-ingest its rows instead (skewless ingest), or run skewless rebuild-online to rewrite its online values`,
+    );
+  }
+  if (view.kind !== 'aggregation') {
+    throw new SkewlessError('NOT_AN_AGGREGATION_VIEW', `view ${name} is computed on demand, at request time: it stores nothing to backfill`);
+  }
+  return view;
+}
+
+/** `ceil_hop`: the smallest multiple of `hopMs` not before `timeMs`. */
+function ceilHop(timeMs: number, hopMs: number): number {
+  const floor = floorHop(timeMs, hopMs);
+  return floor === timeMs ? floor : floor + hopMs;
+}
+
+/**
+ * Each feature's range of tile starts, aligned outward (pure): [floor_hop(from), ceil_hop(to)). Every tile
+ * overlapping [from, to) is recomputed whole, from all of its events.
+ */
+export function featureRanges(view: AggregationView, range: BackfillRange = {}): FeatureRange[] {
+  if (range.from !== undefined && range.to !== undefined && range.from >= range.to) {
+    throw new SkewlessError('INVALID_RANGE', `backfill range is empty: --from ${new Date(range.from).toISOString()} is not before --to ${new Date(range.to).toISOString()}`);
+  }
+  return view.features.map((f) => {
+    const hopMs = f.aggregation!.hopMs;
+    return { feature: f.name, hopMs, from: range.from === undefined ? null : floorHop(range.from, hopMs), to: range.to === undefined ? null : ceilHop(range.to, hopMs) };
+  });
+}
+
+/** The event times to read: the union of the features' aligned ranges. */
+function readRange(ranges: readonly FeatureRange[]): { from: number | null; to: number | null } {
+  const from = ranges.some((r) => r.from === null) ? null : Math.min(...ranges.map((r) => r.from!));
+  const to = ranges.some((r) => r.to === null) ? null : Math.max(...ranges.map((r) => r.to!));
+  return { from, to };
+}
+
+/** Archive partitions and the last offset of each the backfill reads. */
+interface Snapshot {
+  readonly topics: string[];
+  readonly partitions: number[];
+  readonly offsets: number[];
+}
+
+export async function backfillView(registry: Registry, stores: Stores, view: AggregationView, options: BackfillOptions): Promise<BackfillResult> {
+  const now = options.now ?? Date.now();
+  const source = registry.source(view.source)!;
+  const ranges = featureRanges(view, options.range);
+  const read = readRange(ranges);
+  await stores.offline.ensureSchema(registry);
+
+  const { snapshot, base } = await stores.offline.transaction((tx) => reset(tx, view, source, ranges, read, now));
+  const reader = new ArchiveReader(source, read, snapshot);
+  const total = await reader.count(stores.offline);
+  options.onProgress?.(0, total);
+
+  let done = 0;
+  let merges = 0;
+  const rangeOf = new Map(ranges.map((r) => [r.feature, r]));
+  const inRange = (d: TileDelta) => {
+    const r = rangeOf.get(d.feature.name)!;
+    return d.view.name === view.name && (r.from === null || d.start >= r.from) && (r.to === null || d.start < r.to);
+  };
+  for (;;) {
+    const events = await reader.next(stores.offline, options.chunkEvents, now);
+    if (events.length === 0) break;
+    // foldTiles folds for every view over the source; only this view's deltas in range are merged.
+    const deltas = foldTiles(registry, new Map([[source.name, events]]), now).filter(inRange);
+    await stores.offline.transaction(async (tx) => {
+      // Tiles, then slices: the order mergeTiles locks them in for a materializer's batch too.
+      for (const kind of ['tile', 'slice'] as const) {
+        const list = deltas.filter((d) => d.kind === kind);
+        if (list.length === 0) continue;
+        await seed(tx, piecesTable(kind, view.name), list, base);
+        merges += (await mergeTiles(tx, list)).length;
+      }
+    });
+    done += events.length;
+    options.onProgress?.(done, Math.max(total, done));
+  }
+
+  const onlineEntities = await rewriteOnline(registry, stores, view, now);
+  return { view: view.name, events: done, merges, baseVersion: base, onlineEntities, ranges };
+}
+
+/**
+ * Step 1 (see the header): under a lock on the offsets table, which every materializer commit takes first
+ * (its offsets insert) and which this mode excludes, so no commit is in flight while the snapshot is taken
+ * and the tiles are reset.
+ */
+async function reset(tx: SqlQueryable, view: AggregationView, source: EventSource, ranges: readonly FeatureRange[], read: { from: number | null; to: number | null }, now: number): Promise<{ snapshot: Snapshot; base: number }> {
+  await tx.query(`lock table ${OFFSETS} in share row exclusive mode`);
+  const positions = await tx.query<{ topic: string; partition: number; last: string | number }>(
+    `select _topic as topic, _partition as partition, max(_offset) as last from ${eventsTable(source.name)} group by _topic, _partition`,
+  );
+  const snapshot = { topics: positions.map((p) => p.topic), partitions: positions.map((p) => Number(p.partition)), offsets: positions.map((p) => Number(p.last)) };
+  const [{ v }] = (await tx.query<{ v: string | number }>(
+    `select greatest((select coalesce(max(version), 0) from ${piecesTable('tile', view.name)}), (select coalesce(max(version), 0) from ${piecesTable('slice', view.name)})) as v`,
+  )) as [{ v: string | number }];
+  const base = Number(v) + 1;
+  const sliceFrom = new Map(pruneBounds(view, now).features.map((f) => [f.feature, f.sliceFrom]));
+
+  for (const kind of ['tile', 'slice'] as const) {
+    const table = piecesTable(kind, view.name);
+    // Features the view no longer has.
+    await tx.query(`delete from ${table} where not (feature = any($1::text[])) and ($2::bigint is null or tile_start >= $2) and ($3::bigint is null or tile_start < $3)`, [ranges.map((r) => r.feature), read.from, read.to]);
+    for (const r of ranges) {
+      const feature = view.features.find((f) => f.name === r.feature)!;
+      const width = kind === 'tile' ? r.hopMs : headSliceMs(r.hopMs);
+      const inRange = `feature = $1 and ($2::bigint is null or tile_start >= $2) and ($3::bigint is null or tile_start < $3)`;
+      const params = [r.feature, r.from, r.to];
+      // Off the current grid (the hop changed), or, for slices, older than any online read.
+      const stale = kind === 'tile' ? `tile_start % $4 <> 0` : `(tile_start % $4 <> 0 or tile_start < $5)`;
+      await tx.query(`delete from ${table} where ${inRange} and ${stale}`, kind === 'tile' ? [...params, width] : [...params, width, sliceFrom.get(r.feature)!]);
+      const aggregator = aggregatorFor(feature.aggregation!);
+      await tx.query(`update ${table} set partial = $4::jsonb, tile_end = tile_start + $5, version = $6 where ${inRange}`, [...params, JSON.stringify(aggregator.encode(aggregator.empty())), width, base]);
+    }
+  }
+  return { snapshot, base };
+}
+
+/** Creates the deltas' rows that do not exist yet, empty at version `base`, so their merge gives base + 1. */
+async function seed(tx: SqlQueryable, table: string, deltas: readonly TileDelta[], base: number): Promise<void> {
+  const empty = deltas.map((d) => {
+    const aggregator = aggregatorFor(d.feature.aggregation!);
+    return JSON.stringify(aggregator.encode(aggregator.empty()));
+  });
+  await tx.query(
+    `insert into ${table} (entity_key, feature, tile_start, tile_end, partial, version) select k, f, s, e, p::jsonb, $6 from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) as u(k, f, s, e, p) order by k, f, s on conflict do nothing`,
+    [deltas.map((d) => d.entityKey), deltas.map((d) => d.feature.name), deltas.map((d) => d.start), deltas.map((d) => d.end), empty, base],
+  );
+}
+
+/** The snapshot's archived events of a source in a time range, in chunks by keyset pagination. */
+class ArchiveReader {
+  readonly #source: EventSource;
+  readonly #where: string;
+  readonly #params: unknown[];
+  #after: { ts: string; topic: string; partition: number; offset: number } | undefined;
+
+  constructor(source: EventSource, range: { from: number | null; to: number | null }, snapshot: Snapshot) {
+    this.#source = source;
+    const ts = ident(source.timestampField);
+    // Only what the snapshot holds: later events are the running materializer's to fold.
+    const conditions = [`exists (select 1 from unnest($1::text[], $2::int[], $3::bigint[]) as s(t, p, o) where s.t = _topic and s.p = _partition and _offset <= s.o)`];
+    this.#params = [snapshot.topics, snapshot.partitions, snapshot.offsets];
+    if (range.from !== null) {
+      this.#params.push(new Date(range.from).toISOString());
+      conditions.push(`${ts} >= $${this.#params.length}::timestamptz`);
+    }
+    if (range.to !== null) {
+      this.#params.push(new Date(range.to).toISOString());
+      conditions.push(`${ts} < $${this.#params.length}::timestamptz`);
+    }
+    this.#where = conditions.join(' and ');
+  }
+
+  async count(db: SqlQueryable): Promise<number> {
+    const [row] = await db.query<{ n: string | number }>(`select count(*) as n from ${eventsTable(this.#source.name)} where ${this.#where}`, this.#params);
+    return Number(row!.n);
+  }
+
+  /** The next chunk, oldest first; empty at the end. */
+  async next(db: SqlQueryable, limit: number, now: number): Promise<SourceEvent[]> {
+    const ts = ident(this.#source.timestampField);
+    const params = [...this.#params, limit];
+    let where = this.#where;
+    if (this.#after !== undefined) {
+      const a = this.#after;
+      params.push(a.ts, a.topic, a.partition, a.offset);
+      const n = params.length;
+      // The first condition lets the time index bound the scan; the row comparison breaks ties.
+      where += ` and ${ts} >= $${n - 3}::timestamptz and (${ts}, _topic, _partition, _offset) > ($${n - 3}::timestamptz, $${n - 2}::text, $${n - 1}::int, $${n}::bigint)`;
+    }
+    const rows = await db.query(
+      `select * from ${eventsTable(this.#source.name)} where ${where} order by ${ts}, _topic, _partition, _offset limit $${this.#params.length + 1}`,
+      params,
+    );
+    const events = rows.map((row) => {
+      const fields: Record<string, unknown> = {};
+      for (const f of this.#source.fields) fields[f.name] = storedValue(row[f.name]);
+      const eventTs = fields[this.#source.timestampField] as number;
+      // The archive keeps no Kafka timestamp: slices are decided by the backfill's clock (see the header).
+      return { source: this.#source.name, topic: row._topic as string, partition: Number(row._partition), offset: Number(row._offset), eventTs, messageTs: now, fields };
+    });
+    const last = events.at(-1);
+    if (last !== undefined) this.#after = { ts: new Date(last.eventTs).toISOString(), topic: last.topic, partition: last.partition, offset: last.offset };
+    return events;
+  }
+}
+
+/** Step 3: every entity's pieces of the view, from PostgreSQL, written only-if-newer. */
+async function rewriteOnline(registry: Registry, stores: Stores, view: AggregationView, now: number): Promise<number> {
+  const writes = await piecesFromOffline(registry, stores, view, undefined, now);
+  for (let i = 0; i < writes.length; i += ONLINE_WRITES_PER_CALL) {
+    const results = await stores.online.writePieces(writes.slice(i, i + ONLINE_WRITES_PER_CALL));
+    const failed = results.find((r): r is SkewlessError => r instanceof SkewlessError);
+    if (failed !== undefined) {
+      throw new SkewlessError(
+        'ONLINE_STORE_UNAVAILABLE',
+        `the tiles of ${view.name} were recomputed and committed in PostgreSQL, but writing them online failed: ${failed.message}. Run skewless rebuild-online once the online store answers`,
+        { retriable: true, cause: failed },
+      );
+    }
+  }
+  return writes.length;
+}
