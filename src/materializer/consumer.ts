@@ -17,6 +17,7 @@ import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
+import { tryFlushOutbox } from './online-sync.ts';
 
 /** Partitions whose batches are handled at once: what group commit gathers into one transaction. */
 const PARTITIONS_CONCURRENTLY = 8;
@@ -58,15 +59,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: options.fromBeginning ?? true });
 
   let owedOnline = false;
-  const tryFlush = async (): Promise<boolean> => {
-    try {
-      await flushOutbox(registry, stores);
-      return true;
-    } catch (error) {
-      logger.warn('materializer.online_behind', { message: (error as Error).message });
-      return false;
-    }
-  };
+  const tryFlush = () => tryFlushOutbox(registry, stores, (message) => logger.warn('materializer.online_behind', { message }));
 
   interface Fetched {
     readonly messages: readonly RawMessage[];

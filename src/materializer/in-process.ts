@@ -20,6 +20,7 @@ import { OFFSETS } from '../stores/sql/materializer-tables.ts';
 import { DEFAULT_TIME_BOUNDS, groupBy, partitionId } from './batch.ts';
 import type { TimeBounds } from './batch.ts';
 import { commitBatch, flushOutbox } from './commit.ts';
+import { tryFlushOutbox } from './online-sync.ts';
 import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { RawMessage, Route } from './decode.ts';
@@ -161,15 +162,7 @@ export async function consumeMessages(registry: Registry, stores: Stores, messag
   const total = { batches: 0, messages: 0, events: 0, rows: 0, deadLetters: 0, skipped: 0, onlineWrites: 0 };
   let owedOnline = false;
 
-  const tryFlush = async (): Promise<boolean> => {
-    try {
-      await flushOutbox(registry, stores);
-      return true;
-    } catch (error) {
-      logger?.warn('materializer.online_behind', { group, message: (error as Error).message });
-      return false;
-    }
-  };
+  const tryFlush = () => tryFlushOutbox(registry, stores, (message) => logger?.warn('materializer.online_behind', { group, message }));
 
   for (const list of groupBy(messages, partitionId).values()) {
     const sorted = [...list].sort((a, b) => a.offset - b.offset);

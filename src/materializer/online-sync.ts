@@ -62,6 +62,20 @@ export async function flushOutbox(registry: Registry, stores: Stores, now = Date
   return owed.length;
 }
 
+/**
+ * flushOutbox that reports instead of throwing: true when everything owed is online, false (after
+ * `onFailure` with the reason) when the online store still refuses. The consumers call it before a commit.
+ */
+export async function tryFlushOutbox(registry: Registry, stores: Stores, onFailure: (message: string) => void): Promise<boolean> {
+  try {
+    await flushOutbox(registry, stores);
+    return true;
+  } catch (error) {
+    onFailure((error as Error).message);
+    return false;
+  }
+}
+
 /** The newest history row of each given entity (or of every entity), as an online write. */
 export async function newestFromHistory(registry: Registry, stores: Stores, view: RowView, keys: readonly string[] | undefined): Promise<OnlineWrite[]> {
   const entity = registry.entity(view.entity)!;

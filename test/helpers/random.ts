@@ -1,11 +1,2 @@
-/** mulberry32: a small deterministic PRNG, so a randomized test's draws are reproducible from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small deterministic PRNG, so a randomized test's draws are reproducible from its seed (the demo's own). */
+export { seededRandom as random } from '../../src/demo/random.ts';
