@@ -5,11 +5,8 @@
  * the aggregation tiles and the online values must equal an oracle computed from what was produced.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
@@ -20,7 +17,8 @@ import { offlineAggregationValues } from '../../src/serving/aggregation-offline.
 import { OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import type { Stores } from '../../src/stores/open.ts';
-import { ROOT } from '../helpers/paths.ts';
+import { materializerRepo, spawnMaterializer } from '../helpers/materializer.ts';
+import type { MaterializerRepo } from '../helpers/materializer.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
 import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
 
@@ -37,24 +35,13 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
   const group = `${id}_group`;
   const brokers = serviceUrl('KAFKA_BROKERS');
   const kafka = new Kafka({ clientId: 'skewless-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  let repo: MaterializerRepo;
   let dir: string;
   let stores: Stores;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'skewless-crash-'));
-    await mkdir(path.join(dir, 'schema'));
-    await mkdir(path.join(dir, 'transforms'));
-    // The source's type name is shared with other runs (it names the archive table); rows here are told apart by user_id.
-    await writeFile(
-      path.join(dir, 'schema/crash.graphql'),
-      `type User @entity(key: ["user_id"]) { user_id: ID! }
-       type CrashTxn @source(topic: "${eventsTopic}", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
-       type Stats @featureView(entity: "User", topic: "${rowsTopic}", name: "${view}") { n: Int }
-       type Spend @featureView(entity: "User", source: "CrashTxn", name: "${id}_spend") {
-         c: Int! @aggregate(fn: COUNT, window: "1d")
-         s: Float! @aggregate(fn: SUM, of: "amount", window: "1d")
-       }`,
-    );
+    repo = await materializerRepo('crash', { source: 'CrashTxn', eventsTopic, rowsTopic, rowsView: view, spendView: `${id}_spend` });
+    dir = repo.dir;
     stores = await realStores();
     await kafkaTopics(kafka, 'create', [rowsTopic, eventsTopic], 4);
   });
@@ -66,12 +53,7 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const spawnMaterializer = (): ChildProcess =>
-    spawn(
-      process.execPath,
-      [path.join(ROOT, 'src/cli/main.ts'), 'materialize', '--schema', path.join(dir, 'schema'), '--transforms', path.join(dir, 'transforms'), '--consumer-group', group, '--kafka-session-timeout', '6000', '--log-level', 'error'],
-      { cwd: ROOT, env: { ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: serviceUrl('DATABASE_URL'), REDIS_URL: serviceUrl('REDIS_URL') }, stdio: ['ignore', 'ignore', 'ignore'] },
-    );
+  const start = (): ChildProcess => spawnMaterializer(repo, group, 'error', ['ignore', 'ignore', 'ignore']);
   const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   const committed = async () => {
     const rows = await stores.offline.query<{ n: string | null }>(`select sum(next_offset) as n from ${OFFSETS} where group_id = $1`, [group]);
@@ -119,13 +101,13 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
 
     for (let k = 0; k < KILLS; k++) {
       const before = await committed();
-      const child = spawnMaterializer();
+      const child = start();
       await until(async () => (await committed()) > before, `materializer ${k} to commit something`);
       child.kill('SIGKILL');
       await exited(child);
     }
     await produced;
-    const last = spawnMaterializer();
+    const last = start();
     try {
       await until(async () => (await committed()) === ROWS + EVENTS, 'the last materializer to commit everything');
       await until(async () => (await stores.offline.query(`select 1 from ${OUTBOX} where view = $1 limit 1`, [view])).length === 0, 'the outbox to drain');
@@ -140,7 +122,7 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
     const archived = await stores.offline.query<{ n: string }>(`select count(*) as n from ${eventsTable('CrashTxn')} where user_id like $1`, [`${id}-%`]);
     assert.equal(Number(archived[0]!.n), EVENTS);
     // Tiles: each user's windows over the whole run equal the same functions over the produced events.
-    const registry = await registryFromSdl(await readFile(path.join(dir, 'schema/crash.graphql'), 'utf8'));
+    const registry = await registryFromSdl(repo.sdl);
     const spend = registry.view(`${id}_spend`) as AggregationView;
     const t = Date.now();
     for (let u = 0; u < USERS; u += 25) {

@@ -16,11 +16,8 @@
  * what is produced after p1 (then p2) has exited can only have been committed by the one still running.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AssignerProtocol, Kafka, Partitioners, logLevel } from 'kafkajs';
@@ -32,7 +29,8 @@ import { offlineAggregationValues } from '../../src/serving/aggregation-offline.
 import { DEAD_LETTERS, OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import type { Stores } from '../../src/stores/open.ts';
-import { ROOT } from '../helpers/paths.ts';
+import { materializerRepo, spawnMaterializer } from '../helpers/materializer.ts';
+import type { MaterializerRepo } from '../helpers/materializer.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
 import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
 
@@ -71,6 +69,7 @@ describe('materializer: scale-out over one consumer group', () => {
   const kafka = new Kafka({ clientId: 'skewless-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
   /** Materializers expected to be running: one that exits on its own fails the test. */
   const alive = new Set<Proc>();
+  let repo: MaterializerRepo;
   let dir: string;
   let stores: Stores;
   let registry: Registry;
@@ -78,22 +77,10 @@ describe('materializer: scale-out over one consumer group', () => {
   let producer: Producer;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'skewless-scale-'));
-    await mkdir(path.join(dir, 'schema'));
-    await mkdir(path.join(dir, 'transforms'));
-    // The source's type name is shared with other runs (it names the archive table); rows here are told apart by user_id.
-    await writeFile(
-      path.join(dir, 'schema/scale.graphql'),
-      `type User @entity(key: ["user_id"]) { user_id: ID! }
-       type ScaleTxn @source(topic: "${eventsTopic}", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
-       type Stats @featureView(entity: "User", topic: "${rowsTopic}", name: "${view}") { n: Int }
-       type Spend @featureView(entity: "User", source: "ScaleTxn", name: "${spendView}") {
-         c: Int! @aggregate(fn: COUNT, window: "1d")
-         s: Float! @aggregate(fn: SUM, of: "amount", window: "1d")
-       }`,
-    );
+    repo = await materializerRepo('scale', { source: 'ScaleTxn', eventsTopic, rowsTopic, rowsView: view, spendView });
+    dir = repo.dir;
     stores = await realStores();
-    registry = await registryFromSdl(await readFile(path.join(dir, 'schema/scale.graphql'), 'utf8'));
+    registry = await registryFromSdl(repo.sdl);
     // As each materializer does at start; here so that offsets can be polled before the first has started.
     await stores.offline.ensureSchema(registry);
     await kafkaTopics(kafka, 'create', [rowsTopic, eventsTopic], PARTITIONS);
@@ -116,12 +103,8 @@ describe('materializer: scale-out over one consumer group', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const spawnMaterializer = (name: string): Proc => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'src/cli/main.ts'), 'materialize', '--schema', path.join(dir, 'schema'), '--transforms', path.join(dir, 'transforms'), '--consumer-group', group, '--kafka-session-timeout', '6000', '--log-level', 'warn'],
-      { cwd: ROOT, env: { ...process.env, KAFKA_BROKERS: brokers, DATABASE_URL: serviceUrl('DATABASE_URL'), REDIS_URL: serviceUrl('REDIS_URL') }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  const start = (name: string): Proc => {
+    const child = spawnMaterializer(repo, group, 'warn', ['ignore', 'pipe', 'pipe']);
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const proc: Proc = { name, child, output: '', exit };
     const keep = (chunk: Buffer) => (proc.output = (proc.output + chunk.toString('utf8')).slice(-20_000));
@@ -221,14 +204,14 @@ describe('materializer: scale-out over one consumer group', () => {
 
     // p1 alone: whatever is committed now, p1 committed.
     await produce(PARTS.A);
-    const p1 = spawnMaterializer('p1');
+    const p1 = start('p1');
     await until(async () => (await committed()) > 0, 'p1 to commit something');
     const [m1] = await settled(1, 'p1 to hold the group alone');
     assert.equal(m1!.partitions.length, 2 * PARTITIONS, 'p1 alone holds every partition');
 
     // p2 joins while p1 is busy and more is produced: the first rebalance.
     await backlog('p2 joins');
-    const p2 = spawnMaterializer('p2');
+    const p2 = start('p2');
     await produce(PARTS.B1);
     const shared = await settled(2, 'p1 and p2 to share the partitions');
     const m2 = shared.find((m) => m.id !== m1!.id);
@@ -259,7 +242,7 @@ describe('materializer: scale-out over one consumer group', () => {
     assert.deepEqual(alone, { id: m2.id, partitions: [...shared.flatMap((m) => m.partitions)].sort() }, 'p2 took over every partition');
 
     // p3 joins, and p2 is killed with messages waiting: its partitions move after the session timeout.
-    const p3 = spawnMaterializer('p3');
+    const p3 = start('p3');
     const third = await settled(2, 'p2 and p3 to share the partitions');
     assert.ok(third.some((m) => m.id === m2.id), 'p2 is still a member');
     await produce(PARTS.E);
