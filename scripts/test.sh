@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/use-node24.sh
+. scripts/ensure-native.sh
 
 echo "== lint (eslint)"
 npx --no-install eslint .
