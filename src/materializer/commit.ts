@@ -122,8 +122,15 @@ export async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[])
  */
 function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: BatchWrites['events'], now: number): PiecesWrite[] {
   const writes = new Map<string, { view: AggregationView; entityKey: string; fields: PieceField[] }>();
-  const bounds = new Map<AggregationView, PruneBounds>();
-  const boundsOf = (view: AggregationView) => bounds.get(view) ?? bounds.set(view, pruneBounds(view, now)).get(view)!;
+  const bounds = new Map<AggregationView, { prune: PruneBounds; byFeature: ReadonlyMap<string, PruneBounds['features'][number]> }>();
+  const boundsOf = (view: AggregationView) => {
+    let b = bounds.get(view);
+    if (b === undefined) {
+      const prune = pruneBounds(view, now);
+      bounds.set(view, (b = { prune, byFeature: new Map(prune.features.map((f) => [f.feature, f])) }));
+    }
+    return b;
+  };
   const fieldsOf = (view: AggregationView, entityKey: string) => {
     const id = `${view.name}\u0000${entityKey}`;
     let write = writes.get(id);
@@ -131,14 +138,14 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
     return write.fields;
   };
   for (const { kind, view, tile } of merged) {
-    const rule = boundsOf(view).features.find((f) => f.feature === tile.feature)!;
+    const rule = boundsOf(view).byFeature.get(tile.feature)!;
     if (tile.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) continue;
     const name = kind === 'tile' ? tileField(tile.feature, tile.start) : sliceField(tile.feature, tile.start);
     fieldsOf(view, tile.entityKey).push({ name, value: encodePiece(tile.version, JSON.stringify(tile.partial)) });
   }
   for (const view of new Set(merged.map((m) => m.view))) {
     const entity = registry.entity(view.entity)!;
-    const from = boundsOf(view).eventFrom;
+    const from = boundsOf(view).prune.eventFrom;
     for (const event of events.get(view.source) ?? []) {
       if (event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
       const key = entityKey(entity, event.fields);
@@ -147,5 +154,5 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
   }
   return [...writes.values()]
     .filter((w) => w.fields.length > 0)
-    .map((w) => ({ view: w.view.name, entity: w.view.entity, entityKey: w.entityKey, pieces: true, fields: w.fields, prune: boundsOf(w.view) }));
+    .map((w) => ({ view: w.view.name, entity: w.view.entity, entityKey: w.entityKey, pieces: true, fields: w.fields, prune: boundsOf(w.view).prune }));
 }

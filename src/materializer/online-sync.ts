@@ -111,8 +111,8 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
   for (const kind of ['tile', 'slice'] as const) {
     const rows = await stores.offline.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown; version: string | number }>(
       `select entity_key, feature, tile_start, partial, version from ${piecesTable(kind, view.name)} ` +
-        `where feature = any($1::text[]) and tile_start >= any($2::bigint[])${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
-      [bounds.features.map((f) => f.feature), [Math.min(...bounds.features.map((f) => (kind === 'tile' ? f.tileFrom : f.sliceFrom)))], ...(keys === undefined ? [] : [keys])],
+        `where feature = any($1::text[]) and tile_start >= $2${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
+      [bounds.features.map((f) => f.feature), Math.min(...bounds.features.map((f) => (kind === 'tile' ? f.tileFrom : f.sliceFrom))), ...(keys === undefined ? [] : [keys])],
     );
     const rules = new Map(bounds.features.map((f) => [f.feature, kind === 'tile' ? f.tileFrom : f.sliceFrom]));
     for (const row of rows) {

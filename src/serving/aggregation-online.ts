@@ -58,12 +58,15 @@ export function aggregationValueAt(view: AggregationView, entry: OnlinePieces, a
 }
 
 function valuesFromPieces(view: AggregationView, pieces: Readonly<Record<string, string>>, asOf: number): Record<string, unknown> {
-  const features = featurePlans(view);
-  const spans = new Map<string, Span[]>();
-  for (const name of features.keys()) spans.set(name, []);
-  const events: SourceEvent[] = [];
+  // Each feature's window split at this T, worked out once per read rather than once per piece.
+  const windows = new Map<string, { plan: FeaturePlan; tilesFrom: number; head: number; slicesTo: number; spans: Span[] }>();
   let oldestEvent = Infinity;
-  for (const plan of features.values()) oldestEvent = Math.min(oldestEvent, floorHop(asOf, plan.sliceMs));
+  for (const [name, plan] of featurePlans(view)) {
+    const slicesTo = floorHop(asOf, plan.sliceMs);
+    windows.set(name, { plan, tilesFrom: floorHop(asOf - plan.windowMs, plan.hopMs), head: floorHop(asOf, plan.hopMs), slicesTo, spans: [] });
+    oldestEvent = Math.min(oldestEvent, slicesTo);
+  }
+  const events: SourceEvent[] = [];
   for (const name in pieces) {
     const piece = parsePieceField(name);
     if (piece === undefined) continue;
@@ -71,19 +74,17 @@ function valuesFromPieces(view: AggregationView, pieces: Readonly<Record<string,
       if (piece.time >= oldestEvent && piece.time < asOf) events.push({ time: piece.time, row: JSON.parse(json(pieces[name]!)) as Record<string, unknown> });
       continue;
     }
-    const plan = features.get(piece.feature);
-    if (plan === undefined) continue;
-    const head = floorHop(asOf, plan.hopMs);
-    const inTile = piece.kind === 'T' && piece.start >= floorHop(asOf - plan.windowMs, plan.hopMs) && piece.start < head;
-    const inSlice = piece.kind === 'S' && piece.start >= head && piece.start < floorHop(asOf, plan.sliceMs);
+    const window = windows.get(piece.feature);
+    if (window === undefined) continue;
+    const inTile = piece.kind === 'T' && piece.start >= window.tilesFrom && piece.start < window.head;
+    const inSlice = piece.kind === 'S' && piece.start >= window.head && piece.start < window.slicesTo;
     if (!inTile && !inSlice) continue;
-    const width = piece.kind === 'T' ? plan.hopMs : plan.sliceMs;
-    spans.get(piece.feature)!.push({ start: piece.start, end: piece.start + width, partial: plan.aggregator.decode(JSON.parse(json(pieces[name]!))) });
+    const { plan } = window;
+    window.spans.push({ start: piece.start, end: piece.start + (inTile ? plan.hopMs : plan.sliceMs), partial: plan.aggregator.decode(JSON.parse(json(pieces[name]!))) });
   }
   const values: Record<string, unknown> = {};
-  for (const plan of features.values()) {
-    const from = floorHop(asOf, plan.sliceMs);
-    values[plan.feature.name] = valueAt(plan.feature, spans.get(plan.feature.name)!, from === oldestEvent ? events : events.filter((e) => e.time >= from), asOf);
+  for (const { plan, slicesTo, spans } of windows.values()) {
+    values[plan.feature.name] = valueAt(plan.feature, spans, slicesTo === oldestEvent ? events : events.filter((e) => e.time >= slicesTo), asOf);
   }
   return values;
 }

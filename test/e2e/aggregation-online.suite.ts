@@ -16,6 +16,7 @@ import { DEFAULT_TIME_BOUNDS } from '../../src/materializer/batch.ts';
 import { commitBatch } from '../../src/materializer/commit.ts';
 import { decodeMessage, topicRoutes } from '../../src/materializer/decode.ts';
 import type { RawMessage } from '../../src/materializer/decode.ts';
+import { pruneBounds } from '../../src/materializer/online-retention.ts';
 import { rebuildOnline } from '../../src/materializer/online-sync.ts';
 import type { Registry } from '../../src/registry/registry.ts';
 import type { AggregationView } from '../../src/registry/types.ts';
@@ -25,6 +26,7 @@ import { historicalFrame } from '../../src/serving/historical-frame.ts';
 import { onlineFrame } from '../../src/serving/online-frame.ts';
 import { onlineKey } from '../../src/features/keys.ts';
 import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
+import { encodePiece, tileField } from '../../src/stores/online-pieces.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { random } from '../helpers/random.ts';
@@ -189,6 +191,19 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
         counts.push(values![c30m]);
       }
       assert.deepEqual(counts, [3, 2, 1, 0]);
+    });
+
+    it('answers a corrupt online piece with a coded error for that view only, and keeps serving', async () => {
+      const [bad, good] = [`${id}-corrupt`, users[0]!];
+      const asOf = Date.now();
+      const tile = Math.floor((asOf - 10 * MIN) / MIN) * MIN;
+      const prune = pruneBounds(view, asOf);
+      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: bad, pieces: true, fields: [{ name: tileField('c30m', tile), value: encodePiece(1, '{not json') }], prune }]);
+      const ctx = createServingContext({ registry, stores, limits: LIMITS, now: () => asOf });
+      const frame = await onlineFrame(ctx, { features: [view.name], entities: [{ user_id: bad }, { user_id: good }] });
+      assert.deepEqual(frame.errors.map((e) => [e.view, e.code, e.rows]), [[view.name, 'ONLINE_VALUE_CORRUPT', [0]]]);
+      assert.ok(frame.statuses[0]!.slice(1).every((s) => s === 'ERROR'));
+      assert.ok(frame.statuses[1]!.slice(1).every((s) => s === 'PRESENT'), 'the other entity is served');
     });
 
     it('rebuilds the online store from PostgreSQL after it lost everything', async () => {
