@@ -1,5 +1,6 @@
 /**
- * The HTTP gateway: GraphQL (with GraphiQL) at /graphql, liveness at /healthz, readiness at /readyz.
+ * The HTTP gateway: GraphQL (with GraphiQL) at /graphql, liveness at /healthz, readiness at /readyz,
+ * Prometheus metrics at /metrics.
  * Everything it serves was decided at start-up: the schema is built once from the registry.
  */
 import { createServer } from 'node:http';
@@ -16,6 +17,8 @@ import type { Limits } from '../serving/context.ts';
 import { handleExport } from './export-route.ts';
 import { checkReadiness } from '../ops/health.ts';
 import type { Logger } from '../ops/log.ts';
+import { createMetrics } from '../ops/metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { Stores } from '../stores/open.ts';
 import type { TransformPool } from '../transforms/pool.ts';
 
@@ -29,6 +32,8 @@ export interface GatewayOptions {
   readonly transforms?: TransformPool | undefined;
   /** Query shown in GraphiQL when it opens. */
   readonly exampleQuery?: string;
+  /** Where this gateway's metrics are recorded and read from at /metrics; a fresh registry by default. */
+  readonly metrics?: Metrics;
 }
 
 export interface Gateway {
@@ -40,6 +45,7 @@ export interface Gateway {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { logger, stores, registry, limits, transforms } = options;
+  const metrics = options.metrics ?? createMetrics();
   const rule = featureRefsRule(registry);
   const validateFeatureRefs: Plugin = { onValidate: ({ addValidationRule }) => addValidationRule(rule) };
   const yoga = createYoga({
@@ -69,6 +75,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/metrics') {
+      void metrics.render().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+          res.end(body);
+        },
+        (error: unknown) => json(res, 500, { error: String(error) }),
+      );
+      return;
+    }
     if (path === '/readyz') {
       void checkReadiness({ online: stores.online, offline: stores.offline }).then(
         (report) => json(res, report.ready ? 200 : 503, report),
