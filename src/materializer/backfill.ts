@@ -1,6 +1,6 @@
 /**
  * `skewless backfill VIEW`: an aggregation view's tiles and slices recomputed from the raw-event archive,
- * by the materializer's own code (foldTiles, then mergeTiles' lock + merge + save), then its online pieces
+ * by the materializer's own code (foldTiles, then mergePieces' lock + merge + save), then its online pieces
  * rewritten from PostgreSQL. For a view added to the schema after its events were archived, a view whose
  * definition changed, or tiles that must be repaired. See docs/backfill.md.
  *
@@ -30,8 +30,6 @@
  * reads by slices, which is what the online store needs (online-retention.ts).
  */
 import { SkewlessError } from '../errors.ts';
-import { aggregatorFor } from '../features/aggregate/aggregators.ts';
-import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { storedValue } from '../features/time.ts';
 import { floorHop } from '../features/windows.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -41,11 +39,11 @@ import type { Stores } from '../stores/open.ts';
 import { OFFSETS, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { ident } from '../stores/sql/history.ts';
-import { mergeTiles } from './commit.ts';
+import { emptyPartials, mergePieces } from './commit.ts';
 import type { SourceEvent } from './decode.ts';
 import { pruneBounds } from './online-retention.ts';
 import { piecesFromOffline } from './online-sync.ts';
-import { foldTiles } from './tiles.ts';
+import { foldTiles, pieceWidth, tileGroups } from './tiles.ts';
 import type { TileDelta } from './tiles.ts';
 
 /** Online writes per writePieces call when the view's pieces are rewritten. */
@@ -155,24 +153,20 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
 
   let done = 0;
   let merges = 0;
-  const rangeOf = new Map(ranges.map((r) => [r.feature, r]));
+  // Features of one group share a hop, so their aligned ranges are the same: the group's.
+  const rangeOf = new Map(tileGroups(view).map((g) => [g, ranges.find((r) => r.feature === g.features[0]!.name)!]));
   const inRange = (d: TileDelta) => {
-    const r = rangeOf.get(d.feature.name)!;
-    return d.view.name === view.name && (r.from === null || d.start >= r.from) && (r.to === null || d.start < r.to);
+    const r = rangeOf.get(d.group);
+    return r !== undefined && (r.from === null || d.start >= r.from) && (r.to === null || d.start < r.to);
   };
   for (;;) {
     const events = await reader.next(stores.offline, options.chunkEvents, now);
     if (events.length === 0) break;
-    // foldTiles folds for every view over the source; only this view's deltas in range are merged.
+    // foldTiles folds for every view over the source; only this view's deltas in range are merged. Rows
+    // created here start at base, so their merge stores base + 1 (see the header).
     const deltas = foldTiles(registry, new Map([[source.name, events]]), now).filter(inRange);
     await stores.offline.transaction(async (tx) => {
-      // Tiles, then slices: the order mergeTiles locks them in for a materializer's batch too.
-      for (const kind of ['tile', 'slice'] as const) {
-        const list = deltas.filter((d) => d.kind === kind);
-        if (list.length === 0) continue;
-        await seed(tx, piecesTable(kind, view.name), list, base);
-        merges += (await mergeTiles(tx, list)).length;
-      }
+      merges += (await mergePieces(tx, deltas, base)).length;
     });
     done += events.length;
     options.onProgress?.(done, Math.max(total, done));
@@ -201,33 +195,22 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
 
   for (const kind of ['tile', 'slice'] as const) {
     const table = piecesTable(kind, view.name);
-    // Features the view no longer has.
-    await tx.query(`delete from ${table} where not (feature = any($1::text[])) and ($2::bigint is null or tile_start >= $2) and ($3::bigint is null or tile_start < $3)`, [ranges.map((r) => r.feature), read.from, read.to]);
-    for (const r of ranges) {
-      const feature = view.features.find((f) => f.name === r.feature)!;
-      const width = kind === 'tile' ? r.hopMs : headSliceMs(r.hopMs);
-      const inRange = `feature = $1 and ($2::bigint is null or tile_start >= $2) and ($3::bigint is null or tile_start < $3)`;
-      const params = [r.feature, r.from, r.to];
-      // Off the current grid (the hop changed), or, for slices, older than any online read.
-      const stale = kind === 'tile' ? `tile_start % $4 <> 0` : `(tile_start % $4 <> 0 or tile_start < $5)`;
-      await tx.query(`delete from ${table} where ${inRange} and ${stale}`, kind === 'tile' ? [...params, width] : [...params, width, sliceFrom.get(r.feature)!]);
-      const aggregator = aggregatorFor(feature.aggregation!);
-      await tx.query(`update ${table} set partial = $4::jsonb, tile_end = tile_start + $5, version = $6 where ${inRange}`, [...params, JSON.stringify(aggregator.encode(aggregator.empty())), width, base]);
+    const groups = tileGroups(view);
+    const inRange = (from: number, to: number) => `($${from}::bigint is null or tile_start >= $${from}) and ($${to}::bigint is null or tile_start < $${to})`;
+    // Rows of a width no group has any more (a hop changed, or its features left the view): nothing reads them.
+    await tx.query(`delete from ${table} where not (width = any($1::bigint[])) and ${inRange(2, 3)}`, [groups.map((g) => pieceWidth(g, kind)), read.from, read.to]);
+    for (const group of groups) {
+      const r = ranges.find((x) => x.feature === group.features[0]!.name)!;
+      const params = [pieceWidth(group, kind), r.from, r.to];
+      if (kind === 'slice') {
+        // Slices older than any online read: nothing reads them either.
+        await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, sliceFrom.get(group.features[0]!.name)!]);
+      }
+      // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
+      await tx.query(`update ${table} set partial = $4::jsonb, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
     }
   }
   return { snapshot, base };
-}
-
-/** Creates the deltas' rows that do not exist yet, empty at version `base`, so their merge gives base + 1. */
-async function seed(tx: SqlQueryable, table: string, deltas: readonly TileDelta[], base: number): Promise<void> {
-  const empty = deltas.map((d) => {
-    const aggregator = aggregatorFor(d.feature.aggregation!);
-    return JSON.stringify(aggregator.encode(aggregator.empty()));
-  });
-  await tx.query(
-    `insert into ${table} (entity_key, feature, tile_start, tile_end, partial, version) select k, f, s, e, p::jsonb, $6 from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) as u(k, f, s, e, p) order by k, f, s on conflict do nothing`,
-    [deltas.map((d) => d.entityKey), deltas.map((d) => d.feature.name), deltas.map((d) => d.start), deltas.map((d) => d.end), empty, base],
-  );
 }
 
 /** The snapshot's archived events of a source in a time range, in chunks by keyset pagination. */

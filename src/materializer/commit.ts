@@ -19,12 +19,13 @@ import type { OnlineWrite } from '../stores/types.ts';
 import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
 import { appendHistory } from '../stores/sql/history.ts';
-import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, lockTilesSql, piecesTable, saveOffsetsSql, saveTilesSql } from '../stores/sql/materializer-tables.ts';
-import type { StoredTile } from '../stores/sql/materializer-tables.ts';
+import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, lockPiecesSql, piecesTable, saveOffsetsSql, savePiecesSql } from '../stores/sql/materializer-tables.ts';
+import type { StoredPiece } from '../stores/sql/materializer-tables.ts';
+import type { Json } from '../features/aggregate/aggregator.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import { foldTiles } from './tiles.ts';
-import type { TileDelta } from './tiles.ts';
+import type { PieceKind, TileDelta, TileGroup } from './tiles.ts';
 import { newestWrites } from '../ingest/push.ts';
 import { eventInputs, feedsOnlineEvents, pruneBounds } from './online-retention.ts';
 import { outboxEntries, writeOnline } from './online-sync.ts';
@@ -53,7 +54,7 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
       const { sql, params } = archiveEventsSql(registry.source(name)!, events);
       await tx.query(sql, params);
     }
-    const merged = await mergeTiles(tx, foldTiles(registry, writes.events, now));
+    const merged = await mergePieces(tx, foldTiles(registry, writes.events, now));
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
       const view = registry.view(name) as RowView;
@@ -81,37 +82,58 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
   return { ...writes, onlineWrites: online.rows.length + online.pieces.length };
 }
 
-/** A tile or slice as merged and committed: what the online store gets, with its version. */
-interface MergedPiece {
-  readonly kind: TileDelta['kind'];
-  readonly view: AggregationView;
-  readonly tile: StoredTile;
+/** A tile or slice row as merged and committed: what the online store gets, with its version. */
+export interface MergedPiece {
+  readonly kind: PieceKind;
+  readonly group: TileGroup;
+  readonly piece: StoredPiece;
 }
 
-/** Merges each delta into its stored tile or slice, under the row's lock, and returns what was stored. */
-export async function mergeTiles(tx: SqlQueryable, deltas: readonly TileDelta[]): Promise<MergedPiece[]> {
-  const tileId = (entityKey: string, feature: string, start: number) => `${entityKey}\u0000${feature}\u0000${start}`;
+/**
+ * Merges each delta into its stored tile or slice row, under the row's lock, and returns what was stored.
+ * A row created by this merge starts empty at `baseVersion` (0, or a backfill's base), so it is stored at
+ * baseVersion + 1. Partials of features the group no longer has are dropped from the row.
+ */
+export async function mergePieces(tx: SqlQueryable, deltas: readonly TileDelta[], baseVersion = 0): Promise<MergedPiece[]> {
   const out: MergedPiece[] = [];
-  for (const list of groupBy(deltas, (d) => `${d.kind}\u0000${d.view.name}`).values()) {
-    const { kind, view } = list[0]!;
-    const table = piecesTable(kind, view.name);
-    const tiles = list.map((d) => ({ entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end }));
-    const lock = lockTilesSql(table, tiles, list.map((d) => {
-      const aggregator = aggregatorFor(d.feature.aggregation!);
-      return aggregator.encode(aggregator.empty());
-    }));
+  // One lock + merge + save per table, tiles before slices and views in a fixed order, as every commit does.
+  const byTable = groupBy(deltas, (d) => piecesTable(d.kind, d.group.view.name));
+  for (const table of [...byTable.keys()].sort()) {
+    const list = byTable.get(table)!;
+    const keys = list.map((d) => ({ entityKey: d.entityKey, width: d.end - d.start, start: d.start }));
+    const lock = lockPiecesSql(table, keys, list.map((d) => emptyPartials(d.group)), baseVersion);
     await tx.query(lock.insert.sql, lock.insert.params);
-    const stored = await tx.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown; version: string | number }>(lock.select.sql, lock.select.params);
-    const current = new Map(stored.map((r) => [tileId(r.entity_key, r.feature, Number(r.tile_start)), r]));
-    const merged: StoredTile[] = list.map((d) => {
-      const aggregator = aggregatorFor(d.feature.aggregation!);
-      const row = current.get(tileId(d.entityKey, d.feature.name, d.start))!;
-      const partial = aggregator.encode(aggregator.mergeInto(aggregator.decode(row.partial), d.partial));
-      return { entityKey: d.entityKey, feature: d.feature.name, start: d.start, end: d.end, partial, version: Number(row.version) + 1 };
+    const stored = await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(lock.select.sql, lock.select.params);
+    const current = new Map<string, (typeof stored)[number]>();
+    for (const row of stored) current.set(pieceId(row.entity_key, row.width, row.tile_start), row);
+    const merged: StoredPiece[] = list.map((d, i) => {
+      const key = keys[i]!;
+      const row = current.get(pieceId(key.entityKey, key.width, key.start))!;
+      const partial: Record<string, Json> = {};
+      d.group.features.forEach((feature, f) => {
+        const aggregator = aggregatorFor(feature.aggregation!);
+        const held = row.partial[feature.name];
+        // A feature added to the view after the row was written has no partial in it yet: empty.
+        const into = held === undefined ? aggregator.empty() : aggregator.decode(held);
+        partial[feature.name] = aggregator.encode(aggregator.mergeInto(into, d.partials[f]));
+      });
+      return { ...key, partial, version: Number(row.version) + 1 };
     });
-    const { sql, params } = saveTilesSql(table, merged);
+    const { sql, params } = savePiecesSql(table, merged);
     await tx.query(sql, params);
-    for (const tile of merged) out.push({ kind, view, tile });
+    merged.forEach((piece, i) => out.push({ kind: list[i]!.kind, group: list[i]!.group, piece }));
+  }
+  return out;
+}
+
+const pieceId = (entityKey: string, width: number, start: number) => `${entityKey}\u0000${width}\u0000${start}`;
+
+/** A group's row partial of no events. */
+export function emptyPartials(group: TileGroup): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const feature of group.features) {
+    const aggregator = aggregatorFor(feature.aggregation!);
+    out[feature.name] = aggregator.encode(aggregator.empty());
   }
   return out;
 }
@@ -137,13 +159,17 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
     if (write === undefined) writes.set(id, (write = { view, entityKey, fields: [] }));
     return write.fields;
   };
-  for (const { kind, view, tile } of merged) {
-    const rule = boundsOf(view).byFeature.get(tile.feature)!;
-    if (tile.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) continue;
-    const name = kind === 'tile' ? tileField(tile.feature, tile.start) : sliceField(tile.feature, tile.start);
-    fieldsOf(view, tile.entityKey).push({ name, value: encodePiece(tile.version, JSON.stringify(tile.partial)) });
+  for (const { kind, group, piece } of merged) {
+    const { view } = group;
+    const rules = boundsOf(view).byFeature;
+    for (const feature of group.features) {
+      const rule = rules.get(feature.name)!;
+      if (piece.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) continue;
+      const name = kind === 'tile' ? tileField(feature.name, piece.start) : sliceField(feature.name, piece.start);
+      fieldsOf(view, piece.entityKey).push({ name, value: encodePiece(piece.version, JSON.stringify(piece.partial[feature.name])) });
+    }
   }
-  for (const view of new Set(merged.map((m) => m.view))) {
+  for (const view of new Set(merged.map((m) => m.group.view))) {
     const entity = registry.entity(view.entity)!;
     const from = boundsOf(view).prune.eventFrom;
     for (const event of events.get(view.source) ?? []) {

@@ -18,6 +18,7 @@ import { OUTBOX, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
 import { eventInputs, pruneBounds } from './online-retention.ts';
+import { pieceWidth, tileGroups } from './tiles.ts';
 
 /** Online writes owed: newest rows of row views, pieces of aggregation views. */
 export interface Owed {
@@ -108,18 +109,22 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     if (list === undefined) fields.set(key, [field]);
     else list.push(field);
   };
+  const rules = new Map(bounds.features.map((f) => [f.feature, f]));
   for (const kind of ['tile', 'slice'] as const) {
-    const rows = await stores.offline.query<{ entity_key: string; feature: string; tile_start: string | number; partial: unknown; version: string | number }>(
-      `select entity_key, feature, tile_start, partial, version from ${piecesTable(kind, view.name)} ` +
-        `where feature = any($1::text[]) and tile_start >= $2${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
-      [bounds.features.map((f) => f.feature), Math.min(...bounds.features.map((f) => (kind === 'tile' ? f.tileFrom : f.sliceFrom))), ...(keys === undefined ? [] : [keys])],
+    const groups = new Map(tileGroups(view).map((g) => [pieceWidth(g, kind), g]));
+    const from = (feature: string) => (kind === 'tile' ? rules.get(feature)!.tileFrom : rules.get(feature)!.sliceFrom);
+    const rows = await stores.offline.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(
+      `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${piecesTable(kind, view.name)} ` +
+        `where width = any($1::bigint[]) and tile_start >= $2${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
+      [[...groups.keys()], Math.min(...view.features.map((f) => from(f.name))), ...(keys === undefined ? [] : [keys])],
     );
-    const rules = new Map(bounds.features.map((f) => [f.feature, kind === 'tile' ? f.tileFrom : f.sliceFrom]));
     for (const row of rows) {
-      const start = Number(row.tile_start);
-      if (start < rules.get(row.feature)!) continue;
-      const name = kind === 'tile' ? tileField(row.feature, start) : sliceField(row.feature, start);
-      add(row.entity_key, { name, value: encodePiece(Number(row.version), JSON.stringify(row.partial)) });
+      for (const feature of groups.get(row.width)!.features) {
+        const partial = row.partial[feature.name];
+        if (row.tile_start < from(feature.name) || partial === undefined) continue;
+        const name = kind === 'tile' ? tileField(feature.name, row.tile_start) : sliceField(feature.name, row.tile_start);
+        add(row.entity_key, { name, value: encodePiece(row.version, JSON.stringify(partial)) });
+      }
     }
   }
   const entity = registry.entity(view.entity)!;

@@ -190,7 +190,7 @@ class WindowReader {
   /** Per group, per feature: the tiles every row of the group needs, in one query. */
   async readTiles(offline: Pick<OfflineStore, 'query'>, groups: readonly EntityGroup[]): Promise<FeatureTiles[][]> {
     const owner: [number, number][] = [];
-    const params: [string[], string[], number[], number[]] = [[], [], [], []];
+    const params: [string[], string[], number[], number[], number[]] = [[], [], [], [], []];
     groups.forEach((group, g) => {
       this.#features.forEach((feature, f) => {
         const ranges = mergeRanges(group.rows.map((r) => {
@@ -201,8 +201,9 @@ class WindowReader {
           owner.push([g, f]);
           params[0].push(group.key);
           params[1].push(feature.name);
-          params[2].push(from);
-          params[3].push(to);
+          params[2].push(feature.aggregation!.hopMs);
+          params[3].push(from);
+          params[4].push(to);
         }
       });
     });
@@ -211,6 +212,8 @@ class WindowReader {
     const found = await offline.query<{ __r: number; tile_start: number; tile_end: number; partial: unknown }>(this.#tilesSql, [owner.map((_, i) => i), ...params]);
     const aggregators = this.#features.map((f) => aggregatorFor(f.aggregation!));
     for (const tile of found) {
+      // No partial: the feature was added to the view after this tile was written, so none of its events are here.
+      if (tile.partial === null) continue;
       const [g, f] = owner[tile.__r]!;
       out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(tile.partial) });
     }
@@ -284,21 +287,22 @@ class WindowReader {
 
 /*
  * Both reads are LATERAL lookups, one index range scan per (entity, range) — the tiles' primary key
- * (entity_key, feature, tile_start), the archive's (join keys, event time) index — never a scan of the
+ * (entity_key, width, tile_start), the archive's (join keys, event time) index — never a scan of the
  * table: with thousands of ranges the planner otherwise prefers sorting the whole table for a merge join
  * (measured: 1.1 s against 0.2 s for 20,000 ranges over 1M tiles).
  */
 
 /**
- * Tiles of (entity key, feature) with start in [from, to), per numbered range. Bounds come back as float8,
- * exact for epoch ms, so no bigint travels as text.
+ * Tiles of (entity key, feature) with start in [from, to), per numbered range: the feature's partial out
+ * of its group's rows (width = its hop; see materializer/tiles.ts). Bounds come back as float8, exact for
+ * epoch ms, so no bigint travels as text.
  */
 export function tilesSql(view: AggregationView): string {
   return (
-    `select r.i as "__r", t.tile_start::float8 as tile_start, t.tile_end::float8 as tile_end, t.partial ` +
-    `from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) as r(i, k, f, s, e) ` +
-    `cross join lateral (select tile_start, tile_end, partial from ${tilesTable(view.name)} ` +
-    `where entity_key = r.k and feature = r.f and tile_start >= r.s and tile_start < r.e offset 0) t`
+    `select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial -> r.f as partial ` +
+    `from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) as r(i, k, f, w, s, e) ` +
+    `cross join lateral (select tile_start, partial from ${tilesTable(view.name)} ` +
+    `where entity_key = r.k and width = r.w and tile_start >= r.s and tile_start < r.e offset 0) t`
   );
 }
 

@@ -45,6 +45,7 @@ function sdl(id: string, withNew: boolean): string {
 interface TileRow {
   entity_key: string;
   feature: string;
+  width: string;
   tile_start: string;
   tile_end: string;
   partial: string;
@@ -71,7 +72,9 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
   };
   const tiles = (name: string) =>
     stores.offline.query<TileRow & Record<string, unknown>>(
-      `select entity_key, feature, tile_start::text, tile_end::text, partial::text as partial, version::text from ${tilesTable(`${id}_${name}`)} order by entity_key, feature, tile_start`,
+      // One line per (entity, feature, tile), out of the rows that hold a tile's features together.
+      `select entity_key, f.key as feature, width::text, tile_start::text, (tile_start + width)::text as tile_end, f.value::text as partial, version::text ` +
+        `from ${tilesTable(`${id}_${name}`)}, jsonb_each(partial) f order by entity_key, feature, tile_start`,
     );
   const cli = (args: readonly string[]) => runCli([...args, '--schema', path.join(dir, 'schema'), '--transforms', path.join(dir, 'transforms')], env);
 
@@ -154,15 +157,15 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
     // Damage: half of the range's tiles lose their events' contributions, the rest are deleted.
     const table = tilesTable(`${id}_w`);
     const half = damaged.filter((_, i) => i % 2 === 0);
-    await stores.offline.query(`update ${table} set partial = partial || '{"damaged":1}'::jsonb where (entity_key, feature, tile_start) in (select * from unnest($1::text[], $2::text[], $3::bigint[]))`, [
-      half.map((t) => t.entity_key),
-      half.map((t) => t.feature),
-      half.map((t) => t.tile_start),
-    ]);
+    await stores.offline.query(
+      `update ${table} t set partial = jsonb_set(t.partial, array[u.f], '{"damaged":1}'::jsonb) from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as u(k, f, w, s) where (t.entity_key, t.width, t.tile_start) = (u.k, u.w, u.s)`,
+      [half.map((t) => t.entity_key), half.map((t) => t.feature), half.map((t) => t.width), half.map((t) => t.tile_start)],
+    );
+    // Deleting a row deletes every feature of its tile group; the backfill must bring back all of them.
     const rest = damaged.filter((_, i) => i % 2 === 1);
-    await stores.offline.query(`delete from ${table} where (entity_key, feature, tile_start) in (select * from unnest($1::text[], $2::text[], $3::bigint[]))`, [
+    await stores.offline.query(`delete from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[]))`, [
       rest.map((t) => t.entity_key),
-      rest.map((t) => t.feature),
+      rest.map((t) => t.width),
       rest.map((t) => t.tile_start),
     ]);
 

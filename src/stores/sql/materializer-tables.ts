@@ -6,9 +6,12 @@
  *   skewless.events_<source> (_topic, _partition, _offset, <one typed column per source field>)
  *                                                                          the raw-event archive
  *   skewless.online_outbox (view, entity_key)                              online writes owed
- *   skewless.tiles_<view> (entity_key, feature, tile_start, tile_end, partial jsonb, version)
- *                                                                          aggregation partials per tile
- *   skewless.slices_<view> (same columns)                                  partials per slice of recent
+ *   skewless.tiles_<view> (entity_key, width, tile_start, partial jsonb, version)
+ *                                                                          aggregation partials per tile:
+ *                                                                          one row per (entity, tile) for the
+ *                                                                          view's features of one hop (width),
+ *                                                                          partial = {feature: its partial}
+ *   skewless.slices_<view> (same columns)                                  the same per slice of recent
  *                                                                          head tiles, for the online store
  *
  * Offsets live in PostgreSQL, written in the same transaction as the data they account for: that is what
@@ -62,16 +65,28 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
       const source = sources.find((s) => s.name === view.source)!;
       const keys = entities.get(view.entity)!.joinKeys.map((k) => ident(k.name));
       return [
-        ...[tilesTable(view.name), slicesTable(view.name)].flatMap((table) => [
-          `create table if not exists ${table} (entity_key text not null, feature text not null, tile_start bigint not null, tile_end bigint not null, partial jsonb not null, primary key (entity_key, feature, tile_start))`,
-          // Incremented by every merge: the online store keeps a piece only if its version is newer.
-          `alter table ${table} add column if not exists version bigint not null default 0`,
+        ...(['tile', 'slice'] as const).flatMap((kind) => [
+          outdatedLayoutCheck(`${kind}s_${view.name}`, view.name),
+          // version: incremented by every merge; the online store keeps a piece only if its version is newer.
+          `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial jsonb not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
         ]),
         // The head of a window is read from the archive: one entity's events in a time range.
         `create index if not exists ${ident(`events_${source.name}_by_${view.name}`)} on ${eventsTable(source.name)} (${[...keys, ident(source.timestampField)].join(', ')})`,
       ];
     }),
   ];
+}
+
+/**
+ * Refuses a tiles or slices table in the one-row-per-feature layout of Skewless before 0.7 (a `feature`
+ * column): its rows cannot be read as they are, and they can be recomputed from the archive.
+ */
+function outdatedLayoutCheck(table: string, view: string): string {
+  const message = `${SCHEMA}.${table} has the tile layout of an earlier Skewless (one row per feature). Drop ${SCHEMA}.tiles_${view} and ${SCHEMA}.slices_${view}, then run: skewless backfill ${view}`;
+  return (
+    `do $$ begin if exists (select 1 from information_schema.columns where table_schema = '${SCHEMA}' and table_name = '${table}' and column_name = 'feature') ` +
+    `then raise exception '%', '${message.replaceAll("'", "''")}' using errcode = 'object_not_in_prerequisite_state'; end if; end $$`
+  );
 }
 
 /** Locks the partitions' offset rows (creating them at 0) and returns each next offset: `topic/partition` → offset. */
@@ -136,37 +151,44 @@ export function clearOutboxSql(entries: readonly { view: string; entityKey: stri
   };
 }
 
-export interface StoredTile {
+/** Where a stored tile or slice is: the entity, the piece width (the group's hop, or its slice width) and the start. */
+export interface PieceKey {
   readonly entityKey: string;
-  readonly feature: string;
+  readonly width: number;
   readonly start: number;
-  readonly end: number;
-  readonly partial: Json;
+}
+
+/** A stored tile or slice row: every feature of its group's partial, by feature name. */
+export interface StoredPiece extends PieceKey {
+  readonly partial: { readonly [feature: string]: Json };
   /** The row's merge count after this write. */
   readonly version: number;
 }
 
+const keyColumns = (pieces: readonly PieceKey[]) => [pieces.map((p) => p.entityKey), pieces.map((p) => p.width), pieces.map((p) => p.start)];
+
 /**
- * Creates missing tiles empty, then locks every tile named: together they make the read-merge-write of
- * tiles safe when two materializers touch one tile (an entity's events split over partitions).
+ * Creates missing rows empty (at `version`), then locks every row named, in key order: together they make
+ * the read-merge-write of tiles safe when two materializers touch one tile (an entity's events split over
+ * partitions), without deadlocks between them.
  */
-export function lockTilesSql(table: string, tiles: readonly Omit<StoredTile, 'partial' | 'version'>[], empty: readonly Json[]): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
-  const cols = [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start)];
+export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly Json[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+  const cols = keyColumns(pieces);
   return {
     insert: {
-      sql: `insert into ${table} (entity_key, feature, tile_start, tile_end, partial) select k, f, s, e, p::jsonb from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) as u(k, f, s, e, p) order by k, f, s on conflict do nothing`,
-      params: [...cols, tiles.map((t) => t.end), empty.map((p) => JSON.stringify(p))],
+      sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing`,
+      params: [...cols, empty.map((p) => JSON.stringify(p)), version],
     },
     select: {
-      sql: `select entity_key, feature, tile_start, partial, version from ${table} where (entity_key, feature, tile_start) in (select * from unnest($1::text[], $2::text[], $3::bigint[])) order by entity_key, feature, tile_start for update`,
+      sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
       params: cols,
     },
   };
 }
 
-export function saveTilesSql(table: string, tiles: readonly StoredTile[]): { sql: string; params: unknown[] } {
+export function savePiecesSql(table: string, pieces: readonly StoredPiece[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${table} t set partial = u.p::jsonb, version = u.v from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) as u(k, f, s, p, v) where t.entity_key = u.k and t.feature = u.f and t.tile_start = u.s`,
-    params: [tiles.map((t) => t.entityKey), tiles.map((t) => t.feature), tiles.map((t) => t.start), tiles.map((t) => JSON.stringify(t.partial)), tiles.map((t) => t.version)],
+    sql: `update ${table} t set partial = u.p::jsonb, version = u.v from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) as u(k, w, s, p, v) where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
+    params: [...keyColumns(pieces), pieces.map((p) => JSON.stringify(p.partial)), pieces.map((p) => p.version)],
   };
 }

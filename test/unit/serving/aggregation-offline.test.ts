@@ -52,9 +52,9 @@ describe('offline aggregation reader', () => {
     const source = registry.source('Sale')!;
     assert.equal(
       tilesSql(view),
-      'select r.i as "__r", t.tile_start::float8 as tile_start, t.tile_end::float8 as tile_end, t.partial ' +
-        'from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) as r(i, k, f, s, e) ' +
-        'cross join lateral (select tile_start, tile_end, partial from skewless."tiles_shop_windows" where entity_key = r.k and feature = r.f and tile_start >= r.s and tile_start < r.e offset 0) t',
+      'select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial -> r.f as partial ' +
+        'from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) as r(i, k, f, w, s, e) ' +
+        'cross join lateral (select tile_start, partial from skewless."tiles_shop_windows" where entity_key = r.k and width = r.w and tile_start >= r.s and tile_start < r.e offset 0) t',
     );
     assert.equal(
       eventsSql(source, [source.fields[0]!, source.fields[1]!]),
