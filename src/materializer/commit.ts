@@ -11,6 +11,7 @@
  * Aggregation views go online as pieces (stores/online-pieces.ts): every tile and slice the batch merged,
  * with its new version, and the batch's recent raw events; see online-retention.ts for which.
  */
+import { randomUUID } from 'node:crypto';
 import { entityKey } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
@@ -42,8 +43,20 @@ export interface CommitResult extends BatchWrites {
 }
 
 export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now()): Promise<CommitResult> {
+  const { writes, online } = await commitOffline(registry, stores, group, messages, decoded, bounds, now);
+  await writeOnline(stores, online);
+  return { ...writes, onlineWrites: online.rows.length + online.pieces.length };
+}
+
+/**
+ * The PostgreSQL half of commitBatch: once it resolves the batch is in, and what it owes online is in the
+ * outbox under the returned `online.token`, to be written by writeOnline (which may overlap the next
+ * batch's transaction: online writes are absolute and only-if-newer, so their order does not matter).
+ */
+export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now()): Promise<{ writes: BatchWrites; online: Owed }> {
+  const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
-  const { writes, online } = await stores.offline.transaction(async (tx) => {
+  return stores.offline.transaction(async (tx) => {
     const lock = lockOffsetsSql(group, partitions);
     await tx.query(lock.insert.sql, lock.insert.params);
     const locked = await tx.query<{ topic: string; partition: number; next_offset: string | number }>(lock.select.sql, lock.select.params);
@@ -62,14 +75,14 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
       await tx.query(sql, params);
       rows.push(...newestWrites(view, list));
     }
-    const online: Owed = { rows, pieces: piecesOwed(registry, merged, writes.events, now) };
+    const online: Owed = { rows, pieces: piecesOwed(registry, merged, writes.events, now), token };
     if (writes.dead.length > 0) {
       const { sql, params } = insertDeadLettersSql(writes.dead);
       await tx.query(sql, params);
     }
-    const owed = outboxEntries(online);
+    const owed = outboxEntries(online, token);
     if (owed.length > 0) {
-      const { sql, params } = addOutboxSql(owed);
+      const { sql, params } = addOutboxSql(owed, token);
       await tx.query(sql, params);
     }
     if (writes.next.length > 0) {
@@ -78,8 +91,6 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
     }
     return { writes, online };
   });
-  await writeOnline(stores, online);
-  return { ...writes, onlineWrites: online.rows.length + online.pieces.length };
 }
 
 /** A tile or slice row as merged and committed: what the online store gets, with its version. */

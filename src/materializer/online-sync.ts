@@ -15,6 +15,7 @@ import { encodePiece, eventField, sliceField, tileField } from '../stores/online
 import type { PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
 import { OUTBOX, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
+import type { OutboxEntry } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
 import { eventInputs, pruneBounds } from './online-retention.ts';
@@ -24,21 +25,27 @@ import { pieceWidth, tileGroups } from './tiles.ts';
 export interface Owed {
   readonly rows: readonly OnlineWrite[];
   readonly pieces: readonly PiecesWrite[];
+  /** The outbox token the commit owed them under; a write with none clears no outbox entry. */
+  readonly token?: string;
 }
 
-/** Writes what is owed, then clears its outbox entries; throws ONLINE_STORE_UNAVAILABLE (entries kept) on failure. */
+/**
+ * Writes what is owed, then clears the outbox entries still owed under its token; throws
+ * ONLINE_STORE_UNAVAILABLE (entries kept) on failure.
+ */
 export async function writeOnline(stores: Stores, owed: Owed): Promise<void> {
   if (owed.rows.length === 0 && owed.pieces.length === 0) return;
   const [rows, pieces] = await Promise.all([owed.rows.length === 0 ? [] : stores.online.writeIfNewer(owed.rows), owed.pieces.length === 0 ? [] : stores.online.writePieces(owed.pieces)]);
   const failed = [...rows, ...pieces].find((r): r is SkewlessError => r instanceof SkewlessError);
   // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
   if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `online write failed (what is owed stays in the outbox): ${failed.message}`, { retriable: true, cause: failed });
-  const { sql, params } = clearOutboxSql(outboxEntries(owed));
+  if (owed.token === undefined) return;
+  const { sql, params } = clearOutboxSql(outboxEntries(owed, owed.token));
   await stores.offline.query(sql, params);
 }
 
-export function outboxEntries(owed: Owed): { view: string; entityKey: string }[] {
-  return [...owed.rows, ...owed.pieces].map((w) => ({ view: w.view, entityKey: w.entityKey }));
+export function outboxEntries(owed: Owed, token: string): OutboxEntry[] {
+  return [...owed.rows, ...owed.pieces].map((w) => ({ view: w.view, entityKey: w.entityKey, token }));
 }
 
 /**
@@ -47,7 +54,7 @@ export function outboxEntries(owed: Owed): { view: string; entityKey: string }[]
  * Returns the number of entries flushed.
  */
 export async function flushOutbox(registry: Registry, stores: Stores, now = Date.now()): Promise<number> {
-  const owed = await stores.offline.query<{ view: string; entity_key: string }>(`select view, entity_key from ${OUTBOX} order by view, entity_key`);
+  const owed = await stores.offline.query<{ view: string; entity_key: string; token: string }>(`select view, entity_key, token from ${OUTBOX} order by view, entity_key`);
   const rows: OnlineWrite[] = [];
   const pieces: PiecesWrite[] = [];
   for (const [name, entries] of groupBy(owed, (o) => o.view)) {
@@ -57,8 +64,9 @@ export async function flushOutbox(registry: Registry, stores: Stores, now = Date
     else if (view?.kind === 'aggregation') pieces.push(...(await piecesFromOffline(registry, stores, view, keys, now)));
   }
   await writeOnline(stores, { rows, pieces });
-  // Entries of views no longer defined (or already caught up) are dropped too.
-  const { sql, params } = clearOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key })));
+  // Entries of views no longer defined (or already caught up) are dropped too; an entry a commit owed
+  // again meanwhile has a new token and stays.
+  const { sql, params } = clearOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key, token: o.token })));
   await stores.offline.query(sql, params);
   return owed.length;
 }

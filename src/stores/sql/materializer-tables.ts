@@ -5,7 +5,8 @@
  *   skewless.dead_letters (topic, partition, offset, payload, reason, message, received_at)
  *   skewless.events_<source> (_topic, _partition, _offset, <one typed column per source field>)
  *                                                                          the raw-event archive
- *   skewless.online_outbox (view, entity_key)                              online writes owed
+ *   skewless.online_outbox (view, entity_key, token)                       online writes owed, by the
+ *                                                                          commit that owes it last
  *   skewless.tiles_<view> (entity_key, width, tile_start, partial jsonb, version)
  *                                                                          aggregation partials per tile:
  *                                                                          one row per (entity, tile) for the
@@ -53,6 +54,8 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
     `create table if not exists ${DEAD_LETTERS} (topic text not null, partition integer not null, "offset" bigint not null, payload text, reason text not null, message text not null, received_at timestamptz not null default now(), primary key (topic, partition, "offset"))`,
     `create index if not exists dead_letters_reason on ${DEAD_LETTERS} (reason, received_at)`,
     `create table if not exists ${OUTBOX} (view text not null, entity_key text not null, primary key (view, entity_key))`,
+    // Which commit owes the entry now: a writer clears only its own, never one a later commit re-owed.
+    `alter table ${OUTBOX} add column if not exists token text not null default ''`,
     ...sources.flatMap((source) => {
       const table = eventsTable(source.name);
       return [
@@ -137,18 +140,30 @@ export function archiveEventsSql(source: EventSource, events: readonly SourceEve
   };
 }
 
-export function addOutboxSql(entries: readonly { view: string; entityKey: string }[]): { sql: string; params: unknown[] } {
+/** Owes each entry online under `token` (one per commit), replacing the token of an entry already owed. */
+export function addOutboxSql(entries: readonly { view: string; entityKey: string }[], token: string): { sql: string; params: unknown[] } {
   return {
-    sql: `insert into ${OUTBOX} (view, entity_key) select * from unnest($1::text[], $2::text[]) on conflict do nothing`,
-    params: [entries.map((e) => e.view), entries.map((e) => e.entityKey)],
+    sql: `insert into ${OUTBOX} (view, entity_key, token) select v, k, $3 from unnest($1::text[], $2::text[]) as u(v, k) order by v, k on conflict (view, entity_key) do update set token = excluded.token`,
+    params: [entries.map((e) => e.view), entries.map((e) => e.entityKey), token],
   };
 }
 
-export function clearOutboxSql(entries: readonly { view: string; entityKey: string }[]): { sql: string; params: unknown[] } {
+/**
+ * Clears entries still owed under the token they were owed with. An entry a later commit owes again has
+ * that commit's token and stays: with online writes of consecutive commits overlapping (or two
+ * materializers sharing an entity), an earlier write must not clear what a later one still owes.
+ */
+export function clearOutboxSql(entries: readonly OutboxEntry[]): { sql: string; params: unknown[] } {
   return {
-    sql: `delete from ${OUTBOX} o using unnest($1::text[], $2::text[]) as u(v, k) where o.view = u.v and o.entity_key = u.k`,
-    params: [entries.map((e) => e.view), entries.map((e) => e.entityKey)],
+    sql: `delete from ${OUTBOX} o using unnest($1::text[], $2::text[], $3::text[]) as u(v, k, t) where o.view = u.v and o.entity_key = u.k and o.token = u.t`,
+    params: [entries.map((e) => e.view), entries.map((e) => e.entityKey), entries.map((e) => e.token)],
   };
+}
+
+export interface OutboxEntry {
+  readonly view: string;
+  readonly entityKey: string;
+  readonly token: string;
 }
 
 /** Where a stored tile or slice is: the entity, the piece width (the group's hop, or its slice width) and the start. */
