@@ -6,18 +6,18 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { SkewlessError } from '../errors.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Stores } from '../stores/open.ts';
 import { DEFAULT_TIME_BOUNDS } from './batch.ts';
 import type { TimeBounds } from './batch.ts';
-import { commitBatch, flushOutbox } from './commit.ts';
+import { commitOffline, flushOutbox } from './commit.ts';
 import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
-import { tryFlushOutbox } from './online-sync.ts';
+import { tryFlushOutbox, writeOnline } from './online-sync.ts';
+import type { Owed } from './online-sync.ts';
 
 /** Partitions whose batches are handled at once: what group commit gathers into one transaction. */
 const PARTITIONS_CONCURRENTLY = 8;
@@ -37,6 +37,20 @@ export interface MaterializerOptions {
   readonly fromBeginning?: boolean;
   /** Called after each commit (batches of several partitions, see group-commit.ts): for metrics and tests. */
   readonly onBatch?: (result: CommitResult) => void;
+  /** Told of every batch fetched and every commit's outcome, for metrics (ops/materializer-metrics.ts). */
+  readonly observer?: MaterializerObserver;
+}
+
+/** What the consumer reports as it goes; called after the fact, never inside a transaction. */
+export interface MaterializerObserver {
+  /** Kafka handed over `messages` messages of one partition (before decoding). */
+  fetched(topic: string, partition: number, messages: number): void;
+  /** A commit is done, online writes included: what it wrote, how many messages it took, its wall time in s. */
+  committed(result: CommitResult, messages: number, seconds: number): void;
+  /** A commit reached PostgreSQL but not the online store: its online writes are owed (online-sync.ts). */
+  onlineBehind(messages: number): void;
+  /** A commit failed; kafkajs will deliver its batches again. */
+  failed(messages: number): void;
 }
 
 export interface Materializer {
@@ -65,28 +79,47 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     readonly messages: readonly RawMessage[];
     readonly decoded: readonly Decoded[];
   }
-  // Resolves with the commit's result, or undefined when it committed offline but the online write failed.
-  const committer = groupCommitter(async (items: Fetched[]): Promise<CommitResult | undefined> => {
+  // The last commit's online write runs on while the next commit's transaction does (they use different
+  // stores, so neither waits for the other); at most one is in flight. Online writes are absolute and
+  // only-if-newer, so they may land in any order, and a failed one leaves its entries in the outbox.
+  let onlineWrite: Promise<void> = Promise.resolve();
+  const writeBehind = (online: Owed, done: (onlineWrites: number) => void, messages: number): Promise<void> =>
+    writeOnline(stores, online).then(
+      () => done(online.rows.length + online.pieces.length),
+      (error: unknown) => {
+        // Committed offline; consumption goes on, and the outbox is flushed before a later commit.
+        options.observer?.onlineBehind(messages);
+        logger.warn('materializer.online_behind', { message: (error as Error).message });
+        owedOnline = true;
+      },
+    );
+
+  // Resolves once the batches are in PostgreSQL (so kafkajs moves on); onBatch follows the online write.
+  const committer = groupCommitter(async (items: Fetched[]): Promise<void> => {
     if (owedOnline) owedOnline = !(await tryFlush());
     const messages = items.flatMap((i) => i.messages);
     const decoded = items.flatMap((i) => i.decoded);
+    const started = performance.now();
+    let committed: Awaited<ReturnType<typeof commitOffline>>;
     try {
-      const result = await commitBatch(registry, stores, options.groupId, messages, decoded, bounds);
-      if (result.dead.length > 0) logger.warn('materializer.dead_letters', { count: result.dead.length, reasons: [...new Set(result.dead.map((d) => d.reason))] });
-      options.onBatch?.(result);
-      return result;
+      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds);
     } catch (error) {
-      if (error instanceof SkewlessError && error.code === 'ONLINE_STORE_UNAVAILABLE') {
-        // Committed offline; consumption goes on, and the outbox is flushed before the next commit.
-        logger.warn('materializer.online_behind', { message: error.message });
-        owedOnline = true;
-        return undefined;
-      }
       // kafkajs retries the batches and restarts the consumer on a throw, but its own logging is off, so
       // without this line a batch that can never commit stalls its partitions with no word on any log.
+      options.observer?.failed(messages.length);
       logger.error('materializer.batch_failed', { partitions: [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))], firstOffset: messages[0]!.offset, message: (error as Error).message });
       throw error;
     }
+    const { writes, online } = committed;
+    if (writes.dead.length > 0) logger.warn('materializer.dead_letters', { count: writes.dead.length, reasons: [...new Set(writes.dead.map((d) => d.reason))] });
+    const previous = onlineWrite;
+    onlineWrite = previous.then(() =>
+      writeBehind(online, (onlineWrites) => {
+        const result: CommitResult = { ...writes, onlineWrites };
+        options.onBatch?.(result);
+        options.observer?.committed(result, messages.length, (performance.now() - started) / 1000);
+      }, messages.length),
+    );
   }, MAX_MESSAGES_PER_COMMIT);
 
   const handle = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
@@ -99,6 +132,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
       value: m.value === null ? null : m.value.toString('utf8'),
       timestampMs: Number(m.timestamp),
     }));
+    options.observer?.fetched(batch.topic, batch.partition, messages.length);
     const decoded = messages.map((m) => decodeMessage(registry, route, m));
     // Waiting for a group commit can take a while: the group must not think this member has gone.
     const beat = setInterval(() => void heartbeat().catch(() => {}), 1000);
@@ -120,6 +154,8 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     started,
     stop: async () => {
       await consumer.disconnect();
+      // The last commit's online write: a clean stop leaves nothing in the outbox.
+      await onlineWrite;
     },
   };
 }
