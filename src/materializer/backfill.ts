@@ -42,12 +42,9 @@ import { ident } from '../stores/sql/history.ts';
 import { emptyPartials, mergePieces } from './commit.ts';
 import type { SourceEvent } from './decode.ts';
 import { pruneBounds } from './online-retention.ts';
-import { piecesFromOffline } from './online-sync.ts';
+import { piecesFromOffline, writeOnline } from './online-sync.ts';
 import { foldTiles, pieceWidth, tileGroups } from './tiles.ts';
 import type { TileDelta } from './tiles.ts';
-
-/** Online writes per writePieces call when the view's pieces are rewritten. */
-const ONLINE_WRITES_PER_CALL = 500;
 
 /** Event times [from, to), epoch ms; either end open when undefined (everything archived). */
 export interface BackfillRange {
@@ -273,17 +270,15 @@ class ArchiveReader {
 
 /** Step 3: every entity's pieces of the view, from PostgreSQL, written only-if-newer. */
 async function rewriteOnline(registry: Registry, stores: Stores, view: AggregationView, now: number): Promise<number> {
-  const writes = await piecesFromOffline(registry, stores, view, undefined, now);
-  for (let i = 0; i < writes.length; i += ONLINE_WRITES_PER_CALL) {
-    const results = await stores.online.writePieces(writes.slice(i, i + ONLINE_WRITES_PER_CALL));
-    const failed = results.find((r): r is SkewlessError => r instanceof SkewlessError);
-    if (failed !== undefined) {
-      throw new SkewlessError(
-        'ONLINE_STORE_UNAVAILABLE',
-        `the tiles of ${view.name} were recomputed and committed in PostgreSQL, but writing them online failed: ${failed.message}. Run skewless rebuild-online once the online store answers`,
-        { retriable: true, cause: failed },
-      );
-    }
+  const pieces = await piecesFromOffline(registry, stores, view, undefined, now);
+  try {
+    await writeOnline(stores, { rows: [], pieces });
+  } catch (error) {
+    throw new SkewlessError(
+      'ONLINE_STORE_UNAVAILABLE',
+      `the tiles of ${view.name} were recomputed and committed in PostgreSQL, but writing them online failed: ${(error as Error).message}. Run skewless rebuild-online once the online store answers`,
+      { retriable: true, cause: error },
+    );
   }
-  return writes.length;
+  return pieces.length;
 }

@@ -21,6 +21,9 @@ import { groupBy } from './batch.ts';
 import { eventInputs, pruneBounds } from './online-retention.ts';
 import { pieceWidth, tileGroups } from './tiles.ts';
 
+/** Entities written online per store call (see writeOnline). */
+export const ONLINE_WRITES_PER_CALL = 1000;
+
 /** Online writes owed: newest rows of row views, pieces of aggregation views. */
 export interface Owed {
   readonly rows: readonly OnlineWrite[];
@@ -35,10 +38,17 @@ export interface Owed {
  */
 export async function writeOnline(stores: Stores, owed: Owed): Promise<void> {
   if (owed.rows.length === 0 && owed.pieces.length === 0) return;
-  const [rows, pieces] = await Promise.all([owed.rows.length === 0 ? [] : stores.online.writeIfNewer(owed.rows), owed.pieces.length === 0 ? [] : stores.online.writePieces(owed.pieces)]);
-  const failed = [...rows, ...pieces].find((r): r is SkewlessError => r instanceof SkewlessError);
-  // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
-  if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `online write failed (what is owed stays in the outbox): ${failed.message}`, { retriable: true, cause: failed });
+  // In calls of a bounded size, one after the other: each write's timeout runs from when it is issued, and
+  // tens of thousands issued at once (a large commit, or a flush after an outage) queue behind each other
+  // long enough to time out, every retry again.
+  for (let i = 0; i < Math.max(owed.rows.length, owed.pieces.length); i += ONLINE_WRITES_PER_CALL) {
+    const rows = owed.rows.slice(i, i + ONLINE_WRITES_PER_CALL);
+    const pieces = owed.pieces.slice(i, i + ONLINE_WRITES_PER_CALL);
+    const results = await Promise.all([rows.length === 0 ? [] : stores.online.writeIfNewer(rows), pieces.length === 0 ? [] : stores.online.writePieces(pieces)]);
+    const failed = results.flat().find((r): r is SkewlessError => r instanceof SkewlessError);
+    // Committed offline; the outbox keeps what is owed online until a later flush succeeds.
+    if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `online write failed (what is owed stays in the outbox): ${failed.message}`, { retriable: true, cause: failed });
+  }
   if (owed.token === undefined) return;
   const { sql, params } = clearOutboxSql(outboxEntries(owed, owed.token));
   await stores.offline.query(sql, params);
