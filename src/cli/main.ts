@@ -17,6 +17,8 @@ import { backfillCommand } from './backfill.ts';
 import { codegenCommand } from './codegen.ts';
 import { ingestCommand } from './ingest.ts';
 import { materializeCommand } from './materialize.ts';
+import { parityCommand } from './parity.ts';
+import { qualityCommand } from './quality.ts';
 import { rebuildOnlineCommand } from './rebuild-online.ts';
 import { serveCommand } from './serve.ts';
 import { problemReport, validateCommand } from './validate.ts';
@@ -34,6 +36,12 @@ const COMMANDS: Record<string, string> = {
     'Recompute an aggregation view from the raw-event archive with the materializer\'s own code, then rewrite its online values: ' +
     'backfill VIEW [--from TIME] [--to TIME] (default: everything archived; --backfill-chunk N events per transaction). See docs/backfill.md.',
   'rebuild-online': 'Rewrite the online store (Redis) from PostgreSQL: every row view\'s newest rows and every aggregation view\'s pieces. See docs/backfill.md.',
+  quality:
+    'Data quality from the offline store: quality stats [VIEW[:FEATURE]] prints null rate, min, max, mean, quantiles and drift per feature and window (JSON lines); ' +
+    'quality reference VIEW[:FEATURE] captures a drift reference from a window. [--window DURATION] [--end TIME]. See docs/data-quality.md.',
+  parity:
+    'Reconcile online/offline parity once: replay the settled samples gateways took through the historical path and print the verdicts ' +
+    '[--since TIME]; exit 3 when online and offline disagreed. See docs/parity.md.',
   codegen: 'Write transforms/generated/<transform>.ts: the input and output types of every transform, from the registry (--check: fail if stale).',
   directives: 'Print the SDL declaring the Skewless directives (for editors).',
   help: 'Show this help.',
@@ -63,13 +71,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 2;
   }
   try {
-    const strings = command === 'ingest' ? ['format', 'batch-size', 'gateway'] : command === 'backfill' ? ['from', 'to'] : [];
+    const strings = command === 'ingest' ? ['format', 'batch-size', 'gateway'] : command === 'backfill' ? ['from', 'to'] : command === 'quality' ? ['window', 'end'] : command === 'parity' ? ['since'] : [];
     const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : command === 'codegen' ? ['check'] : [], strings);
     if (args.switches.has('help')) {
       out(helpText());
       return 0;
     }
-    if (args.positionals.length > 0 && command !== 'ingest' && command !== 'backfill') {
+    if (args.positionals.length > 0 && command !== 'ingest' && command !== 'backfill' && command !== 'quality') {
       err(`skewless ${command}: unexpected argument "${args.positionals[0]}"`);
       return 2;
     }
@@ -97,6 +105,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const options = { positionals: args.positionals, from: args.options.from, to: args.options.to };
         return await backfillCommand(config, options, { out, err, progress: process.stderr });
       }
+      case 'quality':
+        return await qualityCommand(config, { positionals: args.positionals, window: args.options.window, end: args.options.end }, { out, err });
+      case 'parity':
+        return await parityCommand(config, { since: args.options.since }, { out, err });
       case 'rebuild-online':
         return await rebuildOnlineCommand(config, { out, err, progress: process.stderr });
       case 'materialize':

@@ -8,6 +8,13 @@ import { redactUrl } from '../config/config.ts';
 import { seedDemo } from '../demo/seed.ts';
 import { buildSchema } from '../graphql/schema.ts';
 import type { Logger } from '../ops/log.ts';
+import { FreshnessMonitor } from '../ops/freshness-monitor.ts';
+import { KafkaLag } from '../ops/lag.ts';
+import { createMetrics } from '../ops/metrics.ts';
+import { transformMetrics } from '../ops/transform-metrics.ts';
+import { startParity } from '../ops/parity/start.ts';
+import { qualityOptions } from '../ops/quality/options.ts';
+import { createQualityRefresher } from '../ops/quality/refresher.ts';
 import { loadRegistry } from '../registry/load.ts';
 import { EXAMPLE_QUERY, createGateway } from '../server/gateway.ts';
 import { closeStores, openStores } from '../stores/open.ts';
@@ -20,7 +27,7 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     err(`skewless: refusing to serve: the schema has problems\n${problemReport(result.problems)}`);
     return 1;
   }
-  const schema = buildSchema(result.registry);
+  const schema = buildSchema(result.registry, { quality: qualityOptions(config) });
   const stores = await openStores(config);
   try {
     await stores.offline.ensureSchema(result.registry);
@@ -29,10 +36,12 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     err(`skewless: cannot prepare the offline store: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+  // One registry for the process, made before anything that records into it (docs/metrics.md).
+  const metrics = createMetrics();
   let transforms;
   try {
     // Every transform is compiled into every isolate now, so a broken one stops the start, not a request.
-    transforms = await startTransforms(result.registry, { size: config.transformPoolSize, memoryMb: config.transformMemoryMb, timeoutMs: config.transformTimeoutMs });
+    transforms = await startTransforms(result.registry, { size: config.transformPoolSize, memoryMb: config.transformMemoryMb, timeoutMs: config.transformTimeoutMs, observer: transformMetrics(metrics) });
   } catch (error) {
     await closeStores(stores);
     err(`skewless: cannot load the transforms: ${error instanceof Error ? error.message : String(error)}`);
@@ -50,11 +59,17 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     }
   }
   const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows, entitySqlTimeoutMs: config.entitySqlTimeoutMs };
-  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, transforms, exampleQuery: EXAMPLE_QUERY });
+  // Lag needs Kafka; freshness without it is the age of each view's newest value alone.
+  const lag = config.kafkaBrokers === undefined ? undefined : new KafkaLag(config.kafkaBrokers, stores.offline, config.consumerGroup);
+  const freshness = new FreshnessMonitor(result.registry, stores.offline, { intervalMs: config.freshnessIntervalMs, lag, metrics, logger });
+  // Continuous parity (docs/parity.md): a sampler for the request contexts, a reconciliation loop off the read path.
+  const parity = await startParity(config, { registry: result.registry, stores, transforms, metrics, logger });
+  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, transforms, exampleQuery: EXAMPLE_QUERY, metrics, freshness, parity: parity.sampler });
   let url: string;
   try {
     url = await gateway.listen(config.port, config.host);
   } catch (error) {
+    await parity.close();
     await transforms?.close();
     await closeStores(stores);
     err(`skewless: cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
@@ -67,6 +82,13 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     offlineStore: config.databaseUrl === undefined ? `pglite (embedded${config.pgliteDir === undefined ? ', in memory' : `, ${config.pgliteDir}`})` : redactUrl(config.databaseUrl),
   });
 
+  // Data-quality gauges, refreshed off the read path (docs/data-quality.md); first run now.
+  const quality =
+    config.qualityIntervalMs > 0
+      ? createQualityRefresher({ registry: result.registry, offline: stores.offline, options: qualityOptions(config), metrics, logger, intervalMs: config.qualityIntervalMs })
+      : undefined;
+  quality?.start();
+
   // Stop on SIGINT/SIGTERM: finish in-flight requests, close stores, exit 0.
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -77,6 +99,9 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     process.once('SIGTERM', stop);
   });
   await gateway.close();
+  await parity.close();
+  await lag?.close();
+  await quality?.stop();
   await transforms?.close();
   await closeStores(stores);
   return 0;

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { parseDuration } from '../features/duration.ts';
+import { parseWindowList } from '../ops/quality/windows.ts';
+import type { QualityWindow } from '../ops/quality/windows.ts';
 import { SETTINGS } from './settings.ts';
 import type { SettingName } from './settings.ts';
 
@@ -33,6 +35,10 @@ export interface Config {
   readonly kafkaSessionTimeoutMs: number;
   readonly allowedLatenessMs: number;
   readonly maxFutureSkewMs: number;
+  /** Port of `skewless materialize`'s /metrics server; undefined: none (--metrics-port, default 9464; 0: a free port). */
+  readonly metricsPort: number | undefined;
+  /** How often freshness and materializer lag are read again, ms (--freshness-interval, default 15s). */
+  readonly freshnessIntervalMs: number;
   /**
    * Whether `serve` seeds the demo data before listening: `auto` (the default) resolves to true only when
    * both stores are embedded (no DATABASE_URL, no REDIS_URL), so real stores are never filled with
@@ -48,6 +54,24 @@ export interface Config {
   readonly transformTimeoutMs: number;
   /** Archived events `skewless backfill` folds and merges per transaction (--backfill-chunk, default 5000). */
   readonly backfillChunk: number;
+  /** Windows data-quality statistics cover by default (--quality-windows, default 1h,24h,7d). */
+  readonly qualityWindows: readonly QualityWindow[];
+  /** How often `serve` refreshes the data-quality metrics, ms; 0: never (--quality-interval, default 5m). */
+  readonly qualityIntervalMs: number;
+  /** Most history rows per row view and window the statistics read (--quality-max-rows, default 100000). */
+  readonly qualityMaxRows: number;
+  /** Most entities per aggregation view and window the statistics evaluate (--quality-max-entities, default 1000). */
+  readonly qualityMaxEntities: number;
+  /** Fraction of online requests sampled for parity, 0 to 1; 0: none (--parity-sample-rate, default 0.01). */
+  readonly paritySampleRate: number;
+  /** Most parity samples held in memory before being written (--parity-buffer, default 10000). */
+  readonly parityBuffer: number;
+  /** How often `serve` reconciles parity samples, ms; 0: never (--parity-interval, default 1m). */
+  readonly parityIntervalMs: number;
+  /** How old a sample must be before it is judged, ms (--parity-settle, default 2m). */
+  readonly paritySettleMs: number;
+  /** Samples older than this are deleted, ms; 0: kept (--parity-retention, default 7d). */
+  readonly parityRetentionMs: number;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -79,7 +103,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk' | 'qualityMaxRows' | 'qualityMaxEntities' | 'parityBuffer'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -93,6 +117,10 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const transformMemoryMb = positive('transformMemoryMb');
   const transformTimeoutMs = positive('transformTimeoutMs');
   const backfillChunk = positive('backfillChunk');
+  const qualityMaxRows = positive('qualityMaxRows');
+  const qualityMaxEntities = positive('qualityMaxEntities');
+  const qualityWindows = parseWindowList(raw.qualityWindows ?? '');
+  if (qualityWindows === undefined) bad('qualityWindows', 'a comma-separated list of positive durations such as 1h,24h,7d');
   // isolated-vm refuses heaps under 8 MB.
   if (transformMemoryMb < 8) bad('transformMemoryMb', 'at least 8 (MB)');
   const redisMode = raw.redisMode as Config['redisMode'];
@@ -114,7 +142,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     }
   }
 
-  const duration = (name: 'allowedLateness' | 'maxFutureSkew'): number => {
+  const duration = (name: 'allowedLateness' | 'maxFutureSkew' | 'qualityInterval' | 'parityInterval' | 'paritySettle' | 'parityRetention'): number => {
     const ms = parseDuration(raw[name] ?? '');
     if (ms === undefined) bad(name, 'a duration such as 30s, 15m, 1d');
     return ms ?? 0;
@@ -122,6 +150,18 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const kafkaSessionTimeoutMs = positive('kafkaSessionTimeoutMs');
   const allowedLatenessMs = duration('allowedLateness');
   const maxFutureSkewMs = duration('maxFutureSkew');
+  // Each reading is a query per view (and a Kafka metadata call per topic): not something to run constantly.
+  const freshnessIntervalMs = parseDuration(raw.freshnessInterval ?? '') ?? 0;
+  if (freshnessIntervalMs < 1000) bad('freshnessInterval', 'a duration of at least 1s, such as 15s or 1m');
+  const metricsPort = raw.metricsPort === 'off' ? undefined : Number(raw.metricsPort);
+  if (metricsPort !== undefined && (!/^\d+$/.test(raw.metricsPort ?? '') || metricsPort > 65535)) bad('metricsPort', 'a TCP port from 0 to 65535, or off');
+  const qualityIntervalMs = duration('qualityInterval');
+  const paritySampleRate = Number(raw.paritySampleRate);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw.paritySampleRate ?? '') || paritySampleRate > 1) bad('paritySampleRate', 'a fraction from 0 to 1, such as 0.01');
+  const parityBuffer = positive('parityBuffer');
+  const parityIntervalMs = duration('parityInterval');
+  const paritySettleMs = duration('paritySettle');
+  const parityRetentionMs = duration('parityRetention');
   if (!/^[A-Za-z0-9._-]+$/.test(raw.consumerGroup ?? '')) bad('consumerGroup', 'a name of letters, digits, ".", "_" and "-"');
   const demoMode = raw.demo;
   if (demoMode !== 'auto' && demoMode !== 'on' && demoMode !== 'off') bad('demo', 'auto, on or off');
@@ -145,6 +185,8 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     kafkaSessionTimeoutMs,
     allowedLatenessMs,
     maxFutureSkewMs,
+    metricsPort,
+    freshnessIntervalMs,
     demo,
     maxEntities,
     maxPushRows,
@@ -154,6 +196,15 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     transformMemoryMb,
     transformTimeoutMs,
     backfillChunk,
+    qualityWindows: qualityWindows ?? [],
+    qualityIntervalMs,
+    qualityMaxRows,
+    qualityMaxEntities,
+    paritySampleRate,
+    parityBuffer,
+    parityIntervalMs,
+    paritySettleMs,
+    parityRetentionMs,
     logLevel,
     origins: Object.freeze(origins),
   });

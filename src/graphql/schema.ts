@@ -4,16 +4,26 @@
  */
 import { GraphQLNonNull, GraphQLObjectType, GraphQLSchema, assertValidSchema } from 'graphql';
 import type { GraphQLFieldConfigMap } from 'graphql';
+import { DEFAULT_QUALITY_OPTIONS } from '../ops/quality/options.ts';
+import type { QualityOptions } from '../ops/quality/options.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { entityRootFields } from './entity-fields.ts';
 import { buildFeatureTypes } from './feature-types.ts';
 import { historicalFeaturesField, onlineFeaturesField } from './frame-types.ts';
+import { freshnessField } from './freshness-fields.ts';
+import { parityReportField } from './parity-fields.ts';
 import { pushFeaturesField } from './push-fields.ts';
+import { featureStatsField } from './quality-fields.ts';
 import { RegistryInfoType } from './registry-types.ts';
 import { DateTimeScalar, JSONScalar } from './scalars.ts';
 
-export function buildSchema(registry: Registry): GraphQLSchema {
+export interface SchemaOptions {
+  /** Windows and read limits of Query.featureStats; the settings' defaults when absent. */
+  readonly quality?: QualityOptions;
+}
+
+export function buildSchema(registry: Registry, options: SchemaOptions = {}): GraphQLSchema {
   const featureTypes = buildFeatureTypes(registry);
   const queryFields: GraphQLFieldConfigMap<unknown, ServingContext> = {
     registry: {
@@ -23,6 +33,9 @@ export function buildSchema(registry: Registry): GraphQLSchema {
     },
     onlineFeatures: onlineFeaturesField as never,
     historicalFeatures: historicalFeaturesField as never,
+    freshness: freshnessField as never,
+    featureStats: featureStatsField(options.quality ?? DEFAULT_QUALITY_OPTIONS) as never,
+    parityReport: parityReportField as never,
   };
   const addRoot = (fields: GraphQLFieldConfigMap<unknown, ServingContext>) => {
     for (const [name, field] of Object.entries(fields)) {

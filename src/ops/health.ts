@@ -1,12 +1,33 @@
 /**
  * Liveness and readiness. Liveness says the process serves HTTP. Readiness says every store answers: a
  * load balancer stops sending traffic while it is false, and it turns true again by itself on recovery.
+ *
+ * Stale views are reported in the readiness detail but do not make the gateway unready: a stale view is
+ * still served (with its age in `_meta` and statuses), every other view is fine, and taking gateways out
+ * of rotation would turn one late batch job into an outage of everything.
  */
 import type { Store } from '../stores/types.ts';
+import type { FreshnessReport } from './freshness.ts';
 
 export interface ReadinessReport {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly kind: string; readonly error?: string }>>;
+  readonly freshness?: FreshnessDetail;
+}
+
+/** What /readyz says about freshness: the stale views, and when (and whether) freshness was last read. */
+export interface FreshnessDetail {
+  readonly stale: readonly { readonly view: string; readonly ageSeconds: number | null; readonly expected: string | null }[];
+  readonly checkedAt: string | null;
+  readonly error: string | null;
+}
+
+export function freshnessDetail(report: FreshnessReport): FreshnessDetail {
+  return {
+    stale: report.views.filter((v) => v.stale).map((v) => ({ view: v.view, ageSeconds: v.ageMs === null ? null : v.ageMs / 1000, expected: v.expected })),
+    checkedAt: report.checkedAt === null ? null : new Date(report.checkedAt).toISOString(),
+    error: report.error,
+  };
 }
 
 /** Pings each store, each bounded by `timeoutMs` so a hung store answers "not ready" rather than hanging. */

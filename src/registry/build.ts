@@ -27,7 +27,7 @@ export const RESERVED_TYPE_NAMES = new Set([
   'Query', 'Mutation', 'Subscription', 'JSON', 'DateTime', 'FeatureFrame', 'FeatureStatus', 'ViewMeta',
   'RegistryInfo', 'RegistryEntity', 'RegistrySource', 'RegistryView', 'RegistryFeature', 'RegistryField',
   'RegistryAggregation', 'RegistryTransform', 'RegistryRequestType', 'RegistryFeatureService', 'ViewKind',
-  'AggregateFunction',
+  'AggregateFunction', 'FreshnessReport', 'ViewFreshness',
 ]);
 
 // Definitions we accept without meaning anything: editor support (directive declarations, the scalars and
@@ -199,6 +199,7 @@ class Builder {
         this.problem('UNKNOWN_SOURCE', `source "${args.source}" is not defined${suggest(args.source, sources.map((s) => s.name))}`, args.$loc('source'));
       }
       const ttlMs = args.ttl === undefined ? undefined : this.ttl(args.ttl, args.$loc('ttl'));
+      const freshnessMs = args.freshness === undefined ? undefined : this.freshness(args.freshness, args.$loc('freshness'));
       if (entity !== undefined && source !== undefined) {
         for (const key of entity.joinKeys) {
           if (!source.fields.some((f) => f.name === key.name)) {
@@ -213,6 +214,8 @@ class Builder {
         entity: args.entity,
         ttl: args.ttl === undefined || ttlMs === 0 ? undefined : args.ttl,
         ttlMs: ttlMs === 0 ? undefined : ttlMs,
+        freshness: freshnessMs === undefined ? undefined : args.freshness,
+        freshnessMs,
       };
       if (args.source === undefined) out.push({ ...common, kind: 'row', topic: args.topic });
       else {
@@ -227,6 +230,16 @@ class Builder {
     if (text === '0') return 0;
     const ms = parseDuration(text);
     if (ms === undefined) this.problem('INVALID_TTL', `ttl "${text}" is not a duration such as "3d", "36h" or "1h30m" ("0" for none)`, loc);
+    return ms;
+  }
+
+  /** Expected freshness: a positive duration (a view cannot be expected to be fresher than now). */
+  freshness(text: string, loc: SourceLocation): number | undefined {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms === 0) {
+      this.problem('INVALID_ARGUMENT', `@featureView(freshness:) "${text}" is not a positive duration such as "15m", "2h" or "1d"`, loc);
+      return undefined;
+    }
     return ms;
   }
 

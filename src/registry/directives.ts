@@ -33,6 +33,7 @@ export const TYPE_DIRECTIVES = {
     source: { kind: 'string' },
     ttl: { kind: 'string' },
     topic: { kind: 'string' },
+    freshness: { kind: 'string' },
     owner: { kind: 'string' },
     tags: { kind: 'stringList' },
     name: { kind: 'string' },
@@ -159,8 +160,8 @@ directive @entity(key: [String!]!) on OBJECT
 """Raw events on a Kafka topic; timestamp names the DateTime field with each event's time."""
 directive @source(topic: String!, timestamp: String = "event_time") on OBJECT
 
-"""A stored feature view: rows pushed or streamed (no source) or aggregations over a source."""
-directive @featureView(entity: String!, source: String, ttl: String, topic: String, owner: String, tags: [String!], name: String) on OBJECT
+"""A stored feature view: rows pushed or streamed (no source) or aggregations over a source. freshness: how old its newest value may get before it is reported stale."""
+directive @featureView(entity: String!, source: String, ttl: String, topic: String, freshness: String, owner: String, tags: [String!], name: String) on OBJECT
 
 """How an aggregation view's feature is computed from its source's events."""
 directive @aggregate(fn: AggregateFunction!, of: String, window: String!, hop: String, percentile: Float) on FIELD_DEFINITION

@@ -119,8 +119,18 @@ interface ViewCommon {
   readonly loc: SourceLocation;
 }
 
+/** What row and aggregation views share: they are stored, so they can fall behind. */
+interface StoredViewCommon extends ViewCommon {
+  /**
+   * How old the view's newest value may get before the view is reported stale (ops/freshness.ts), as
+   * written and in ms; undefined when the schema expects nothing.
+   */
+  readonly freshness: string | undefined;
+  readonly freshnessMs: number | undefined;
+}
+
 /** Precomputed values pushed (or streamed) as rows with event and created timestamps. */
-export interface RowView extends ViewCommon {
+export interface RowView extends StoredViewCommon {
   readonly kind: 'row';
   readonly entity: string;
   /** Values older than T − ttl are not served; undefined means no lower bound. */
@@ -131,7 +141,7 @@ export interface RowView extends ViewCommon {
 }
 
 /** Windowed aggregations over a source's events. */
-export interface AggregationView extends ViewCommon {
+export interface AggregationView extends StoredViewCommon {
   readonly kind: 'aggregation';
   readonly entity: string;
   readonly source: string;

@@ -3,11 +3,15 @@
  * arguments as JSON ({ features | service, entities | entitySql, asKnownAt }); the answer streams the same
  * rows with no row limit. Refusals come before the first byte, as JSON with a code and HTTP 400; a
  * failure mid-stream aborts the response, so a truncated file can never pass for a complete one.
+ *
+ * Every export also captures a drift reference for its numeric feature columns (docs/data-quality.md),
+ * stored before the response ends, unless `?reference=off`.
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SkewlessError } from '../errors.ts';
 import type { Logger } from '../ops/log.ts';
+import { ExportReferenceCollector, saveExportReferences } from '../ops/quality/capture.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { EXPORT_FORMATS, planExport } from '../serving/historical-export.ts';
 import type { ExportFormat } from '../serving/historical-export.ts';
@@ -22,8 +26,11 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, co
     res.end(JSON.stringify({ error: { code, message, ...(details ?? {}) } }));
   };
   if (req.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'POST historicalFeatures arguments as JSON');
-  const format = (new URL(req.url ?? '/', 'http://x').searchParams.get('format') ?? 'csv') as ExportFormat;
+  const query = new URL(req.url ?? '/', 'http://x').searchParams;
+  const format = (query.get('format') ?? 'csv') as ExportFormat;
   if (!EXPORT_FORMATS.includes(format)) return refuse(400, 'INVALID_FORMAT', `format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const reference = query.get('reference') ?? 'on';
+  if (reference !== 'on' && reference !== 'off') return refuse(400, 'INVALID_REFERENCE', 'reference must be on (capture a drift reference, the default) or off');
 
   let args: HistoricalArgs;
   try {
@@ -35,8 +42,10 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, co
   }
 
   let run;
+  const ctx = context();
+  const collector = reference === 'on' ? new ExportReferenceCollector() : undefined;
   try {
-    run = planExport(context(), args, format);
+    run = planExport(ctx, args, format, collector === undefined ? {} : { onRows: collector.onRows });
   } catch (error) {
     if (error instanceof SkewlessError) return refuse(error.httpStatus < 500 ? error.httpStatus : 400, error.code, error.message, error.details);
     throw error;
@@ -53,8 +62,14 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, co
         if (!res.write(chunk)) await once(res, 'drain');
       },
     });
+    // Before the end: a client that has the whole file can rely on its reference being stored.
+    const captured = collector === undefined ? undefined : await saveExportReferences(ctx.stores.offline, collector, ctx.asOf, format).catch((error: unknown) => {
+      // The training set is already delivered; only drift monitoring misses this reference.
+      logger.warn('export reference not stored', { error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    });
     res.end();
-    logger.info('export finished', { format, rows });
+    logger.info('export finished', { format, rows, ...(captured === undefined ? {} : { referenceFeatures: captured.saved, referenceSkipped: captured.skipped }) });
   } catch (error) {
     if (!started && error instanceof SkewlessError) return refuse(error.httpStatus < 500 ? error.httpStatus : 400, error.code, error.message, error.details);
     logger.error('export failed', { code: error instanceof SkewlessError ? error.code : 'EXPORT_FAILED', error: error instanceof Error ? error.message : String(error) });

@@ -1,24 +1,35 @@
 /**
- * The HTTP gateway: GraphQL (with GraphiQL) at /graphql, liveness at /healthz, readiness at /readyz,
- * Prometheus metrics at /metrics.
- * Everything it serves was decided at start-up: the schema is built once from the registry.
+ * The HTTP gateway: GraphQL (with GraphiQL) at /graphql, liveness at /healthz, readiness at /readyz (with
+ * stale views in its detail), Prometheus metrics at /metrics (docs/metrics.md).
+ * Everything it serves was decided at start-up: the schema is built once from the registry, metrics are
+ * registered once, and the online read every request's loader calls is made once.
+ *
+ * Every request gets an id (the caller's `x-request-id`, cleaned, or a new one), sent back as
+ * `x-request-id` and carried by every log line written while it is handled (ops/request-context.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { useRequestMetrics } from '../graphql/metrics-plugin.ts';
+import type { RequestState } from '../graphql/metrics-plugin.ts';
 import { featureRefsRule } from '../graphql/validation.ts';
 import type { Registry } from '../registry/registry.ts';
 import { createServingContext } from '../serving/context.ts';
 import type { Limits } from '../serving/context.ts';
 import { handleExport } from './export-route.ts';
-import { checkReadiness } from '../ops/health.ts';
+import { closeServer, listenOn } from './listen.ts';
+import { FreshnessMonitor } from '../ops/freshness-monitor.ts';
+import { gatewayMetrics } from '../ops/gateway-metrics.ts';
+import { checkReadiness, freshnessDetail } from '../ops/health.ts';
 import type { Logger } from '../ops/log.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import type { ParitySampler } from '../ops/parity/sampler.ts';
+import { observedOnlineRead } from '../ops/online-read-metrics.ts';
+import { REQUEST_ID_HEADER, RequestContext, requestIdFrom } from '../ops/request-context.ts';
 import type { Stores } from '../stores/open.ts';
 import type { TransformPool } from '../transforms/pool.ts';
 
@@ -34,25 +45,48 @@ export interface GatewayOptions {
   readonly exampleQuery?: string;
   /** Where this gateway's metrics are recorded and read from at /metrics; a fresh registry by default. */
   readonly metrics?: Metrics;
+  /**
+   * Freshness of the stored views, for /readyz, /metrics and Query.freshness. Default: one reading the
+   * offline store every DEFAULT_FRESHNESS_INTERVAL_MS, without Kafka lag. The gateway starts it when it
+   * listens and stops it when it closes.
+   */
+  readonly freshness?: FreshnessMonitor;
+  /** Samples a fraction of online requests for continuous parity (docs/parity.md); none when undefined. */
+  readonly parity?: ParitySampler | undefined;
 }
+
+/** What the gateway hands yoga with each request: resolvers and plugins find it in their context. */
+type GatewayServerContext = RequestState & { readonly freshness: FreshnessMonitor };
+
+/** How often a gateway given no FreshnessMonitor reads freshness (the --freshness-interval default). */
+export const DEFAULT_FRESHNESS_INTERVAL_MS = 15_000;
 
 export interface Gateway {
   readonly server: Server;
+  readonly freshness: FreshnessMonitor;
   /** Starts listening; resolves with the URL of the GraphQL endpoint. */
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
-  const { logger, stores, registry, limits, transforms } = options;
+  const { stores, registry, limits, transforms } = options;
   const metrics = options.metrics ?? createMetrics();
+  const recorded = gatewayMetrics(metrics);
+  const requests = new RequestContext(options.logger);
+  // Writes through the gateway's logger with the current request's id, wherever it is called from.
+  const logger = requests.logger;
+  const freshness = options.freshness ?? new FreshnessMonitor(registry, stores.offline, { intervalMs: DEFAULT_FRESHNESS_INTERVAL_MS, metrics, logger });
+  const readOnline = observedOnlineRead(stores.online, recorded);
+  // Built per request: the instant T and the read batcher belong to one request only.
+  const parity = options.parity;
+  const servingContext = () => createServingContext({ registry, stores, limits, transforms, readOnline, parity });
   const rule = featureRefsRule(registry);
   const validateFeatureRefs: Plugin = { onValidate: ({ addValidationRule }) => addValidationRule(rule) };
-  const yoga = createYoga({
+  const yoga = createYoga<GatewayServerContext>({
     schema: options.schema,
-    // Built per request: the instant T and the read batcher belong to one request only.
-    context: () => createServingContext({ registry, stores, limits, transforms }),
-    plugins: [validateFeatureRefs],
+    context: servingContext,
+    plugins: [validateFeatureRefs, useRequestMetrics(recorded, logger)],
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'Skewless', defaultQuery: options.exampleQuery },
     // Bundled GraphiQL: yoga's default page loads its code from a CDN, which air-gapped clusters (and
@@ -72,7 +106,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.end(JSON.stringify(body));
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const route = (req: IncomingMessage, res: ServerResponse, requestId: string, startedAt: number): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/metrics') {
@@ -87,16 +121,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     if (path === '/readyz') {
       void checkReadiness({ online: stores.online, offline: stores.offline }).then(
-        (report) => json(res, report.ready ? 200 : 503, report),
+        // Stale views are detail, not a reason to stop traffic (ops/health.ts).
+        (report) => json(res, report.ready ? 200 : 503, { ...report, freshness: freshnessDetail(freshness.report()) }),
         (error: unknown) => json(res, 503, { ready: false, error: String(error) }),
       );
       return;
     }
     if (path === '/historical/export') {
-      void handleExport(req, res, () => createServingContext({ registry, stores, limits, transforms }), logger).catch((error: unknown) => {
-        logger.error('export crashed', { error: String(error) });
-        res.destroy();
-      });
+      const end = recorded.historicalSeconds.startTimer({ route: 'export' });
+      void handleExport(req, res, servingContext, logger)
+        .catch((error: unknown) => {
+          logger.error('export crashed', { error: String(error) });
+          res.destroy();
+        })
+        // A refusal, a failure before the first byte and an aborted stream all count as errors.
+        .finally(() => end({ outcome: res.statusCode >= 400 || !res.writableEnded ? 'error' : 'ok' }));
       return;
     }
     if (path === '/') {
@@ -104,27 +143,32 @@ export function createGateway(options: GatewayOptions): Gateway {
       res.end();
       return;
     }
-    void yoga.handle(req, res);
+    const state: GatewayServerContext = { requestId, startedAt, freshness };
+    void yoga.handle(req, res, state);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = performance.now();
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    requests.run({ requestId }, () => route(req, res, requestId, startedAt));
   };
 
   const server = createServer(handle);
   return {
     server,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          resolve(`http://${shownHost}:${address.port}/graphql`);
-        });
-      }),
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    freshness,
+    listen: async (port, host) => {
+      const base = await listenOn(server, port, host);
+      // Not awaited: a slow offline store must not hold the port closed. Until the first reading,
+      // /readyz says checkedAt: null and no view is called stale.
+      void freshness.start();
+      return `${base}/graphql`;
+    },
+    close: () => {
+      freshness.stop();
+      return closeServer(server);
+    },
   };
 }
 

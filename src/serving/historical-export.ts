@@ -8,6 +8,7 @@ import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHist
 import type { HistoricalArgs, PreparedHistorical } from './historical-query.ts';
 import { ParquetStream, kindOf } from './parquet-stream.ts';
 import type { ParquetColumn } from './parquet-stream.ts';
+import type { Selection } from './selection.ts';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -27,6 +28,11 @@ export const AGGREGATION_BATCH_ROWS = 50_000;
 export interface ExportOptions {
   /** Rows whose aggregation views are read together. Default AGGREGATION_BATCH_ROWS. */
   readonly aggregationBatchRows?: number;
+  /**
+   * Sees each batch of output rows once written: `inputColumns` input columns, then one per selected
+   * feature. How an export captures its drift reference (ops/quality/capture.ts).
+   */
+  readonly onRows?: (selection: Selection, inputColumns: number, rows: readonly (readonly unknown[])[]) => void;
 }
 
 export interface ExportSink {
@@ -93,7 +99,9 @@ export function planExport(ctx: ServingContext, args: HistoricalArgs, format: Ex
         sink.start(CONTENT_TYPES[format], prepared.selection.transforms.map((t) => `${t.view}=${t.transform}@${t.sha256}`).join(','));
         encoder = openEncoder(format, prepared, columns, sink);
       }
-      await encoder!.rows(inputs.map((_, r) => outputRow(prepared, columns!, batch, r, computed?.map((step) => step[r]!)).values));
+      const rows = inputs.map((_, r) => outputRow(prepared, columns!, batch, r, computed?.map((step) => step[r]!)).values);
+      await encoder!.rows(rows);
+      options.onRows?.(prepared.selection, columns.length, rows);
       count += inputs.length;
     };
     // Aggregation views are read for many rows at once: the more rows of one entity a read holds, the

@@ -62,6 +62,8 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promis
         if (failed !== undefined) computed[s]![r] = failed;
       }
     });
+    // Stored views were recorded by the loader as they were read; computed ones are recorded here.
+    ctx.parity?.frame(plan, keys, request!, computed);
   }
 
   const columns = [...selection.joinKeys, ...selection.columns.map((c) => c.ref)];

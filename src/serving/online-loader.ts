@@ -5,12 +5,17 @@
  * cache must not outlive the request's instant T.
  */
 import DataLoader from 'dataloader';
-import type { OnlineKey, OnlinePieces, OnlineRecord, OnlineStore } from '../stores/types.ts';
+import type { OnlineEntry, OnlineKey, OnlinePieces, OnlineRecord, OnlineStore } from '../stores/types.ts';
 
 export type OnlineLoader = DataLoader<OnlineKey, OnlineRecord | OnlinePieces | null, string>;
 
-export function createOnlineLoader(store: OnlineStore): OnlineLoader {
-  return new DataLoader<OnlineKey, OnlineRecord | OnlinePieces | null, string>((keys) => store.read(keys), {
+/** One batch read: the store's `read`, or the same call with metrics around it (ops/online-read-metrics.ts). */
+export type OnlineRead = (keys: readonly OnlineKey[]) => Promise<OnlineEntry[]>;
+
+/** `read`: made once at start-up and shared by every request's loader, so a request builds nothing for it. */
+export function createOnlineLoader(read: OnlineRead | OnlineStore): OnlineLoader {
+  const batch = typeof read === 'function' ? read : (keys: readonly OnlineKey[]) => read.read(keys);
+  return new DataLoader<OnlineKey, OnlineRecord | OnlinePieces | null, string>(batch, {
     // Identical (view, entity) pairs asked twice in one request are read once.
     cacheKeyFn: (k) => `${k.view}\u0000${k.entity}\u0000${k.entityKey}`,
     // No cap: the store call is one round trip whatever its size, and request size is bounded upstream.

@@ -22,6 +22,16 @@ export interface PoolOptions {
   readonly memoryMb: number;
   /** CPU time one batch call may take, ms. */
   readonly timeoutMs: number;
+  /** Told of every batch and every isolate replaced, for metrics (ops/transform-metrics.ts). */
+  readonly observer?: PoolObserver | undefined;
+}
+
+/** What the pool reports as it works; called on the caller's thread, after the fact, never inside a batch. */
+export interface PoolObserver {
+  /** One batch done: its rows, its wall time in seconds, and its row errors (undefined: the call itself threw). */
+  batch(plan: SandboxPlan, rows: number, seconds: number, errors: readonly RowError[] | undefined): void;
+  /** An isolate was killed (timeout, memory) and replaced. */
+  isolateReplaced(code: TransformErrorCode): void;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = { size: 2, memoryMb: 64, timeoutMs: 1000 };
@@ -191,8 +201,17 @@ export class TransformPool {
   }
 
   /** Runs one batch through one isolate; every row gets values or an error, whatever the transforms do. */
-  run(plan: SandboxPlan, batch: BatchInput): Promise<BatchOutput> {
-    return this.#run(plan, batch, []);
+  async run(plan: SandboxPlan, batch: BatchInput): Promise<BatchOutput> {
+    const observer = this.options.observer;
+    if (observer === undefined) return this.#run(plan, batch, []);
+    const started = performance.now();
+    let out: BatchOutput | undefined;
+    try {
+      out = await this.#run(plan, batch, []);
+      return out;
+    } finally {
+      observer.batch(plan, batch.n, (performance.now() - started) / 1000, out?.errors);
+    }
   }
 
   /** `killed`: (step, row) cells already known to kill an isolate; the runtime skips exactly those. */
@@ -214,6 +233,7 @@ export class TransformPool {
         // Where it was, read before the isolate goes; then a fresh isolate takes its place in the pool.
         const at = code === 'TRANSFORM_TIMEOUT' ? sandbox.progress() : undefined;
         this.#release(await this.#replace(sandbox));
+        this.options.observer?.isolateReplaced(code);
         if (errors.length >= MAX_KILLS_PER_BATCH) return this.#failRest(plan, batch, errors, code, `${killMessage(code, this.options)}; the batch was abandoned after ${MAX_KILLS_PER_BATCH} such rows`);
         if (at === undefined || at.step < 0) {
           // One row: it is the one. Which step is unknown (the isolate is gone): every view of the plan.

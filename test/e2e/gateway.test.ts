@@ -70,10 +70,12 @@ describe('gateway on embedded stores', () => {
     assert.deepEqual(await live.json(), { status: 'ok' });
     const ready = await fetch(`${gateway.base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), {
+    const { freshness, ...rest } = (await ready.json()) as { freshness: { stale: unknown[] } };
+    assert.deepEqual(rest, {
       ready: true,
       checks: { online: { ok: true, kind: 'memory' }, offline: { ok: true, kind: 'pglite' } },
     });
+    assert.deepEqual(freshness.stale, [], 'no view declares a freshness it misses');
   });
 
   it('serves GraphiQL to browsers at /graphql', async () => {

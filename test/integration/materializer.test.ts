@@ -13,6 +13,7 @@ import type { AggregationView } from '../../src/registry/types.ts';
 import { offlineAggregationValues } from '../../src/serving/aggregation-offline.ts';
 import { startMaterializer } from '../../src/materializer/consumer.ts';
 import type { CommitResult } from '../../src/materializer/commit.ts';
+import { watchCommits } from '../helpers/commits.ts';
 import { createLogger } from '../../src/ops/log.ts';
 import type { Registry } from '../../src/registry/registry.ts';
 import type { Stores } from '../../src/stores/open.ts';
@@ -37,20 +38,12 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
   const windows = `${id}_win`;
 
   /** Runs a materializer until `count` messages of this test have been accounted for (committed or skipped). */
-  async function materialize(group: string, count: number): Promise<CommitResult[]> {
-    const results: CommitResult[] = [];
-    let accounted = 0;
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    const onBatch = (r: CommitResult) => {
-      results.push(r);
-      accounted += r.skipped + r.dead.length + [...r.events.values(), ...r.rows.values()].reduce((n, l) => n + l.length, 0);
-      if (accounted >= count) done();
-    };
-    const m = await startMaterializer(registry, stores, { brokers: serviceUrl('KAFKA_BROKERS').split(','), groupId: group, onBatch }, logger);
-    await finished;
+  async function materialize(group: string, count: number): Promise<readonly CommitResult[]> {
+    const watch = watchCommits(count);
+    const m = await startMaterializer(registry, stores, { brokers: serviceUrl('KAFKA_BROKERS').split(','), groupId: group, onBatch: watch.onBatch }, logger);
+    await watch.accounted;
     await m.stop();
-    return results;
+    return watch.results;
   }
 
   before(async () => {
