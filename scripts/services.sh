@@ -6,6 +6,7 @@
 #   scripts/services.sh env                   print `export ...` lines for eval
 #   scripts/services.sh status [service ...]  one line per service: running/stopped/unhealthy
 #   scripts/services.sh classpath             print the Kafka classpath (for console tools)
+#   scripts/services.sh browser               install Debian's chromium if missing (dashboard e2e test)
 #   services: postgres, redis, kafka, redis-cluster (3 local nodes); none named means all four
 #
 # Everything listens on 127.0.0.1 only and on NON-default ports, so it never collides with a
@@ -903,7 +904,16 @@ cmd_classpath() {
 }
 
 usage() {
-  sed -n '2,9s/^# \{0,1\}//p' "$0"
+  sed -n '2,10s/^# \{0,1\}//p' "$0"
+}
+
+# Chromium is no service, but the dashboard's end-to-end test (test/e2e/dashboard.test.ts) drives it
+# headless, so a fresh Debian machine gets it the way it gets PostgreSQL and Redis: from apt, as root.
+cmd_browser() {
+  local chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+  [ -x "$chromium" ] && return 0
+  install_packages chromium
+  [ -x "$chromium" ] || die "no Chromium at $chromium even after installing the chromium package (set CHROMIUM_PATH to another binary)"
 }
 
 main() {
@@ -915,6 +925,7 @@ main() {
     status) cmd_status "$@" ;;
     env) cmd_env ;;
     classpath) cmd_classpath ;;
+    browser) cmd_browser ;;
     -h | --help | help) usage ;;
     *)
       usage >&2

@@ -33,5 +33,9 @@ while read -r line; do
   if [ -z "${!name:-}" ]; then eval "export ${assignment}"; fi
 done < <(scripts/services.sh env)
 
+# The dashboard's end-to-end test drives Debian's chromium: installed here as root like the services'
+# packages; otherwise that one test fails saying how to install it.
+scripts/services.sh browser || echo "== chromium missing: test/e2e/dashboard.test.ts will fail (apt-get install chromium)"
+
 echo "== tests (node --test)"
 node --test --test-reporter=spec "$@" 'test/**/*.test.ts'

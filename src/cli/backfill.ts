@@ -4,15 +4,14 @@
  * (materializer/backfill.ts, docs/backfill.md). Progress on stderr, the result on stdout.
  */
 import type { Config } from '../config/config.ts';
-import { ConfigError, SkewlessError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { toEpochMs } from '../features/time.ts';
 import { Progress } from '../ingest/progress.ts';
 import type { ProgressOutput } from '../ingest/progress.ts';
 import { aggregationViewFor, backfillView } from '../materializer/backfill.ts';
 import type { BackfillRange } from '../materializer/backfill.ts';
-import { loadRegistry } from '../registry/load.ts';
 import { closeStores, openStores } from '../stores/open.ts';
-import { problemReport } from './validate.ts';
+import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
 
 const USAGE = 'usage: skewless backfill VIEW [--from TIME] [--to TIME] (TIME: ISO-8601 with a zone, a UTC date YYYY-MM-DD, or epoch ms)';
 
@@ -41,19 +40,16 @@ export async function backfillCommand(config: Config, options: BackfillCommandOp
   if (name === undefined) throw new ConfigError(`backfill needs the aggregation view to recompute; ${USAGE}`);
   if (extra !== undefined) throw new ConfigError(`backfill: unexpected argument "${extra}"; ${USAGE}`);
   const range: BackfillRange = { from: timeOption('from', options.from), to: timeOption('to', options.to) };
-  try {
+  return reportingFailures('backfill', io.err, async () => {
     requireLastingStores(config, 'backfill');
-    const loaded = await loadRegistry(config);
-    if (!loaded.ok) {
-      io.err(`skewless backfill: the schema has problems\n${problemReport(loaded.problems)}`);
-      return 1;
-    }
-    const view = aggregationViewFor(loaded.registry, name);
+    const registry = await registryFor(config, 'backfill', io.err);
+    if (registry === undefined) return 1;
+    const view = aggregationViewFor(registry, name);
     const stores = await openStores(config);
     const clock = io.now ?? Date.now;
     let progress: Progress | undefined;
     try {
-      const result = await backfillView(loaded.registry, stores, view, {
+      const result = await backfillView(registry, stores, view, {
         range,
         chunkEvents: config.backfillChunk,
         now: clock(),
@@ -74,13 +70,7 @@ export async function backfillCommand(config: Config, options: BackfillCommandOp
     } finally {
       await closeStores(stores);
     }
-  } catch (error) {
-    if (error instanceof SkewlessError && error.code !== 'INVALID_CONFIG') {
-      io.err(`skewless backfill: ${error.message} (${error.code})`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 }
 
 function timeOption(flag: string, value: string | undefined): number | undefined {
@@ -90,15 +80,3 @@ function timeOption(flag: string, value: string | undefined): number | undefined
   return ms;
 }
 
-/**
- * Backfill and rebuild read and write the stores the gateway and materializers use; against the embedded
- * ones (this process's memory) they would do nothing useful and report success. Refuse instead.
- */
-export function requireLastingStores(config: Config, command: string): void {
-  const missing: string[] = [];
-  if (config.databaseUrl === undefined && config.pgliteDir === undefined) {
-    missing.push('the offline store would be an empty in-memory PGlite: set DATABASE_URL (or --database-url), or --pglite-dir DIR for an embedded store kept on disk');
-  }
-  if (config.redisUrl === undefined) missing.push("the online store would be this process's memory: set REDIS_URL (or --redis-url)");
-  if (missing.length > 0) throw new SkewlessError('NEEDS_STORES', `refusing to ${command} stores that vanish when the command exits: ${missing.join('; ')}`);
-}

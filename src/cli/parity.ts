@@ -9,7 +9,7 @@
  * without parsing; 1 when it could not run (schema, stores); 2 for usage errors.
  */
 import type { Config } from '../config/config.ts';
-import { ConfigError, SkewlessError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { formatDuration, parseDuration } from '../features/duration.ts';
 import { toEpochMs, toIso } from '../features/time.ts';
 import { OUTCOMES } from '../ops/parity/judge.ts';
@@ -17,10 +17,9 @@ import type { OutcomeCounts } from '../ops/parity/judge.ts';
 import { reconcileParity } from '../ops/parity/reconcile.ts';
 import { recentVerdicts } from '../ops/parity/report.ts';
 import { ensureParityTables } from '../ops/parity/tables.ts';
-import { loadRegistry } from '../registry/load.ts';
 import { closeStores, openStores } from '../stores/open.ts';
 import { startTransforms } from '../transforms/start.ts';
-import { problemReport } from './validate.ts';
+import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
 
 const USAGE = 'usage: skewless parity [--since TIME] (TIME: ISO-8601 with a zone, epoch ms, or a duration such as 24h meaning that long ago)';
 
@@ -40,16 +39,11 @@ export interface ParityCommandIo {
 export async function parityCommand(config: Config, options: { readonly since?: string | undefined }, io: ParityCommandIo): Promise<number> {
   const now = (io.now ?? Date.now)();
   const since = sinceOption(options.since, now);
-  try {
-    if (config.databaseUrl === undefined && config.pgliteDir === undefined) {
-      throw new SkewlessError('NEEDS_STORES', 'the samples are in the offline store the gateways write to, and an in-memory PGlite would be empty: set DATABASE_URL (or --database-url), or --pglite-dir DIR');
-    }
-    const loaded = await loadRegistry(config);
-    if (!loaded.ok) {
-      io.err(`skewless parity: the schema has problems\n${problemReport(loaded.problems)}`);
-      return 1;
-    }
-    const registry = loaded.registry;
+  return reportingFailures('parity', io.err, async () => {
+    // The samples are in the offline store the gateways write to.
+    requireLastingStores(config, 'reconcile parity in', { online: false });
+    const registry = await registryFor(config, 'parity', io.err);
+    if (registry === undefined) return 1;
     // The replay reads the offline store only: no online store is opened.
     const stores = await openStores({ ...config, redisUrl: undefined });
     let transforms;
@@ -77,13 +71,7 @@ export async function parityCommand(config: Config, options: { readonly since?: 
       await transforms?.close();
       await closeStores(stores);
     }
-  } catch (error) {
-    if (error instanceof SkewlessError && error.code !== 'INVALID_CONFIG') {
-      io.err(`skewless parity: ${error.message} (${error.code})`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 }
 
 /** `MATCH 12  MISMATCH 1 …`: every outcome, or only those counted. */

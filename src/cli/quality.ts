@@ -8,16 +8,15 @@
  *   against it instead of the last export's.
  */
 import type { Config } from '../config/config.ts';
-import { ConfigError, SkewlessError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { toEpochMs, toIso } from '../features/time.ts';
 import { captureWindowReferences } from '../ops/quality/capture.ts';
 import { MIN_REFERENCE_VALUES } from '../ops/quality/drift.ts';
 import { featureStats } from '../ops/quality/feature-stats.ts';
 import type { FeatureStats, QualityDeps } from '../ops/quality/feature-stats.ts';
 import { qualityOptions } from '../ops/quality/options.ts';
-import { loadRegistry } from '../registry/load.ts';
 import { closeStores, openStores } from '../stores/open.ts';
-import { problemReport } from './validate.ts';
+import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
 
 const USAGE = 'usage: skewless quality stats [VIEW[:FEATURE]] | quality reference VIEW[:FEATURE], with [--window DURATION] [--end TIME] (TIME: ISO-8601 with a zone, or epoch ms)';
 
@@ -42,22 +41,17 @@ export async function qualityCommand(config: Config, options: QualityCommandOpti
   if (action === 'reference' && target === undefined) throw new ConfigError(`quality reference needs the view (or view:feature) to capture; ${USAGE}`);
   const end = endOption(options.end);
   const [view, feature] = target === undefined ? [undefined, undefined] : target.includes(':') ? [undefined, target] : [target, undefined];
-  try {
-    if (config.databaseUrl === undefined && config.pgliteDir === undefined) {
-      throw new SkewlessError('NEEDS_STORES', 'the offline store would be an empty in-memory PGlite: set DATABASE_URL (or --database-url), or --pglite-dir DIR for an embedded store kept on disk');
-    }
-    const loaded = await loadRegistry(config);
-    if (!loaded.ok) {
-      io.err(`skewless quality: the schema has problems\n${problemReport(loaded.problems)}`);
-      return 1;
-    }
+  return reportingFailures('quality', io.err, async () => {
+    requireLastingStores(config, 'compute statistics from', { online: false });
+    const registry = await registryFor(config, 'quality', io.err);
+    if (registry === undefined) return 1;
     // The statistics read the offline store only: no online store is opened.
     const stores = await openStores({ ...config, redisUrl: undefined });
     const { offline } = stores;
     try {
       // Tables of views never written yet are created empty, so they describe nothing rather than fail.
-      await offline.ensureSchema(loaded.registry);
-      const deps: QualityDeps = { registry: loaded.registry, offline, options: qualityOptions(config), now: (io.now ?? Date.now)() };
+      await offline.ensureSchema(registry);
+      const deps: QualityDeps = { registry, offline, options: qualityOptions(config), now: (io.now ?? Date.now)() };
       if (action === 'stats') {
         for (const stats of await featureStats(deps, { view, feature, window: options.window, end })) io.out(JSON.stringify(statsJson(stats)));
         return 0;
@@ -75,13 +69,7 @@ export async function qualityCommand(config: Config, options: QualityCommandOpti
     } finally {
       await closeStores(stores);
     }
-  } catch (error) {
-    if (error instanceof SkewlessError && error.code !== 'INVALID_CONFIG') {
-      io.err(`skewless quality: ${error.message} (${error.code})`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 }
 
 /** One line of `quality stats`: the statistics with times as ISO-8601 and the reference's bins left out. */

@@ -5,25 +5,18 @@
  * only-if-newer, so it is safe while gateways and materializers run. Progress on stderr, the result on stdout.
  */
 import type { Config } from '../config/config.ts';
-import { SkewlessError } from '../errors.ts';
 import { Progress } from '../ingest/progress.ts';
 import { rebuildOnline } from '../materializer/online-sync.ts';
-import { loadRegistry } from '../registry/load.ts';
 import { closeStores, openStores } from '../stores/open.ts';
-import { requireLastingStores } from './backfill.ts';
 import type { CommandIo } from './backfill.ts';
-import { problemReport } from './validate.ts';
+import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
 
 /** Exit code: 0 rebuilt; 1 failed (schema, stores). */
 export async function rebuildOnlineCommand(config: Config, io: CommandIo): Promise<number> {
-  try {
+  return reportingFailures('rebuild-online', io.err, async () => {
     requireLastingStores(config, 'rebuild-online');
-    const loaded = await loadRegistry(config);
-    if (!loaded.ok) {
-      io.err(`skewless rebuild-online: the schema has problems\n${problemReport(loaded.problems)}`);
-      return 1;
-    }
-    const registry = loaded.registry;
+    const registry = await registryFor(config, 'rebuild-online', io.err);
+    if (registry === undefined) return 1;
     const stores = await openStores(config);
     const stored = registry.views.filter((v) => v.kind !== 'onDemand').length;
     const progress = new Progress(io.progress, 'rebuilding online', 'rebuilt', stored, { now: io.now, unit: 'views', totalIn: 'units' });
@@ -49,11 +42,5 @@ export async function rebuildOnlineCommand(config: Config, io: CommandIo): Promi
     } finally {
       await closeStores(stores);
     }
-  } catch (error) {
-    if (error instanceof SkewlessError && error.code !== 'INVALID_CONFIG') {
-      io.err(`skewless rebuild-online: ${error.message} (${error.code})`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 }

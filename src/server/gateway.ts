@@ -1,6 +1,7 @@
 /**
  * The HTTP gateway: GraphQL (with GraphiQL) at /graphql, liveness at /healthz, readiness at /readyz (with
- * stale views in its detail), Prometheus metrics at /metrics (docs/metrics.md).
+ * stale views in its detail), Prometheus metrics at /metrics (docs/metrics.md), the dashboard at /dashboard
+ * (docs/dashboard.md: static files read once here, a client of /graphql).
  * Everything it serves was decided at start-up: the schema is built once from the registry, metrics are
  * registered once, and the online read every request's loader calls is made once.
  *
@@ -19,6 +20,7 @@ import { featureRefsRule } from '../graphql/validation.ts';
 import type { Registry } from '../registry/registry.ts';
 import { createServingContext } from '../serving/context.ts';
 import type { Limits } from '../serving/context.ts';
+import { createDashboard } from './dashboard.ts';
 import { handleExport } from './export-route.ts';
 import { closeServer, listenOn } from './listen.ts';
 import { FreshnessMonitor } from '../ops/freshness-monitor.ts';
@@ -76,6 +78,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const requests = new RequestContext(options.logger);
   // Writes through the gateway's logger with the current request's id, wherever it is called from.
   const logger = requests.logger;
+  const dashboard = createDashboard({ onUnavailable: (reason) => logger.warn('dashboard.unavailable', { reason }) });
   const freshness = options.freshness ?? new FreshnessMonitor(registry, stores.offline, { intervalMs: DEFAULT_FRESHNESS_INTERVAL_MS, metrics, logger });
   const readOnline = observedOnlineRead(stores.online, recorded);
   // Built per request: the instant T and the read batcher belong to one request only.
@@ -107,8 +110,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const route = (req: IncomingMessage, res: ServerResponse, requestId: string, startedAt: number): void => {
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (dashboard.owns(path)) return dashboard.handle(req, res, path);
     if (path === '/metrics') {
       void metrics.render().then(
         ({ contentType, body }) => {

@@ -1,4 +1,4 @@
-/* global document, window, fetch, setInterval, Element */
+/* global document, window, fetch, setInterval, Element, URLSearchParams */
 /**
  * The Skewless dashboard (docs/dashboard.md): a plain client of this gateway's GraphQL API. Every figure
  * on the page is a field of `registry`, `freshness`, `parityReport` or `featureStats` as the API answered
@@ -14,8 +14,11 @@
  * error states, and `data-state` (`loading`, `ready`, `error`) with `data-loads` on #dashboard.
  */
 
-/** Timer refresh of freshness and parity: both are cheap (freshness is read from the monitor's memory). */
-const REFRESH_MS = 30_000;
+/**
+ * Timer refresh of freshness and parity, both cheap (freshness is read from the monitor's memory): every
+ * 30 s, or every N s with `?refresh=N` (at least 1) for a wall screen.
+ */
+const REFRESH_MS = refreshMs(new URLSearchParams(window.location.search).get('refresh'));
 /**
  * featureStats reads the offline store afresh on every call, and the figures move slowly (the gauges are
  * refreshed every 5 minutes by default): the timer asks for them every 10th refresh, the button always.
@@ -48,6 +51,11 @@ const state = { registry: undefined, freshness: undefined, parity: undefined, qu
 const root = document.getElementById('dashboard');
 const $ = (id) => document.getElementById(id);
 
+function refreshMs(asked) {
+  const seconds = Number(asked);
+  return asked !== null && asked !== '' && Number.isFinite(seconds) && seconds >= 1 ? seconds * 1000 : 30_000;
+}
+
 // ---- talking to the API ------------------------------------------------------------------------------
 
 /** One GraphQL operation; rejects with the API's own message and code when it refuses or fails. */
@@ -60,7 +68,7 @@ async function ask(name) {
       body: JSON.stringify({ query: QUERIES[name], variables: VARIABLES[name] ?? {} }),
     });
   } catch (error) {
-    throw new Error(`the gateway did not answer (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`the gateway did not answer (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
   let body;
   try {
@@ -90,12 +98,19 @@ async function refresh({ everything }) {
   settled.forEach((result, i) => {
     state[names[i]] = result.status === 'fulfilled' ? { data: result.value } : { error: result.reason instanceof Error ? result.reason.message : String(result.reason) };
   });
-  render();
+  let failed = Object.keys(SECTION_NAMES).some((name) => state[name] !== undefined && 'error' in state[name]);
+  try {
+    render();
+  } catch (error) {
+    // A fault in the page itself must not leave it saying "loading" for ever: it is shown like a failed query.
+    failed = true;
+    $('errors').append(el('p', { class: 'error', 'data-error': 'page' }, `the page could not show the answers: ${error instanceof Error ? error.message : String(error)}`));
+  }
   state.loads += 1;
   state.busy = false;
   $('refresh').disabled = false;
   root.dataset.loads = String(state.loads);
-  root.dataset.state = Object.keys(SECTION_NAMES).some((name) => state[name] !== undefined && 'error' in state[name]) ? 'error' : 'ready';
+  root.dataset.state = failed ? 'error' : 'ready';
 }
 
 // ---- building DOM ------------------------------------------------------------------------------------
@@ -227,6 +242,9 @@ function renderParitySummary() {
   if (report === undefined) return target.replaceChildren();
   const t = report.totals;
   const judged = t.match + t.mismatch + t.missingOnline + t.missingOffline + t.skipped;
+  if (judged === 0 && report.pending === 0) {
+    return target.replaceChildren(empty('parity', 'No parity samples yet: the gateway samples --parity-sample-rate of online requests and judges them after --parity-settle.'));
+  }
   target.replaceChildren(
     'Parity, all samples on record: ',
     figure('parity-verdicts', judged, `${judged} verdicts`),
@@ -259,13 +277,13 @@ function viewCard(view) {
     ),
     view.description === null ? null : el('p', { class: 'description' }, view.description),
     el('div', { class: 'blocks' }, freshnessBlock(view, stored), parityBlock(view)),
-    stored ? qualityBlock(view) : el('div', { class: 'block', 'data-block': 'quality' }, empty('quality', 'Computed per request by a transform: nothing stored, so no freshness or statistics of its own.')),
+    stored ? qualityBlock(view) : el('div', { class: 'block', 'data-block': 'quality' }, empty('quality', 'Computed per request by a transform: nothing stored, so no statistics of its own.')),
   );
 }
 
 function freshnessBlock(view, stored) {
   const block = el('div', { class: 'block', 'data-block': 'freshness' }, el('h4', {}, 'Freshness'));
-  if (!stored) return block;
+  if (!stored) return append(block, empty('freshness', 'Computed per request: no freshness of its own.'));
   const error = errorOf('freshness');
   if (error !== undefined) return append(block, failed('freshness', error));
   const report = data('freshness')?.freshness;
@@ -354,6 +372,8 @@ function qualityBlock(view) {
   const mine = new Map(stats.filter((s) => s.view === view.name && s.window === state.window).map((s) => [s.feature, s]));
   if (mine.size === 0) return append(block, empty('quality', 'No statistics for this view.'));
   const any = mine.values().next().value;
+  // The instants the figures describe, so a reader can ask featureStats for exactly these again.
+  Object.assign(block.dataset, { window: any.window, from: any.from, to: any.to });
   return append(
     block,
     el('p', { class: 'muted' }, `${any.basis === 'ROWS' ? 'history rows' : 'active entities, evaluated at the window end'} from ${any.from} to ${any.to}`, any.truncated ? ' (read limit reached: newest only)' : ''),
@@ -383,7 +403,8 @@ function qualityRow(feature, stats) {
 }
 
 function driftCell(stats) {
-  if (stats.type !== 'Int' && stats.type !== 'Float') return empty('not-numeric', 'n/a (not numeric)');
+  // Drift is measured for numeric features only; the type is as declared, `Int!` included.
+  if (!/^(Int|Float)!?$/.test(stats.type)) return empty('not-numeric', 'n/a (not numeric)');
   const drift = stats.drift;
   if (drift === null) return empty('reference', 'no reference captured');
   if (drift.psi === null) return empty('values', 'no values to compare');
