@@ -16,6 +16,7 @@ import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
+import { SLICE_PRUNE_EVERY_MS, pruneSlices } from './slice-retention.ts';
 import { tryFlushOutbox, writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 
@@ -94,9 +95,25 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
       },
     );
 
+  // Slices nothing reads any more are deleted every few minutes, between commits (slice-retention.ts).
+  let slicesPrunedAt = -Infinity;
+  const pruneOldSlices = async () => {
+    const now = Date.now();
+    if (now - slicesPrunedAt < SLICE_PRUNE_EVERY_MS) return;
+    slicesPrunedAt = now;
+    try {
+      const deleted = await pruneSlices(registry, stores.offline, now);
+      if (deleted > 0) logger.info('materializer.slices_pruned', { deleted });
+    } catch (error) {
+      // Only disk space is at stake: the next prune tries again.
+      logger.warn('materializer.slice_prune_failed', { message: (error as Error).message });
+    }
+  };
+
   // Resolves once the batches are in PostgreSQL (so kafkajs moves on); onBatch follows the online write.
   const committer = groupCommitter(async (items: Fetched[]): Promise<void> => {
     if (owedOnline) owedOnline = !(await tryFlush());
+    await pruneOldSlices();
     const messages = items.flatMap((i) => i.messages);
     const decoded = items.flatMap((i) => i.decoded);
     const started = performance.now();
