@@ -14,13 +14,14 @@ import { historicalBench } from './historical.ts';
 import { materializerBench } from './materializer.ts';
 import { transformsBench } from './transforms.ts';
 import { online } from './online.ts';
+import { overload } from './overload.ts';
 import { ROOT } from './paths.ts';
 import { benchService } from './services.ts';
 import type { BenchService } from './services.ts';
 import { markdownTable } from './table.ts';
 
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
-const BENCHMARKS: readonly Benchmark[] = [online, exportBench, historicalBench, transformsBench, materializerBench];
+const BENCHMARKS: readonly Benchmark[] = [online, overload, exportBench, historicalBench, transformsBench, materializerBench];
 
 const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile]
 

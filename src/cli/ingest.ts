@@ -42,7 +42,7 @@ export interface IngestOptions {
   readonly format?: string | undefined;
   /** --batch-size N: rows per write. Default 5000. */
   readonly batchSize?: string | undefined;
-  /** --gateway URL: push through that running gateway's pushFeatures instead of the stores. Default unset. */
+  /** --gateway URL: push through that running gateway's pushFeatures instead of the stores (with SKEWLESS_API_KEY as its bearer key when set). Default unset. */
   readonly gateway?: string | undefined;
 }
 
@@ -147,7 +147,7 @@ async function runIngest(config: Config, plan: Plan, io: IngestIo): Promise<numb
   const view = rowViewFor(loaded.registry, plan.view);
   const entity = loaded.registry.entity(view.entity)!;
   // Opened before pass 1: an unreachable store should be reported now, not after validating a big file.
-  const sink = plan.gateway === undefined ? await storeSink(config, loaded.registry, view) : await gatewaySink(plan.gateway, view, entity);
+  const sink = plan.gateway === undefined ? await storeSink(config, loaded.registry, view) : await gatewaySink(plan.gateway, view, entity, process.env.SKEWLESS_API_KEY || undefined);
   try {
     io.err(`ingesting ${plan.file} (${plan.format}) into ${view.name} via ${sink.description}`);
     const check: RowCheck = { view, entity, format: plan.format, arrivalMs: (io.now ?? Date.now)() };

@@ -13,6 +13,7 @@ import { DIRECTIVES_SDL } from '../registry/directives.ts';
 import { loadRegistry } from '../registry/load.ts';
 import { printSchema } from 'graphql';
 import { parseCommandArgs } from './args.ts';
+import { authCommand } from './auth.ts';
 import { backfillCommand } from './backfill.ts';
 import { codegenCommand } from './codegen.ts';
 import { ingestCommand } from './ingest.ts';
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, string> = {
   parity:
     'Reconcile online/offline parity once: replay the settled samples gateways took through the historical path and print the verdicts ' +
     '[--since TIME]; exit 3 when online and offline disagreed. See docs/parity.md.',
+  auth: 'auth create-key ID [--roles ROLE,...]: make an API key; prints the key once and the line to add to the --api-keys file. See docs/security.md.',
   codegen: 'Write transforms/generated/<transform>.ts: the input and output types of every transform, from the registry (--check: fail if stale).',
   directives: 'Print the SDL declaring the Skewless directives (for editors).',
   help: 'Show this help.',
@@ -71,13 +73,13 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return 2;
   }
   try {
-    const strings = command === 'ingest' ? ['format', 'batch-size', 'gateway'] : command === 'backfill' ? ['from', 'to'] : command === 'quality' ? ['window', 'end'] : command === 'parity' ? ['since'] : [];
+    const strings = command === 'ingest' ? ['format', 'batch-size', 'gateway'] : command === 'backfill' ? ['from', 'to'] : command === 'quality' ? ['window', 'end'] : command === 'parity' ? ['since'] : command === 'auth' ? ['roles'] : [];
     const args = parseCommandArgs(rest, command === 'validate' ? ['json'] : command === 'codegen' ? ['check'] : [], strings);
     if (args.switches.has('help')) {
       out(helpText());
       return 0;
     }
-    if (args.positionals.length > 0 && command !== 'ingest' && command !== 'backfill' && command !== 'quality') {
+    if (args.positionals.length > 0 && command !== 'ingest' && command !== 'backfill' && command !== 'quality' && command !== 'auth') {
       err(`skewless ${command}: unexpected argument "${args.positionals[0]}"`);
       return 2;
     }
@@ -115,6 +117,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         return await materializeCommand(config, createLogger(config.logLevel), err);
       case 'codegen':
         return await codegenCommand(config, args.switches.has('check'), out, err);
+      case 'auth':
+        return authCommand({ positionals: args.positionals, roles: args.options.roles }, { out, err });
       case 'directives':
         out(DIRECTIVES_SDL);
         return 0;

@@ -3,9 +3,12 @@
  * data when asked (by default on embedded stores: see src/demo/), listen. A broken schema never starts a
  * half-working server: serve refuses with the full validation report.
  */
+import { startGatewayAuth } from '../auth/gateway-auth.ts';
 import type { Config } from '../config/config.ts';
 import { redactUrl } from '../config/config.ts';
 import { seedDemo } from '../demo/seed.ts';
+import { requestLimitsOf } from '../graphql/limits/options.ts';
+import { loadTrustedDocuments } from '../graphql/limits/trusted-documents.ts';
 import { buildSchema } from '../graphql/schema.ts';
 import type { Logger } from '../ops/log.ts';
 import { FreshnessMonitor } from '../ops/freshness-monitor.ts';
@@ -28,6 +31,11 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     return 1;
   }
   const schema = buildSchema(result.registry, { quality: qualityOptions(config) });
+  // Before anything starts: a trusted-documents list that cannot be read or does not check out stops the
+  // start (docs/limits.md).
+  const trustedDocuments = config.trustedDocuments === undefined ? undefined : await loadTrustedDocuments(config.trustedDocuments);
+  // Before any store opens: a key file, policy or JWKS that cannot be read stops the start (docs/security.md).
+  const auth = await startGatewayAuth(config.auth, result.registry, logger);
   const stores = await openStores(config);
   try {
     await stores.offline.ensureSchema(result.registry);
@@ -64,7 +72,9 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
   const freshness = new FreshnessMonitor(result.registry, stores.offline, { intervalMs: config.freshnessIntervalMs, lag, metrics, logger });
   // Continuous parity (docs/parity.md): a sampler for the request contexts, a reconciliation loop off the read path.
   const parity = await startParity(config, { registry: result.registry, stores, transforms, metrics, logger });
-  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, transforms, exampleQuery: EXAMPLE_QUERY, metrics, freshness, parity: parity.sampler });
+  const gateway = createGateway({ registry: result.registry, schema, stores, limits, logger, transforms, exampleQuery: EXAMPLE_QUERY, metrics, freshness, parity: parity.sampler, auth,
+    requestLimits: requestLimitsOf(config), trustedDocuments, maskErrors: config.maskErrors,
+  });
   let url: string;
   try {
     url = await gateway.listen(config.port, config.host);
@@ -99,6 +109,7 @@ export async function serveCommand(config: Config, logger: Logger, err: (text: s
     process.once('SIGTERM', stop);
   });
   await gateway.close();
+  auth.close();
   await parity.close();
   await lag?.close();
   await quality?.stop();

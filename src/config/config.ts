@@ -3,8 +3,11 @@
  * Pure: flags and environment in, a Config or a ConfigError naming every bad setting and where it came from.
  */
 import path from 'node:path';
+import { resolveAuthSettings } from '../auth/config.ts';
+import type { AuthSettings } from '../auth/config.ts';
 import { ConfigError } from '../errors.ts';
 import { parseDuration } from '../features/duration.ts';
+import { parseByteSize } from './byte-size.ts';
 import { parseWindowList } from '../ops/quality/windows.ts';
 import type { QualityWindow } from '../ops/quality/windows.ts';
 import { SETTINGS } from './settings.ts';
@@ -49,6 +52,27 @@ export interface Config {
   readonly maxPushRows: number;
   readonly maxHistoricalRows: number;
   readonly entitySqlTimeoutMs: number;
+  // Request limits of the gateway (docs/limits.md).
+  /** Deepest field nesting an operation may have (--max-depth, default 10). */
+  readonly maxDepth: number;
+  /** Most Σ entity rows × features one request's online reads may cost (--max-cost, default 50000). */
+  readonly maxCost: number;
+  /** Largest /graphql request body, bytes (--max-body, default 8mb). */
+  readonly maxBodyBytes: number;
+  /** The trusted-documents file; undefined: any document runs (--trusted-documents). */
+  readonly trustedDocuments: string | undefined;
+  /** Requests per second per client; 0: no rate limit (--rate-limit, default 0). */
+  readonly rateLimit: number;
+  /** Requests a quiet client may make at once (--rate-limit-burst, default: one second of the rate, at least 1). */
+  readonly rateLimitBurst: number;
+  /** GraphQL requests handled at once; 0: no limit (--max-in-flight, default 32). */
+  readonly maxInFlight: number;
+  /** Requests that may wait for a slot (--max-queued, default 8). */
+  readonly maxQueued: number;
+  /** Longest a request waits for a slot, ms (--queue-timeout, default 250ms). */
+  readonly queueTimeoutMs: number;
+  /** Whether unexpected errors are masked (--mask-errors; auto: unless NODE_ENV=development). */
+  readonly maskErrors: boolean;
   readonly transformPoolSize: number;
   readonly transformMemoryMb: number;
   readonly transformTimeoutMs: number;
@@ -72,6 +96,8 @@ export interface Config {
   readonly paritySettleMs: number;
   /** Samples older than this are deleted, ms; 0: kept (--parity-retention, default 7d). */
   readonly parityRetentionMs: number;
+  /** Authentication and authorization of the gateway (--auth, --api-keys, --jwt-*, --policy, --introspection, --metrics-auth). */
+  readonly auth: AuthSettings;
   readonly logLevel: LogLevel;
   readonly origins: Readonly<Record<SettingName, Origin>>;
 }
@@ -103,7 +129,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk' | 'qualityMaxRows' | 'qualityMaxEntities' | 'parityBuffer'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk' | 'qualityMaxRows' | 'qualityMaxEntities' | 'parityBuffer' | 'maxDepth' | 'maxCost' | 'rateLimitBurst'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -142,7 +168,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     }
   }
 
-  const duration = (name: 'allowedLateness' | 'maxFutureSkew' | 'qualityInterval' | 'parityInterval' | 'paritySettle' | 'parityRetention'): number => {
+  const duration = (name: 'allowedLateness' | 'maxFutureSkew' | 'qualityInterval' | 'parityInterval' | 'paritySettle' | 'parityRetention' | 'queueTimeout'): number => {
     const ms = parseDuration(raw[name] ?? '');
     if (ms === undefined) bad(name, 'a duration such as 30s, 15m, 1d');
     return ms ?? 0;
@@ -163,9 +189,29 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const paritySettleMs = duration('paritySettle');
   const parityRetentionMs = duration('parityRetention');
   if (!/^[A-Za-z0-9._-]+$/.test(raw.consumerGroup ?? '')) bad('consumerGroup', 'a name of letters, digits, ".", "_" and "-"');
+  // Request limits (docs/limits.md).
+  const maxDepth = positive('maxDepth');
+  const maxCost = positive('maxCost');
+  const maxBodyBytes = parseByteSize(raw.maxBody) ?? 0;
+  if (maxBodyBytes === 0) bad('maxBody', 'a size in bytes, or with kb or mb, such as 8mb');
+  const rateLimit = Number(raw.rateLimit);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw.rateLimit ?? '')) bad('rateLimit', 'requests per second, 0 or more (0: no rate limit)');
+  const rateLimitBurst = raw.rateLimitBurst === undefined ? Math.max(1, Math.ceil(rateLimit)) : positive('rateLimitBurst');
+  const count = (name: 'maxInFlight' | 'maxQueued'): number => {
+    if (!/^\d+$/.test(raw[name] ?? '')) bad(name, 'a whole number, 0 or more');
+    return Number(raw[name]);
+  };
+  const maxInFlight = count('maxInFlight');
+  const maxQueued = count('maxQueued');
+  const queueTimeoutMs = duration('queueTimeout');
+  const maskMode = raw.maskErrors;
+  if (maskMode !== 'auto' && maskMode !== 'on' && maskMode !== 'off') bad('maskErrors', 'auto, on or off');
+  const maskErrors = maskMode === 'on' || (maskMode === 'auto' && env.NODE_ENV !== 'development');
   const demoMode = raw.demo;
   if (demoMode !== 'auto' && demoMode !== 'on' && demoMode !== 'off') bad('demo', 'auto, on or off');
   const demo = demoMode === 'on' || (demoMode === 'auto' && raw.databaseUrl === undefined && raw.redisUrl === undefined);
+
+  const auth = resolveAuthSettings(raw, bad);
 
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
@@ -192,6 +238,16 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     maxPushRows,
     maxHistoricalRows,
     entitySqlTimeoutMs,
+    maxDepth,
+    maxCost,
+    maxBodyBytes,
+    trustedDocuments: raw.trustedDocuments === undefined ? undefined : path.resolve(raw.trustedDocuments),
+    rateLimit,
+    rateLimitBurst,
+    maxInFlight,
+    maxQueued,
+    queueTimeoutMs,
+    maskErrors,
     transformPoolSize,
     transformMemoryMb,
     transformTimeoutMs,
@@ -205,6 +261,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     parityIntervalMs,
     paritySettleMs,
     parityRetentionMs,
+    auth,
     logLevel,
     origins: Object.freeze(origins),
   });

@@ -13,6 +13,7 @@ import type { ServingContext } from '../serving/context.ts';
 import { compositeKeyedTypes, entityKeyedType, resolveViewField, singularField } from './entity-fields.ts';
 import type { EntityObject, KeyedType } from './entity-fields.ts';
 import { RequestInputs, onDemandViewField } from './on-demand-fields.ts';
+import { authorizeField } from './authorize.ts';
 import { DateTimeScalar, outputType } from './scalars.ts';
 
 export const FeatureStatusEnum = new GraphQLEnumType({
@@ -95,7 +96,10 @@ function keyedObjectType(keyed: KeyedType, registry: Registry, views: ReadonlyMa
           fields[view.name] = {
             type: views.get(view.name)!,
             description: view.description,
-            resolve: (parent, _args, ctx) => resolveViewField(view, parent as EntityObject, ctx),
+            resolve: (parent, _args, ctx) => {
+              authorizeField(ctx, 'read_online', view.name);
+              return resolveViewField(view, parent as EntityObject, ctx);
+            },
           };
         }
       }

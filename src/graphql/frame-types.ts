@@ -1,6 +1,8 @@
 /** `onlineFeatures` and the FeatureFrame it answers with (historicalFeatures answers with one too). */
 import { GraphQLBoolean, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
 import type { GraphQLFieldConfig, GraphQLOutputType } from 'graphql';
+import { checkSelection } from '../auth/grants.ts';
+import { grantsOf } from '../auth/principal.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { onlineFrame } from '../serving/online-frame.ts';
 import type { OnlineArgs } from '../serving/online-frame.ts';
@@ -53,8 +55,10 @@ const selectionArgs = {
   service: { type: GraphQLString, description: 'A feature service, instead of features.' },
 };
 
+// The retrieval fields are nullable: a refusal of one (FORBIDDEN, a bad argument) is null for that field
+// alone, and the other fields of the same operation still answer.
 export const onlineFeaturesField: GraphQLFieldConfig<unknown, ServingContext, OnlineArgs> = {
-  type: new GraphQLNonNull(FeatureFrameType),
+  type: FeatureFrameType,
   description:
     'Feature vectors at the request instant. Give features (refs "view:feature", or "view" for all its features) or service; ' +
     'entities are objects with the join keys of every view asked for.',
@@ -66,12 +70,12 @@ export const onlineFeaturesField: GraphQLFieldConfig<unknown, ServingContext, On
       description: 'Request fields of on-demand views: one object per entity row, or one object for every row. Entity rows may carry them as columns instead; request wins.',
     },
   },
-  resolve: (_root, args, ctx) => coded(() => onlineFrame(ctx, args)),
+  resolve: (_root, args, ctx) => coded(() => onlineFrame(ctx, args, (selection) => checkSelection(grantsOf(ctx), 'read_online', selection.views, args.service))),
 };
 
 
 export const historicalFeaturesField: GraphQLFieldConfig<unknown, ServingContext, HistoricalArgs> = {
-  type: new GraphQLNonNull(FeatureFrameType),
+  type: FeatureFrameType,
   description:
     'Point-in-time-correct training rows. Each entity row has the join keys, event_timestamp (its instant T) and any other columns, ' +
     'returned unchanged and in order; each feature is the newest row with T - ttl <= event_timestamp <= T (asKnownAt: also created_timestamp <= T).',
@@ -81,5 +85,5 @@ export const historicalFeaturesField: GraphQLFieldConfig<unknown, ServingContext
     entitySql: { type: GraphQLString, description: 'Instead of entities: one SELECT (or WITH … SELECT) producing the entity rows, run read-only with a timeout.' },
     asKnownAt: { type: GraphQLBoolean, defaultValue: false, description: 'Only rows created by T: what the online store could have served then.' },
   },
-  resolve: (_root, args, ctx) => coded(() => historicalFrame(ctx, args)),
+  resolve: (_root, args, ctx) => coded(() => historicalFrame(ctx, args, (selection) => checkSelection(grantsOf(ctx), 'read_offline', selection.views, args.service))),
 };

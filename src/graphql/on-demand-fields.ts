@@ -17,6 +17,7 @@ import { onDemandPlan } from '../transforms/plan.ts';
 import type { OnDemandPlan } from '../transforms/plan.ts';
 import { loadStoredView, viewFieldResult } from './entity-fields.ts';
 import type { EntityObject } from './entity-fields.ts';
+import { authorizeField } from './authorize.ts';
 import { toGraphQLError } from './errors.ts';
 import { inputType } from './scalars.ts';
 
@@ -79,7 +80,11 @@ export function onDemandViewField(registry: Registry, view: OnDemandView, type: 
     type,
     description: view.description ?? `Computed at the request's instant by transforms/${view.transform.name}.ts.`,
     ...(request === undefined ? {} : { args: { request: { type: (required ? new GraphQLNonNull(request) : request) as GraphQLInputType, description: 'The request fields the transform reads.' } } }),
-    resolve: async (parent, args: { request?: Record<string, unknown> | null }, ctx) => viewFieldResult(await onDemandValue(view, plan, keyedParent(parent), args.request ?? {}, ctx), ctx.asOf),
+    resolve: async (parent, args: { request?: Record<string, unknown> | null }, ctx) => {
+      // Its grant is narrowed to the views it reads (auth/grants.ts): a denied input is never computed from.
+      authorizeField(ctx, 'read_online', view.name);
+      return viewFieldResult(await onDemandValue(view, plan, keyedParent(parent), args.request ?? {}, ctx), ctx.asOf);
+    },
   };
 }
 

@@ -1,6 +1,8 @@
 /** `Query.parityReport`: what continuous parity found (ops/parity/report.ts, docs/parity.md). */
 import { GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
 import type { GraphQLFieldConfig, GraphQLNullableOutputType } from 'graphql';
+import { checkAdminOfAll } from '../auth/grants.ts';
+import { grantsOf } from '../auth/principal.ts';
 import type { OutcomeCounts } from '../ops/parity/judge.ts';
 import { parityReport } from '../ops/parity/report.ts';
 import type { ParityReport, ParityVerdict } from '../ops/parity/report.ts';
@@ -61,11 +63,17 @@ const ParityReportType = new GraphQLObjectType<ParityReport>({
 });
 
 export const parityReportField: GraphQLFieldConfig<unknown, ServingContext, { since?: number | null; limit: number }> = {
-  type: nonNull(ParityReportType),
+  // Nullable: a refusal (FORBIDDEN) is null for this field alone.
+  type: ParityReportType,
   description: 'Continuous online/offline parity: verdicts on sampled online answers, replayed through the historical path at the same T.',
   args: {
     since: { type: DateTimeScalar, description: 'Count samples taken at or after this instant; all when omitted.' },
     limit: { type: GraphQLInt, defaultValue: 20, description: 'Most mismatches listed (0 to 1000).' },
   },
-  resolve: (_root, args, ctx) => coded(() => parityReport(ctx.stores.offline, { since: args.since ?? undefined, limit: args.limit })),
+  resolve: (_root, args, ctx) =>
+    coded(() => {
+      // Mismatches carry online and offline values of any view.
+      checkAdminOfAll(grantsOf(ctx), 'the parity report');
+      return parityReport(ctx.stores.offline, { since: args.since ?? undefined, limit: args.limit });
+    }),
 };

@@ -1,7 +1,9 @@
 /** `Mutation.pushFeatures`: rows for a row view, validated whole, written offline then online. */
 import { GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
 import type { GraphQLFieldConfig } from 'graphql';
-import { pushRows } from '../ingest/push.ts';
+import { checkView } from '../auth/grants.ts';
+import { grantsOf } from '../auth/principal.ts';
+import { pushRows, rowViewFor } from '../ingest/push.ts';
 import type { PushResult } from '../ingest/push.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { coded } from './errors.ts';
@@ -17,8 +19,9 @@ const PushResultType = new GraphQLObjectType<PushResult>({
   },
 });
 
+// Nullable: a refused push (FORBIDDEN, bad rows) is null for itself alone, not for the whole operation.
 export const pushFeaturesField: GraphQLFieldConfig<unknown, ServingContext, { view: string; rows: unknown[] }> = {
-  type: new GraphQLNonNull(PushResultType),
+  type: PushResultType,
   description:
     'Append rows to a row view: each has the join keys, event_timestamp, optional created_timestamp (default: arrival time) and feature values. ' +
     'If any row is invalid nothing is written and the error lists every bad row (extensions.rowErrors: index, field, reason). ' +
@@ -27,5 +30,10 @@ export const pushFeaturesField: GraphQLFieldConfig<unknown, ServingContext, { vi
     view: { type: new GraphQLNonNull(GraphQLString) },
     rows: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(JSONScalar))) },
   },
-  resolve: (_root, args, ctx) => coded(() => pushRows(ctx.registry, ctx.stores, args.view, args.rows, { arrivalMs: ctx.asOf, maxRows: ctx.limits.maxPushRows })),
+  resolve: (_root, args, ctx) =>
+    coded(() => {
+      // An unknown view is UNKNOWN_VIEW, as without auth; a known one needs push.
+      checkView(grantsOf(ctx), 'push', rowViewFor(ctx.registry, args.view).name);
+      return pushRows(ctx.registry, ctx.stores, args.view, args.rows, { arrivalMs: ctx.asOf, maxRows: ctx.limits.maxPushRows });
+    }),
 };

@@ -5,10 +5,13 @@
  */
 import { GraphQLBoolean, GraphQLEnumType, GraphQLFloat, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString } from 'graphql';
 import type { GraphQLFieldConfig, GraphQLNullableOutputType } from 'graphql';
+import { checkViews } from '../auth/grants.ts';
+import { grantsOf } from '../auth/principal.ts';
 import { featureStats } from '../ops/quality/feature-stats.ts';
 import type { FeatureDrift, FeatureStats } from '../ops/quality/feature-stats.ts';
 import type { QualityOptions } from '../ops/quality/options.ts';
 import type { Quantile } from '../ops/quality/summary.ts';
+import { statsTargets } from '../ops/quality/targets.ts';
 import type { ServingContext } from '../serving/context.ts';
 import { coded } from './errors.ts';
 import { DateTimeScalar } from './scalars.ts';
@@ -95,7 +98,8 @@ const FeatureStatsType = new GraphQLObjectType<FeatureStats>({
 
 export function featureStatsField(options: QualityOptions): GraphQLFieldConfig<unknown, ServingContext, { view?: string | null; feature?: string | null; window?: string | null; end?: number | null }> {
   return {
-    type: nn(new GraphQLList(nn(FeatureStatsType))),
+    // Nullable: a refusal (FORBIDDEN, a bad argument) is null for this field alone.
+    type: new GraphQLList(nn(FeatureStatsType)),
     description:
       'Data quality per feature and recent window, from the offline store: count, null rate, min, max, mean and quantiles (numeric), distinct values (String, ID, Boolean), ' +
       `and PSI drift against the latest reference. Without view, every row and aggregation view; without window, ${options.windows.map((w) => w.label).join(', ')}.`,
@@ -105,6 +109,11 @@ export function featureStatsField(options: QualityOptions): GraphQLFieldConfig<u
       window: { type: GraphQLString, description: 'A duration such as 1h, 24h or 7d.' },
       end: { type: DateTimeScalar, description: 'Where the windows end; default: now.' },
     },
-    resolve: (_root, args, ctx) => coded(() => featureStats({ registry: ctx.registry, offline: ctx.stores.offline, options, now: ctx.asOf }, args)),
+    resolve: (_root, args, ctx) =>
+      coded(() => {
+        // Statistics describe a view's values: admin on every view they would cover (all stored views without `view`).
+        checkViews(grantsOf(ctx), 'admin', statsTargets(ctx.registry, args.view, args.feature).map((t) => t.view.name));
+        return featureStats({ registry: ctx.registry, offline: ctx.stores.offline, options, now: ctx.asOf }, args);
+      }),
   };
 }

@@ -41,14 +41,15 @@ export async function storeSink(config: Config, registry: Registry, view: RowVie
 
 const PUSH = 'mutation SkewlessIngest($view: String!, $rows: [JSON!]!) { pushFeatures(view: $view, rows: $rows) { view rows onlineWritten onlineKept } }';
 
-export async function gatewaySink(endpoint: URL, view: RowView, entity: Entity): Promise<Sink> {
+/** `apiKey`: sent as `Authorization: Bearer` when the gateway requires credentials (docs/security.md). */
+export async function gatewaySink(endpoint: URL, view: RowView, entity: Entity, apiKey?: string): Promise<Sink> {
   const url = endpoint.toString();
   // Reachable and answering GraphQL, checked before pass 1 like the stores are.
-  await postGraphQL(url, 'query SkewlessIngestProbe { __typename }', {});
+  await postGraphQL(url, 'query SkewlessIngestProbe { __typename }', {}, apiKey);
   return {
     description: `gateway ${redactUrl(url)}`,
     write: async (rows) => {
-      const data = await postGraphQL(url, PUSH, { view: view.name, rows: rows.map((r) => pushRow(view, entity, r)) });
+      const data = await postGraphQL(url, PUSH, { view: view.name, rows: rows.map((r) => pushRow(view, entity, r)) }, apiKey);
       return data.pushFeatures as PushResult;
     },
     close: async () => {},
@@ -69,12 +70,14 @@ function pushRow(view: RowView, entity: Entity, row: FeatureRow): Record<string,
 }
 
 /** One GraphQL request; the gateway's first error becomes a SkewlessError with its code. */
-async function postGraphQL(url: string, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function postGraphQL(url: string, query: string, variables: Record<string, unknown>, apiKey: string | undefined): Promise<Record<string, unknown>> {
   let res: Response;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' };
+  if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+      headers,
       body: JSON.stringify({ query, variables }),
     });
   } catch (error) {

@@ -4,11 +4,17 @@
  * rows with no row limit. Refusals come before the first byte, as JSON with a code and HTTP 400; a
  * failure mid-stream aborts the response, so a truncated file can never pass for a complete one.
  *
+ * The caller needs read_offline on every view exported (or on the feature service named): a refusal is
+ * HTTP 403 with code FORBIDDEN, before any row is read.
+ *
  * Every export also captures a drift reference for its numeric feature columns (docs/data-quality.md),
  * stored before the response ends, unless `?reference=off`.
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkSelection } from '../auth/grants.ts';
+import { ANONYMOUS } from '../auth/principal.ts';
+import type { RequestAuth } from '../auth/principal.ts';
 import { SkewlessError } from '../errors.ts';
 import type { Logger } from '../ops/log.ts';
 import { ExportReferenceCollector, saveExportReferences } from '../ops/quality/capture.ts';
@@ -16,11 +22,12 @@ import type { ServingContext } from '../serving/context.ts';
 import { EXPORT_FORMATS, planExport } from '../serving/historical-export.ts';
 import type { ExportFormat } from '../serving/historical-export.ts';
 import type { HistoricalArgs } from '../serving/historical-query.ts';
+import type { Selection } from '../serving/selection.ts';
 
 /** Largest request body accepted (inline entity rows); larger training sets belong in entitySql. */
 export const MAX_EXPORT_BODY_BYTES = 64 * 1024 * 1024;
 
-export async function handleExport(req: IncomingMessage, res: ServerResponse, context: () => ServingContext, logger: Logger): Promise<void> {
+export async function handleExport(req: IncomingMessage, res: ServerResponse, context: () => ServingContext, logger: Logger, auth: RequestAuth = ANONYMOUS): Promise<void> {
   const refuse = (status: number, code: string, message: string, details?: Readonly<Record<string, unknown>>) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code, message, ...(details ?? {}) } }));
@@ -45,7 +52,8 @@ export async function handleExport(req: IncomingMessage, res: ServerResponse, co
   const ctx = context();
   const collector = reference === 'on' ? new ExportReferenceCollector() : undefined;
   try {
-    run = planExport(ctx, args, format, collector === undefined ? {} : { onRows: collector.onRows });
+    const authorize = (selection: Selection) => checkSelection(auth.grants, 'read_offline', selection.views, args.service);
+    run = planExport(ctx, args, format, { authorize, ...(collector === undefined ? {} : { onRows: collector.onRows }) });
   } catch (error) {
     if (error instanceof SkewlessError) return refuse(error.httpStatus < 500 ? error.httpStatus : 400, error.code, error.message, error.details);
     throw error;

@@ -33,6 +33,8 @@ export interface ExportOptions {
    * feature. How an export captures its drift reference (ops/quality/capture.ts).
    */
   readonly onRows?: (selection: Selection, inputColumns: number, rows: readonly (readonly unknown[])[]) => void;
+  /** Sees the resolved selection before anything runs and throws to refuse it (the gateway's read_offline check). */
+  readonly authorize?: (selection: Selection) => void;
 }
 
 export interface ExportSink {
@@ -84,7 +86,7 @@ function openEncoder(format: ExportFormat, prepared: PreparedHistorical, inputCo
 /** Checks the request (throws coded errors before anything is written); returns the streaming step. */
 export function planExport(ctx: ServingContext, args: HistoricalArgs, format: ExportFormat, options: ExportOptions = {}): (sink: ExportSink) => Promise<number> {
   const gatherRows = Math.max(1, options.aggregationBatchRows ?? AGGREGATION_BATCH_ROWS);
-  const prepared = prepareHistorical(ctx, args);
+  const prepared = prepareHistorical(ctx, args, options.authorize);
   return async (sink) => {
     let columns: string[] | undefined;
     let encoder: RowEncoder | undefined;

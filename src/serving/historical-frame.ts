@@ -8,13 +8,15 @@ import { computeOnDemand, entitySqlError, inputColumnsOf, outputRow, prepareHist
 import { FrameErrors } from './frame.ts';
 import type { HistoricalArgs } from './historical-query.ts';
 import type { FeatureFrame } from './frame.ts';
+import type { Selection } from './selection.ts';
 
 export type { HistoricalArgs } from './historical-query.ts';
 
-export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs): Promise<FeatureFrame> {
+/** `authorize`: as prepareHistorical's. */
+export async function historicalFrame(ctx: ServingContext, args: HistoricalArgs, authorize?: (selection: Selection) => void): Promise<FeatureFrame> {
   const max = ctx.limits.maxHistoricalRows;
   if (args.entities != null && args.entities.length > max) throw tooMany(max, `${args.entities.length} entity rows`);
-  const prepared = prepareHistorical(ctx, args);
+  const prepared = prepareHistorical(ctx, args, authorize);
   const { plan, source } = prepared;
   let entities: readonly unknown[];
   let joined: Record<string, unknown>[];

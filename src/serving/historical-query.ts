@@ -54,9 +54,13 @@ export interface PreparedHistorical {
   readonly request?: RequestColumns;
 }
 
-/** Checks the request and builds the join's plan; every refusal happens here, before any work. */
-export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs): PreparedHistorical {
+/**
+ * Checks the request and builds the join's plan; every refusal happens here, before any work. `authorize`
+ * sees the resolved selection first and throws to refuse it (the gateway's read_offline check, src/auth).
+ */
+export function prepareHistorical(ctx: ServingContext, args: HistoricalArgs, authorize?: (selection: Selection) => void): PreparedHistorical {
   const selection = selectFeatures(ctx.registry, args);
+  authorize?.(selection);
   if ((args.entities != null) === (args.entitySql != null)) {
     throw new SkewlessError('INVALID_SELECTION', 'give either entities (rows with join keys and event_timestamp) or entitySql, not both and not neither', { httpStatus: 400 });
   }

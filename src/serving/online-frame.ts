@@ -10,6 +10,7 @@ import type { EntityRowProblem } from './entity-rows.ts';
 import { FrameErrors, servedValue, transformPool } from './frame.ts';
 import type { FeatureFrame } from './frame.ts';
 import { selectFeatures } from './selection.ts';
+import type { Selection } from './selection.ts';
 import { onlineKeyOf, viewValueAt } from './value-at.ts';
 import { evaluateOnDemand, requestColumns } from '../transforms/evaluate.ts';
 import type { FeatureStatus, ViewValue } from './value-at.ts';
@@ -27,8 +28,13 @@ export interface OnlineArgs {
   readonly request?: readonly unknown[] | null;
 }
 
-export async function onlineFrame(ctx: ServingContext, args: OnlineArgs): Promise<FeatureFrame> {
+/**
+ * `authorize` sees the resolved selection first and throws to refuse it (the gateway's read_online check,
+ * src/auth): decided once per request, before any read.
+ */
+export async function onlineFrame(ctx: ServingContext, args: OnlineArgs, authorize?: (selection: Selection) => void): Promise<FeatureFrame> {
   const selection = selectFeatures(ctx.registry, args);
+  authorize?.(selection);
   checkEntityCount(args.entities.length, ctx.limits.maxEntities);
   const problems: EntityRowProblem[] = [];
   const keys = keyRows(selection.entities, args.entities, selection.joinKeys.join(', '), problems);
