@@ -106,21 +106,24 @@ class Sandbox {
   /** The runtime's run(plan, header, numbers?): see runtime.ts. */
   readonly #run: ivm.Reference;
   readonly #api: ivm.Reference<{ plan(id: string, steps: string): void }>;
+  /** The runtime's { step, row } progress record (runtime.ts). */
+  readonly #progress: ivm.Reference<{ step: number; row: number }>;
   readonly #plans = new Set<string>();
 
-  private constructor(isolate: ivm.Isolate, context: ivm.Context, api: ivm.Reference, run: ivm.Reference) {
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, api: ivm.Reference, run: ivm.Reference, progress: ivm.Reference<{ step: number; row: number }>) {
     this.isolate = isolate;
     this.context = context;
     this.#api = api;
     this.#run = run;
+    this.#progress = progress;
   }
 
   static async create(transforms: readonly SandboxTransform[], memoryMb: number): Promise<Sandbox> {
     const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
     try {
       const context = await isolate.createContext();
-      await context.eval(RUNTIME_SOURCE);
-      const api = (await context.global.get('__skewless', { reference: true })) as ivm.Reference;
+      // The runtime's API is the script's value, held here only: no global names it (runtime.ts).
+      const api = (await context.eval(RUNTIME_SOURCE, { reference: true })) as ivm.Reference;
       for (const t of transforms) {
         const compiled = compileTransform(t.source);
         if (!compiled.ok) throw new Error(`${t.path}: ${compiled.message}`);
@@ -128,13 +131,16 @@ class Sandbox {
         await module.instantiate(context, (specifier) => {
           throw new Error(`${t.path}: cannot import "${specifier}": a transform can import types only`);
         });
-        await module.evaluate({ timeout: 1000 });
+        await module.evaluate({ timeout: 1000 }).catch((error: unknown) => {
+          throw new Error(`${t.path}: ${error instanceof Error ? error.message : String(error)}`);
+        });
         const fn = (await module.namespace.get('default', { reference: true })) as ivm.Reference;
         await api.get('register', { reference: true }).then((register: ivm.Reference) => register.apply(api.derefInto(), [t.name, fn.derefInto()]));
       }
       await api.get('seal', { reference: true }).then((seal: ivm.Reference) => seal.apply(api.derefInto(), []));
       const run = (await api.get('run', { reference: true })) as ivm.Reference;
-      return new Sandbox(isolate, context, api, run);
+      const progress = (await api.get('progress', { reference: true })) as ivm.Reference<{ step: number; row: number }>;
+      return new Sandbox(isolate, context, api, run, progress);
     } catch (error) {
       if (!isolate.isDisposed) isolate.dispose();
       throw error;
@@ -167,9 +173,9 @@ class Sandbox {
   progress(): { step: number; row: number } | undefined {
     if (this.isolate.isDisposed) return undefined;
     try {
-      // Read without the isolate's JSON, which a transform's module code could have replaced at start-up.
-      const [step, row] = (this.context.evalSync('__skewless.progress.step + "," + __skewless.progress.row', { timeout: 50 }) as string).split(',').map(Number);
-      return { step: step!, row: row! };
+      // A structured-clone copy of the runtime's own record: no code of the isolate runs to read it.
+      const { step, row } = this.#progress.copySync();
+      return { step, row };
     } catch {
       return undefined;
     }
@@ -254,11 +260,28 @@ export class TransformPool {
     for (const s of this.#idle.splice(0)) s.dispose();
   }
 
-  /** Out of memory: the isolate is gone and with it the record of where. Find the rows one by one. */
+  /**
+   * Out of memory: the isolate is gone and with it the record of where. Find the rows one by one. Each
+   * row found costs an isolate, so after MAX_KILLS_PER_BATCH of them the rest fail unrun, as in #run: a
+   * transform that runs out of memory on every row must not cost one isolate per row of the batch.
+   */
   async #rowByRow(plan: SandboxPlan, batch: BatchInput, killed: readonly RowError[]): Promise<BatchOutput> {
     const { values, errors } = emptyOutput(plan, batch);
+    let kills = killed.length;
+    let code: TransformErrorCode = 'TRANSFORM_OOM';
     for (let r = 0; r < batch.n; r++) {
-      const one = await this.#run(plan, sliceRow(batch, r), killed.filter((e) => e.row === r).map((e) => ({ ...e, row: 0 })));
+      const known = killed.filter((e) => e.row === r);
+      if (kills >= MAX_KILLS_PER_BATCH) {
+        if (known.length > 0) errors.push(...known);
+        else errors.push({ step: ALL_STEPS, row: r, code, message: `${killMessage(code, this.options)}; the batch was abandoned after ${MAX_KILLS_PER_BATCH} such rows` });
+        continue;
+      }
+      const one = await this.#run(plan, sliceRow(batch, r), known.map((e) => ({ ...e, row: 0 })));
+      const kill = one.errors.slice(known.length).find((e) => e.code !== 'TRANSFORM_FAILED');
+      if (kill !== undefined) {
+        kills++;
+        code = kill.code;
+      }
       for (const e of one.errors) errors.push({ ...e, row: r });
       for (const [view, cols] of Object.entries(one.values)) for (const [name, col] of Object.entries(cols)) values[view]![name]![r] = col[0];
     }

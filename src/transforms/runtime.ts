@@ -1,6 +1,6 @@
 /**
  * The JavaScript every sandbox context runs before any transform: it takes away the clock and randomness,
- * freezes the built-ins (so one transform cannot change what another sees: prototype pollution throws),
+ * freezes every built-in reachable (so one transform cannot change what another sees: prototype pollution throws),
  * and defines the batch runner the host calls, once per batch, never once per row.
  *
  * The batch protocol is columnar, one call per batch: in, a JSON header and one Float64Array; out, the
@@ -19,7 +19,13 @@
  * dependents of every failed cell itself (plan.dependents), whatever the cause.
  *
  * Values are JSON values, whichever way they travel: numbers (timestamps as epoch ms), strings, booleans,
- * null, lists, objects.
+ * null, lists, objects. A list or JSON output is copied through JSON (and frozen) as it is checked, so what
+ * was checked is what leaves: a toJSON, getter, Proxy or cycle cannot change or break it afterwards, and
+ * a later step reading it cannot change it either.
+ *
+ * Nothing of the runtime is reachable from a transform: the script's value is its API, which only the host
+ * holds (no global names it), and the global object is frozen before any transform's module code runs, so
+ * no transform can replace a global another one uses, register over another, or rewrite a plan.
  * `progress` records the step and row being computed, so that when the host stops a call that ran out of
  * time it can name the row that did it.
  */
@@ -27,8 +33,8 @@ export const RUNTIME_SOURCE = String.raw`
 'use strict';
 (() => {
   const g = globalThis;
-  // The built-ins the runtime calls, taken now: transforms' module code runs before seal() freezes the
-  // global object, and must not be able to swap them.
+  // The built-ins the runtime calls, taken now and held here: nothing a transform does to the global
+  // object (frozen below, before any transform loads) can swap them.
   const { Array, Float64Array, JSON, Map, Number, Object, Set, String } = g;
   const refuse = (what) => () => { throw new Error(what + ' is not available in a transform: it would make the result depend on when or where it runs; use row.asOf (T, epoch ms)'); };
   const SafeDate = function Date() { return refuse('Date')(); };
@@ -37,23 +43,76 @@ export const RUNTIME_SOURCE = String.raw`
   SafeDate.UTC = refuse('Date.UTC()');
   Object.defineProperty(g, 'Date', { value: SafeDate, writable: false, configurable: false, enumerable: false });
   Object.defineProperty(Math, 'random', { value: refuse('Math.random()'), writable: false, configurable: false });
-  for (const name of ['Intl', 'WebAssembly', 'SharedArrayBuffer', 'Atomics', 'Temporal', 'FinalizationRegistry', 'WeakRef']) delete g[name];
+  // console too: V8's own, which writes nowhere here, but a transform has no business with it.
+  for (const name of ['Intl', 'WebAssembly', 'SharedArrayBuffer', 'Atomics', 'Temporal', 'FinalizationRegistry', 'WeakRef', 'console']) delete g[name];
+  // RegExp.$1, lastMatch and the rest carry the previous match from one call (or row) into the next.
+  for (const key of Reflect.ownKeys(RegExp)) if (typeof key === 'string' && /^(\$.*|input|lastMatch|lastParen|leftContext|rightContext)$/.test(key)) delete RegExp[key];
 
-  const intrinsics = [Object, Function, Array, String, Number, Boolean, Symbol, BigInt, Math, JSON, Reflect, RegExp,
-    Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, Map, Set, WeakMap, WeakSet,
-    Promise, ArrayBuffer, DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-    Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, SafeDate];
-  const typedArray = Object.getPrototypeOf(Int8Array);
-  const more = [typedArray, Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}),
-    Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))];
-  for (const c of [...intrinsics, ...more]) {
-    Object.freeze(c);
-    if (c.prototype) Object.freeze(c.prototype);
-  }
+  // Every built-in a transform can reach, frozen: from the global object, and from the objects whose
+  // prototypes no global names (generator, async and iterator prototypes). A list of names would miss the
+  // ones each V8 adds (Iterator, DisposableStack, Float16Array, …), and one left open is shared state.
+  const hardened = new Set();
+  const harden = (o) => {
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || hardened.has(o)) return;
+    hardened.add(o);
+    Object.freeze(o);
+    harden(Object.getPrototypeOf(o));
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if ('value' in d) harden(d.value);
+      else {
+        harden(d.get);
+        harden(d.set);
+      }
+    }
+  };
+  const hidden = [function* () {}, async function () {}, async function* () {}, [][Symbol.iterator](), new Map().entries(), new Set().values(),
+    ''[Symbol.iterator](), /x/[Symbol.matchAll]('x'), (function* () {})(), (async function* () {})()];
+  if (typeof Iterator === 'function') hidden.push([].values().map((x) => x), Iterator.from({ next: () => ({ done: true }) }));
+  for (const o of hidden) harden(o);
+  // The global object last of all (and only after Date and the deletions above).
+  const freezeGlobals = () => harden(g);
 
   const fns = new Map();
   const plans = new Map();
   const progress = { step: -1, row: -1 };
+
+  // A thrown value's message, whatever was thrown: reading it must not throw in turn (a getter, a Proxy,
+  // a toString that throws), or the whole batch would fail instead of the row. Bounded in length.
+  const MAX_MESSAGE = 500;
+  const messageOf = (e) => {
+    let text;
+    try {
+      text = e !== null && (typeof e === 'object' || typeof e === 'function') && e.message !== undefined ? String(e.message) : String(e);
+    } catch {
+      return 'a value whose message cannot be read';
+    }
+    return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '…' : text;
+  };
+  const deepFreeze = (v) => {
+    if (v !== null && typeof v === 'object') {
+      for (const k of Object.keys(v)) deepFreeze(v[k]);
+      Object.freeze(v);
+    }
+    return v;
+  };
+  // At most this many characters in one output value. A string is measured before anything reads its
+  // characters: one built far larger than the isolate's heap (by repeat or concatenation, which V8 keeps
+  // unflattened) is flattened in one allocation when it is serialised, and that can abort the whole
+  // process instead of failing the isolate (isolated-vm's security notes; docs/transforms.md).
+  const MAX_VALUE_CHARS = 1000000;
+  const tooLong = (name, length) => name + ' is ' + length + ' characters long; an output value may have at most ' + MAX_VALUE_CHARS;
+  // A list or JSON output as the JSON it will travel as: plain, frozen data, or why it cannot be.
+  const plainCopy = (name, v) => {
+    if (v === null || typeof v !== 'object') return { v };
+    try {
+      const text = JSON.stringify(v);
+      if (text !== undefined && text.length > MAX_VALUE_CHARS) return { problem: tooLong(name, text.length) };
+      return { v: text === undefined ? undefined : deepFreeze(JSON.parse(text)) };
+    } catch (e) {
+      return { problem: name + ' is not a JSON value: ' + messageOf(e) };
+    }
+  };
 
   const describe = (v) => v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v;
   // Whether one value is of a declared scalar type: chosen once per output, not once per value.
@@ -74,6 +133,7 @@ export const RUNTIME_SOURCE = String.raw`
     const ok = scalarCheck(scalar);
     return (v) => {
       if (v === null) return nullable ? undefined : name + ' is declared non-null and was null';
+      if (v === undefined) return name + ' must be ' + (list ? 'a list of ' : '') + scalar + ', got undefined';
       if (list) {
         if (!Array.isArray(v)) return name + ' must be a list of ' + scalar + ', got ' + describe(v);
         for (const e of v) if (e !== null && !ok(e)) return name + ' must hold ' + scalar + ' values, got ' + describe(e);
@@ -129,7 +189,8 @@ export const RUNTIME_SOURCE = String.raw`
     let blocks = 0;
     const refs = steps.map((step) => step.outputs.map((o) => (isNumbers(o) || isBooleans(o) ? blocks++ : -1)));
     const inline = steps.map((step) => step.outputs.map(() => -1));
-    return { steps: steps.map((step) => ({ ...step, checks: step.outputs.map(outputCheck), numbers: step.outputs.map(isNumbers) })), refs, inline, blocks };
+    const plain = (o) => o[2] || o[1] === 'JSON';
+    return { steps: steps.map((step) => ({ ...step, checks: step.outputs.map(outputCheck), numbers: step.outputs.map(isNumbers), plain: step.outputs.map(plain) })), refs, inline, blocks };
   };
 
   // Rows of step s not to run: cells that killed an isolate before, and rows where a view it reads failed.
@@ -145,18 +206,28 @@ export const RUNTIME_SOURCE = String.raw`
   };
 
   // What is wrong with a transform's answer (undefined: nothing); if nothing, its outputs are stored in columns.
-  const takeOutputs = (out, step, cols, columns, direct, r) => {
+  const takeOutputs = (out, step, cols, columns, direct, r, values) => {
     if (out === null || typeof out !== 'object' || Array.isArray(out)) return 'returned ' + describe(out) + ', not an object of outputs';
-    const { outputs, checks } = step;
+    const { outputs, checks, plain } = step;
+    // Each output read once (into values, the step's scratch array): a getter or Proxy answering
+    // differently on a second read changes nothing.
     for (let k = 0; k < outputs.length; k++) {
       const name = outputs[k][0];
       if (!(name in out)) return 'did not return ' + name;
-      const problem = checks[k](out[name]);
+      let v = out[name];
+      if (typeof v === 'string' && v.length > MAX_VALUE_CHARS) return tooLong(name, v.length);
+      if (plain[k]) {
+        const copied = plainCopy(name, v);
+        if (copied.problem !== undefined) return copied.problem;
+        v = copied.v;
+      }
+      const problem = checks[k](v);
       if (problem !== undefined) return problem;
+      values[k] = v;
     }
     for (const key of Object.keys(out)) if (!(key in cols)) return 'returned ' + key + ', which the view does not declare';
     for (let k = 0; k < outputs.length; k++) {
-      const v = out[outputs[k][0]];
+      const v = values[k];
       if (direct[k]) columns[k][r] = v === null ? NaN : v;
       else columns[k][r] = v;
     }
@@ -177,6 +248,7 @@ export const RUNTIME_SOURCE = String.raw`
       cols[step.outputs[k][0]] = columns[k];
     }
     const blocked = blockedRows(step, s, batch.skip, failed);
+    const scratch = new Array(step.outputs.length);
     const bad = new Set();
     for (let r = 0; r < n; r++) {
       if (blocked.length > 0 && blocked.some((rows) => rows.has(r))) { bad.add(r); continue; }
@@ -187,9 +259,9 @@ export const RUNTIME_SOURCE = String.raw`
       progress.row = r;
       let problem;
       try {
-        problem = takeOutputs(fn(row), step, cols, columns, direct, r);
+        problem = takeOutputs(fn(row), step, cols, columns, direct, r, scratch);
       } catch (e) {
-        problem = 'threw ' + (e && e.message !== undefined ? String(e.message) : String(e));
+        problem = 'threw ' + messageOf(e);
       }
       if (problem !== undefined) {
         bad.add(r);
@@ -234,17 +306,19 @@ export const RUNTIME_SOURCE = String.raw`
       if (typeof fn !== 'function') throw new Error('transform ' + name + ' does not default-export a function');
       fns.set(name, fn);
     },
-    // After start-up: nothing can register, and the global object is frozen, so no transform can leave
-    // state or replacements where another (or its own next call) would find them.
+    // After start-up nothing can register.
     seal() {
       sealed = true;
-      Object.freeze(g);
     },
     plan(id, steps) { plans.set(id, preparePlan(JSON.parse(steps))); },
     hasPlan(id) { return plans.has(id); },
     run,
     progress,
   };
-  Object.defineProperty(g, '__skewless', { value: Object.freeze(api), writable: false, configurable: false, enumerable: false });
+  // Before any transform's module code runs: no transform can leave state or replacements in the global
+  // object where another (or its own next call) would find them. A module that tries fails to load.
+  freezeGlobals();
+  // The script's value, for the host alone.
+  return Object.freeze(api);
 })();
 `;

@@ -14,6 +14,7 @@
  */
 import { toIso } from '../../features/time.ts';
 import type { SqlQueryable } from '../../stores/sql/client.ts';
+import { applySchemaPart } from '../../stores/sql/schema-applied.ts';
 import type { Outcome } from './judge.ts';
 import { encodeValue } from './values.ts';
 
@@ -35,7 +36,7 @@ export const PARITY_DDL: readonly string[] = [
 export async function ensureParityTables(store: { transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> }): Promise<void> {
   await store.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(hashtext('skewless.parity_tables'))`);
-    for (const statement of PARITY_DDL) await tx.query(statement);
+    await applySchemaPart(tx, 'parity', PARITY_DDL);
   });
 }
 

@@ -2,6 +2,7 @@
  * Drift references in the offline store (skewless.quality_references, sql.ts): created on first use,
  * appended to, the latest one per feature read back. Thin I/O around sql.ts.
  */
+import { applySchemaPart } from '../../stores/sql/schema-applied.ts';
 import type { OfflineStore } from '../../stores/types.ts';
 import { insertReferencesSql, latestReferencesSql, referencesDdl } from './sql.ts';
 import type { NewReference } from './sql.ts';
@@ -32,7 +33,7 @@ export function ensureReferencesTable(offline: Offline): Promise<void> {
     done = offline.transaction(async (tx) => {
       // Gateways starting together would race on CREATE TABLE IF NOT EXISTS (as ensureSchema does).
       await tx.query(`select pg_advisory_xact_lock(hashtext('skewless.quality_references'))`);
-      for (const statement of referencesDdl()) await tx.query(statement);
+      await applySchemaPart(tx, 'quality', referencesDdl());
     });
     // A failure is not remembered: the next caller tries again (the store may have been down).
     done.catch(() => ready.delete(offline));

@@ -15,8 +15,11 @@ import { toIso } from '../../features/time.ts';
 
 export const SCHEMA = 'skewless';
 
-/** Names are validated lower snake case by the registry, so quoting is enough to make them identifiers. */
-export const ident = (name: string): string => `"${name}"`;
+/**
+ * A name as a quoted identifier. Registry names are lower snake case or GraphQL names, neither of which can
+ * hold a `"`; it is doubled anyway, so the quoting holds whatever a future caller passes.
+ */
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 export function historyTable(view: string): string {
   return `${SCHEMA}.${ident(`history_${view}`)}`;

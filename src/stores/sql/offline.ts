@@ -9,6 +9,7 @@ import type { AsOfPlan } from './point-in-time.ts';
 import type { SqlClient, SqlQueryable } from './client.ts';
 import { appendHistory, historyDdl } from './history.ts';
 import { materializerDdl } from './materializer-tables.ts';
+import { applySchemaPart } from './schema-applied.ts';
 
 export class SqlOfflineStore implements OfflineStore {
   readonly kind: 'pglite' | 'postgres';
@@ -22,15 +23,16 @@ export class SqlOfflineStore implements OfflineStore {
 
   async ensureSchema(registry: Registry): Promise<void> {
     for (const e of registry.entities) this.#entities.set(e.name, e);
+    const aggregations = registry.views.filter((v): v is AggregationView => v.kind === 'aggregation');
+    const statements = [
+      ...registry.views.flatMap((view) => (view.kind === 'row' ? historyDdl(view, registry.entity(view.entity)!) : [])),
+      ...materializerDdl(registry.sources, aggregations, this.#entities),
+    ];
     await this.#sql.transaction(async (tx) => {
       // Gateways starting together would race on CREATE TABLE IF NOT EXISTS; one at a time.
       await tx.query(`select pg_advisory_xact_lock(hashtext('skewless.ensure_schema'))`);
-      for (const view of registry.views) {
-        if (view.kind !== 'row') continue;
-        for (const statement of historyDdl(view, registry.entity(view.entity)!)) await tx.query(statement);
-      }
-      const aggregations = registry.views.filter((v): v is AggregationView => v.kind === 'aggregation');
-      for (const statement of materializerDdl(registry.sources, aggregations, this.#entities)) await tx.query(statement);
+      // Only when this schema was not applied yet (schema-applied.ts): a least-privilege login runs no DDL.
+      await applySchemaPart(tx, 'registry', statements);
     });
   }
 

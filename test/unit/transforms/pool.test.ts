@@ -17,16 +17,6 @@ const TRANSFORMS: SandboxTransform[] = [
   { name: 'throw_on_2', path: 'throw_on_2.ts', source: source("if (row.v.x === 2) throw new Error('bad input two');\nreturn { y: row.v.x };") },
   { name: 'pollute', path: 'pollute.ts', source: source("(Object.prototype as Record<string, unknown>).polluted = 'yes';\nreturn { y: 1 };") },
   { name: 'read_pollution', path: 'read_pollution.ts', source: source("return { y: ({} as Record<string, unknown>).polluted === undefined ? 0 : 1 };") },
-  {
-    name: 'swap_builtins',
-    path: 'swap_builtins.ts',
-    source: `// Module code runs at start-up, before the global object is frozen: it tries to swap what the runtime calls.
-const g = globalThis as Record<string, unknown>;
-g.JSON = { parse: () => ({}), stringify: () => '{"values":[],"errors":[]}' };
-g.Float64Array = Array;
-g.Set = Map;
-${source('return { y: 1 };')}`,
-  },
   { name: 'leave_state', path: 'leave_state.ts', source: source('(globalThis as Record<string, unknown>).count = 1;\nreturn { y: 1 };') },
   { name: 'clock', path: 'clock.ts', source: source('return { y: Date.now() };') },
   { name: 'new_date', path: 'new_date.ts', source: source('return { y: new Date().getTime() };') },
@@ -120,12 +110,13 @@ describe('TransformPool: the sandbox', () => {
     assert.equal(state.errors[0]?.code, 'TRANSFORM_FAILED');
   });
 
-  it('keeps its own built-ins when a transform swaps the global ones at start-up (before the global object is frozen)', async () => {
-    // swap_builtins, loaded into every isolate of this pool, replaced JSON, Float64Array and Set.
-    assert.deepEqual((await pool.run(plan('double'), batch([1, null]))).values.out!.y, [2, null]);
-    assert.deepEqual((await pool.run(plan('double'), batch(packed([1, null])))).values.out!.y, packed([2, null]));
-    const looped = await pool.run(plan('loop_on_3'), batch([1, 3]));
-    assert.deepEqual(looped.errors.map((e) => [e.row, e.code]), [[1, 'TRANSFORM_TIMEOUT']], 'the host still reads where a call was stopped');
+  it('refuses at start-up a transform whose module code replaces a global: the global object is frozen before any transform loads', async () => {
+    // It would swap what the runtime or another transform calls.
+    const swap = `const g = globalThis as Record<string, unknown>;\ng.JSON = { parse: () => ({}), stringify: () => '{"values":[],"errors":[]}' };\n${source('return { y: 1 };')}`;
+    await assert.rejects(
+      TransformPool.start([{ name: 'swap_builtins', path: 'transforms/swap_builtins.ts', source: swap }, TRANSFORMS[0]!], { size: 1, memoryMb: 32, timeoutMs: 200 }),
+      /transforms\/swap_builtins\.ts: .*(read.only|not extensible)/,
+    );
   });
 
   it('has no clock and no randomness', async () => {
