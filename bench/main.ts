@@ -14,6 +14,7 @@ import { historicalBench } from './historical.ts';
 import { materializerBench } from './materializer.ts';
 import { transformsBench } from './transforms.ts';
 import { online } from './online.ts';
+import { soak } from './soak.ts';
 import { overload } from './overload.ts';
 import { ROOT } from './paths.ts';
 import { benchService } from './services.ts';
@@ -21,7 +22,7 @@ import type { BenchService } from './services.ts';
 import { markdownTable } from './table.ts';
 
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
-const BENCHMARKS: readonly Benchmark[] = [online, overload, exportBench, historicalBench, transformsBench, materializerBench];
+const BENCHMARKS: readonly Benchmark[] = [online, overload, exportBench, historicalBench, transformsBench, materializerBench, soak];
 
 const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile]
 
