@@ -17,6 +17,7 @@ import { offlineAggregationValues } from '../../src/serving/aggregation-offline.
 import { OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import type { Stores } from '../../src/stores/open.ts';
+import { outOfOrderRows } from '../helpers/materialization-oracle.ts';
 import { materializerRepo, spawnMaterializer } from '../helpers/materializer.ts';
 import type { MaterializerRepo } from '../helpers/materializer.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
@@ -70,18 +71,8 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
 
   it('loses nothing and counts nothing twice', { timeout: 600_000 }, async () => {
     const base = Date.now() - 3_600_000;
-    const newest = new Map<string, { n: number; at: number }>();
-    const rowsPerUser = new Map<string, number>();
-    const rowMessages: Message[] = [];
-    for (let i = 0; i < ROWS; i++) {
-      const user = `${id}-u${i % USERS}`;
-      // Mostly rising event times, every seventh row older than the user's newest so far: out of order.
-      const at = i % 7 === 6 ? base - i : base + i;
-      rowMessages.push({ key: user, value: JSON.stringify({ user_id: user, event_timestamp: at, n: i }) });
-      const seen = newest.get(user);
-      if (seen === undefined || at > seen.at) newest.set(user, { n: i, at });
-      rowsPerUser.set(user, (rowsPerUser.get(user) ?? 0) + 1);
-    }
+    // Mostly rising event times, every seventh row older than the user's newest so far: out of order.
+    const { rows: rowMessages, newest, rowsPerUser } = outOfOrderRows(id, ROWS, USERS, base);
     const eventMessages: Message[] = Array.from({ length: EVENTS }, (_, i) => {
       const user = `${id}-u${i % USERS}`;
       return { key: user, value: JSON.stringify({ user_id: user, amount: i / 4, at: new Date(base + i).toISOString() }) };

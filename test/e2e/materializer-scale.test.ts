@@ -29,6 +29,7 @@ import { offlineAggregationValues } from '../../src/serving/aggregation-offline.
 import { DEAD_LETTERS, OFFSETS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import type { Stores } from '../../src/stores/open.ts';
+import { outOfOrderRows } from '../helpers/materialization-oracle.ts';
 import { materializerRepo, spawnMaterializer } from '../helpers/materializer.ts';
 import type { MaterializerRepo } from '../helpers/materializer.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
@@ -171,18 +172,8 @@ describe('materializer: scale-out over one consumer group', () => {
 
   it('shares partitions between processes and loses or duplicates nothing when they move mid-stream', { timeout: 300_000 }, async (t) => {
     const base = Date.now() - 4 * 3_600_000;
-    const newest = new Map<string, { n: number; at: number }>();
-    const rowsPerUser = new Map<string, number>();
-    const rowMessages: Message[] = [];
-    for (let i = 0; i < ROWS; i++) {
-      const user = `${id}-u${i % USERS}`;
-      // Mostly rising event times, every seventh row older than the user's newest so far: out of order.
-      const at = i % 7 === 6 ? base - i : base + i;
-      rowMessages.push({ key: user, value: JSON.stringify({ user_id: user, event_timestamp: at, n: i }) });
-      const seen = newest.get(user);
-      if (seen === undefined || at > seen.at) newest.set(user, { n: i, at });
-      rowsPerUser.set(user, (rowsPerUser.get(user) ?? 0) + 1);
-    }
+    // Mostly rising event times, every seventh row older than the user's newest so far: out of order.
+    const { rows: rowMessages, newest, rowsPerUser } = outOfOrderRows(id, ROWS, USERS, base);
     const events = Array.from({ length: EVENTS }, (_, i) => ({ user_id: `${id}-u${(i * 7) % USERS}`, amount: (i % 97) / 4, at: base + i }));
     const eventMessages: Message[] = events.map((e) => ({ key: e.user_id, value: JSON.stringify({ ...e, at: new Date(e.at).toISOString() }) }));
 

@@ -44,6 +44,26 @@ export function messagesFor(id: string, count: number, users: number): Produced 
   return { rows, events, rowsPerUser };
 }
 
+/**
+ * `count` row messages over `users` users from `base` on, mostly rising in time but every seventh older
+ * than the user's newest so far (out of order), with what they imply: each user's newest row (what the
+ * online store must end on) and the rows per user (what history must hold).
+ */
+export function outOfOrderRows(id: string, count: number, users: number, base: number): { rows: Message[]; newest: Map<string, { n: number; at: number }>; rowsPerUser: Map<string, number> } {
+  const newest = new Map<string, { n: number; at: number }>();
+  const rowsPerUser = new Map<string, number>();
+  const rows: Message[] = [];
+  for (let i = 0; i < count; i++) {
+    const user = `${id}-u${i % users}`;
+    const at = i % 7 === 6 ? base - i : base + i;
+    rows.push({ key: user, value: JSON.stringify({ user_id: user, event_timestamp: at, n: i }) });
+    const seen = newest.get(user);
+    if (seen === undefined || at > seen.at) newest.set(user, { n: i, at });
+    rowsPerUser.set(user, (rowsPerUser.get(user) ?? 0) + 1);
+  }
+  return { rows, newest, rowsPerUser };
+}
+
 /** Messages the group has committed to PostgreSQL, over every partition (offsets start at 0). */
 export async function committedCount(offline: OfflineStore, group: string): Promise<number> {
   const rows = await offline.query<{ n: string | null }>(`select sum(next_offset) as n from ${OFFSETS} where group_id = $1`, [group]);

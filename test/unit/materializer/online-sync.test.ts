@@ -1,0 +1,60 @@
+/**
+ * writeOnline: online writes go out in calls of bounded size, and a write clears only the outbox entries
+ * still owed under its own commit's token, never one a later commit owes again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ONLINE_WRITES_PER_CALL, writeOnline } from '../../../src/materializer/online-sync.ts';
+import type { Registry } from '../../../src/registry/registry.ts';
+import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
+import type { Stores } from '../../../src/stores/open.ts';
+import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
+import { OUTBOX, addOutboxSql } from '../../../src/stores/sql/materializer-tables.ts';
+import type { OnlineWrite } from '../../../src/stores/types.ts';
+import { registryFromSdl } from '../../helpers/repos.ts';
+
+const row = (i: number): OnlineWrite => ({ view: 'stats', entity: 'User', entityKey: `u${i}`, eventTs: 1000, createdTs: 1000, values: { score: i } });
+
+describe('writeOnline', () => {
+  let registry: Registry;
+  let stores: Stores;
+  const calls: number[] = [];
+
+  before(async () => {
+    registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! } type Stats @featureView(entity: "User") { score: Float }`);
+    const online = new MemoryOnlineStore();
+    const write = online.writeIfNewer.bind(online);
+    online.writeIfNewer = (writes) => {
+      calls.push(writes.length);
+      return write(writes);
+    };
+    stores = { online, offline: await pgliteOfflineStore() };
+    await stores.offline.ensureSchema(registry);
+  });
+
+  after(async () => {
+    await stores.offline.close();
+  });
+
+  it('writes in calls of at most ONLINE_WRITES_PER_CALL entities, one after another, and writes every one', async () => {
+    calls.length = 0;
+    const rows = Array.from({ length: 2 * ONLINE_WRITES_PER_CALL + 17 }, (_, i) => row(i));
+    await writeOnline(stores, { rows, pieces: [] });
+    assert.deepEqual(calls, [ONLINE_WRITES_PER_CALL, ONLINE_WRITES_PER_CALL, 17]);
+    const read = await stores.online.read(rows.map((r) => ({ view: r.view, entity: r.entity, entityKey: r.entityKey })));
+    assert.deepEqual(read.map((r) => (r as { values: { score: number } }).values.score), rows.map((r) => r.values.score));
+  });
+
+  it('clears only the entries still owed under its own token', async () => {
+    const entries = [{ view: 'stats', entityKey: 'a' }, { view: 'stats', entityKey: 'b' }];
+    const first = addOutboxSql(entries, 'commit-1');
+    await stores.offline.query(first.sql, first.params);
+    // A later commit owes b again before the first commit's online write finishes.
+    const second = addOutboxSql([entries[1]!], 'commit-2');
+    await stores.offline.query(second.sql, second.params);
+    await writeOnline(stores, { rows: [{ ...row(1), entityKey: 'a' }, { ...row(2), entityKey: 'b' }], pieces: [], token: 'commit-1' });
+    assert.deepEqual(await stores.offline.query(`select view, entity_key, token from ${OUTBOX} order by entity_key`), [{ view: 'stats', entity_key: 'b', token: 'commit-2' }]);
+    await writeOnline(stores, { rows: [{ ...row(2), entityKey: 'b' }], pieces: [], token: 'commit-2' });
+    assert.deepEqual(await stores.offline.query(`select view from ${OUTBOX}`), []);
+  });
+});
