@@ -43,7 +43,7 @@ export async function materializeCommand(config: Config, logger: Logger, err: (t
   await lagReadings.start();
   const bounds = { allowedLatenessMs: config.allowedLatenessMs, maxFutureSkewMs: config.maxFutureSkewMs };
   const observer = materializerMetrics(metrics, logger);
-  const materializer = await startMaterializer(result.registry, stores, { brokers: config.kafkaBrokers, groupId: config.consumerGroup, sessionTimeoutMs: config.kafkaSessionTimeoutMs, bounds, observer }, logger);
+  const materializer = await startMaterializer(result.registry, stores, { brokers: config.kafkaBrokers, groupId: config.consumerGroup, sessionTimeoutMs: config.kafkaSessionTimeoutMs, pieceCacheRows: config.pieceCacheRows, bounds, observer }, logger);
   await materializer.started;
   logger.info('materializer.started', { group: config.consumerGroup, brokers: config.kafkaBrokers });
   await new Promise<void>((resolve) => {

@@ -76,6 +76,8 @@ export interface Config {
   readonly transformPoolSize: number;
   readonly transformMemoryMb: number;
   readonly transformTimeoutMs: number;
+  /** Tile and slice rows the materializer remembers as committed (--piece-cache-rows, default 500000; 0: off). */
+  readonly pieceCacheRows: number;
   /** Archived events `skewless backfill` folds and merges per transaction (--backfill-chunk, default 5000). */
   readonly backfillChunk: number;
   /** Windows data-quality statistics cover by default (--quality-windows, default 1h,24h,7d). */
@@ -143,6 +145,8 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const transformMemoryMb = positive('transformMemoryMb');
   const transformTimeoutMs = positive('transformTimeoutMs');
   const backfillChunk = positive('backfillChunk');
+  const pieceCacheRows = Number(raw.pieceCacheRows);
+  if (!/^\d+$/.test(raw.pieceCacheRows ?? '')) bad('pieceCacheRows', 'a whole number (0 turns the cache off)');
   const qualityMaxRows = positive('qualityMaxRows');
   const qualityMaxEntities = positive('qualityMaxEntities');
   const qualityWindows = parseWindowList(raw.qualityWindows ?? '');
@@ -252,6 +256,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     transformMemoryMb,
     transformTimeoutMs,
     backfillChunk,
+    pieceCacheRows,
     qualityWindows: qualityWindows ?? [],
     qualityIntervalMs,
     qualityMaxRows,

@@ -247,6 +247,13 @@ export const SETTINGS = {
     valueName: 'MS',
     help: 'CPU time one sandbox call (a batch of rows) may take; the row running when it expires fails (TRANSFORM_TIMEOUT).',
   },
+  pieceCacheRows: {
+    flag: 'piece-cache-rows',
+    env: 'SKEWLESS_PIECE_CACHE_ROWS',
+    default: '500000',
+    valueName: 'N',
+    help: 'Tile and slice rows the materializer remembers as it committed them, so merging into them again needs no read (0: off).',
+  },
   backfillChunk: {
     flag: 'backfill-chunk',
     env: 'SKEWLESS_BACKFILL_CHUNK',

@@ -39,7 +39,7 @@ import type { Stores } from '../stores/open.ts';
 import { OFFSETS, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { ident } from '../stores/sql/history.ts';
-import { emptyPartials, mergePieces } from './commit.ts';
+import { emptyPartials, mergePieces } from './merge-pieces.ts';
 import type { SourceEvent } from './decode.ts';
 import { pruneBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';

@@ -20,18 +20,16 @@ import type { OnlineWrite } from '../stores/types.ts';
 import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
 import { appendHistory } from '../stores/sql/history.ts';
-import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, lockPiecesSql, piecesTable, saveOffsetsSql, savePiecesSql } from '../stores/sql/materializer-tables.ts';
-import type { StoredPiece } from '../stores/sql/materializer-tables.ts';
-import type { Json } from '../features/aggregate/aggregator.ts';
-import type { SqlQueryable } from '../stores/sql/client.ts';
-import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
 import { foldTiles } from './tiles.ts';
-import type { PieceKind, TileDelta, TileGroup } from './tiles.ts';
+import { planMerges, writeMerges } from './merge-pieces.ts';
+import type { MergedPiece } from './merge-pieces.ts';
+import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
 import { eventInputs, feedsOnlineEvents, pruneBounds } from './online-retention.ts';
 import { outboxEntries, writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
-import { groupBy, partitionId, planBatch } from './batch.ts';
+import { partitionId, planBatch } from './batch.ts';
 import type { BatchWrites, TimeBounds } from './batch.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 
@@ -42,8 +40,8 @@ export interface CommitResult extends BatchWrites {
   readonly onlineWrites: number;
 }
 
-export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now()): Promise<CommitResult> {
-  const { writes, online } = await commitOffline(registry, stores, group, messages, decoded, bounds, now);
+export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<CommitResult> {
+  const { writes, online } = await commitOffline(registry, stores, group, messages, decoded, bounds, now, cache);
   await writeOnline(stores, online);
   return { ...writes, onlineWrites: online.rows.length + online.pieces.length };
 }
@@ -53,21 +51,27 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
  * outbox under the returned `online.token`, to be written by writeOnline (which may overlap the next
  * batch's transaction: online writes are absolute and only-if-newer, so their order does not matter).
  */
-export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now()): Promise<{ writes: BatchWrites; online: Owed }> {
+export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: Owed }> {
   const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
-  return stores.offline.transaction(async (tx) => {
+  const result = await stores.offline.transaction(async (tx) => {
     const lock = lockOffsetsSql(group, partitions);
     await tx.query(lock.insert.sql, lock.insert.params);
     const locked = await tx.query<{ topic: string; partition: number; next_offset: string | number }>(lock.select.sql, lock.select.params);
     const committed = new Map(locked.map((r) => [partitionId(r), Number(r.next_offset)]));
     const writes = planBatch(messages, decoded, committed, bounds);
 
-    for (const [name, events] of writes.events) {
+    // The archive insert is PostgreSQL's largest piece of work in a commit. node-postgres sends it at once,
+    // and the batch is folded and merged in JavaScript while the database writes it, on the other core.
+    const archived = Promise.all([...writes.events].map(([name, events]) => {
       const { sql, params } = archiveEventsSql(registry.source(name)!, events);
-      await tx.query(sql, params);
-    }
-    const merged = await mergePieces(tx, foldTiles(registry, writes.events, now));
+      return tx.query(sql, params);
+    }));
+    // Awaited below; until then a failure must not count as an unhandled rejection.
+    archived.catch(() => {});
+    const planned = planMerges(foldTiles(registry, writes.events, now), cache);
+    await archived;
+    const merged = await writeMerges(tx, planned);
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
       const view = registry.view(name) as RowView;
@@ -89,64 +93,11 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const { sql, params } = saveOffsetsSql(group, writes.next);
       await tx.query(sql, params);
     }
-    return { writes, online };
+    return { writes, online, merged };
   });
-}
-
-/** A tile or slice row as merged and committed: what the online store gets, with its version. */
-export interface MergedPiece {
-  readonly kind: PieceKind;
-  readonly group: TileGroup;
-  readonly piece: StoredPiece;
-}
-
-/**
- * Merges each delta into its stored tile or slice row, under the row's lock, and returns what was stored.
- * A row created by this merge starts empty at `baseVersion` (0, or a backfill's base), so it is stored at
- * baseVersion + 1. Partials of features the group no longer has are dropped from the row.
- */
-export async function mergePieces(tx: SqlQueryable, deltas: readonly TileDelta[], baseVersion = 0): Promise<MergedPiece[]> {
-  const out: MergedPiece[] = [];
-  // One lock + merge + save per table, tiles before slices and views in a fixed order, as every commit does.
-  const byTable = groupBy(deltas, (d) => piecesTable(d.kind, d.group.view.name));
-  for (const table of [...byTable.keys()].sort()) {
-    const list = byTable.get(table)!;
-    const keys = list.map((d) => ({ entityKey: d.entityKey, width: d.end - d.start, start: d.start }));
-    const lock = lockPiecesSql(table, keys, list.map((d) => emptyPartials(d.group)), baseVersion);
-    await tx.query(lock.insert.sql, lock.insert.params);
-    const stored = await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(lock.select.sql, lock.select.params);
-    const current = new Map<string, (typeof stored)[number]>();
-    for (const row of stored) current.set(pieceId(row.entity_key, row.width, row.tile_start), row);
-    const merged: StoredPiece[] = list.map((d, i) => {
-      const key = keys[i]!;
-      const row = current.get(pieceId(key.entityKey, key.width, key.start))!;
-      const partial: Record<string, Json> = {};
-      d.group.features.forEach((feature, f) => {
-        const aggregator = aggregatorFor(feature.aggregation!);
-        const held = row.partial[feature.name];
-        // A feature added to the view after the row was written has no partial in it yet: empty.
-        const into = held === undefined ? aggregator.empty() : aggregator.decode(held);
-        partial[feature.name] = aggregator.encode(aggregator.mergeInto(into, d.partials[f]));
-      });
-      return { ...key, partial, version: Number(row.version) + 1 };
-    });
-    const { sql, params } = savePiecesSql(table, merged);
-    await tx.query(sql, params);
-    merged.forEach((piece, i) => out.push({ kind: list[i]!.kind, group: list[i]!.group, piece }));
-  }
-  return out;
-}
-
-const pieceId = (entityKey: string, width: number, start: number) => `${entityKey}\u0000${width}\u0000${start}`;
-
-/** A group's row partial of no events. */
-export function emptyPartials(group: TileGroup): Record<string, Json> {
-  const out: Record<string, Json> = {};
-  for (const feature of group.features) {
-    const aggregator = aggregatorFor(feature.aggregation!);
-    out[feature.name] = aggregator.encode(aggregator.empty());
-  }
-  return out;
+  // Only now, committed: what the cache holds is always a state PostgreSQL has (piece-cache.ts).
+  for (const m of result.merged) cache?.remember(piecesTable(m.kind, m.group.view.name), m.piece);
+  return { writes: result.writes, online: result.online };
 }
 
 /**
@@ -170,15 +121,15 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
     if (write === undefined) writes.set(id, (write = { view, entityKey, fields: [] }));
     return write.fields;
   };
-  for (const { kind, group, piece } of merged) {
+  for (const { kind, group, piece, texts } of merged) {
     const { view } = group;
     const rules = boundsOf(view).byFeature;
-    for (const feature of group.features) {
+    group.features.forEach((feature, f) => {
       const rule = rules.get(feature.name)!;
-      if (piece.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) continue;
+      if (piece.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) return;
       const name = kind === 'tile' ? tileField(feature.name, piece.start) : sliceField(feature.name, piece.start);
-      fieldsOf(view, piece.entityKey).push({ name, value: encodePiece(piece.version, JSON.stringify(piece.partial[feature.name])) });
-    }
+      fieldsOf(view, piece.entityKey).push({ name, value: encodePiece(piece.version, texts[f]!) });
+    });
   }
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const entity = registry.entity(view.entity)!;

@@ -16,6 +16,7 @@ import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
+import { DEFAULT_PIECE_CACHE_ROWS, PieceCache } from './piece-cache.ts';
 import { SLICE_PRUNE_EVERY_MS, pruneSlices } from './slice-retention.ts';
 import { tryFlushOutbox, writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
@@ -36,6 +37,8 @@ export interface MaterializerOptions {
   readonly bounds?: TimeBounds;
   /** Start of a topic the group has never read: the earliest message (default) or only new ones. */
   readonly fromBeginning?: boolean;
+  /** Tile and slice rows remembered as committed, so merges into them need no read (piece-cache.ts). Default DEFAULT_PIECE_CACHE_ROWS; 0: off. */
+  readonly pieceCacheRows?: number;
   /** Called after each commit (batches of several partitions, see group-commit.ts): for metrics and tests. */
   readonly onBatch?: (result: CommitResult) => void;
   /** Told of every batch fetched and every commit's outcome, for metrics (ops/materializer-metrics.ts). */
@@ -73,6 +76,8 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: options.fromBeginning ?? true });
 
+  // This process's own view of the rows it committed; a commit that fails leaves it as it was.
+  const cache = new PieceCache(options.pieceCacheRows ?? DEFAULT_PIECE_CACHE_ROWS);
   let owedOnline = false;
   const tryFlush = () => tryFlushOutbox(registry, stores, (message) => logger.warn('materializer.online_behind', { message }));
 
@@ -119,7 +124,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     const started = performance.now();
     let committed: Awaited<ReturnType<typeof commitOffline>>;
     try {
-      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds);
+      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds, Date.now(), cache);
     } catch (error) {
       // kafkajs retries the batches and restarts the consumer on a throw, but its own logging is off, so
       // without this line a batch that can never commit stalls its partitions with no word on any log.

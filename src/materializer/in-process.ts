@@ -20,6 +20,7 @@ import { OFFSETS } from '../stores/sql/materializer-tables.ts';
 import { DEFAULT_TIME_BOUNDS, groupBy, partitionId } from './batch.ts';
 import type { TimeBounds } from './batch.ts';
 import { commitBatch, flushOutbox } from './commit.ts';
+import { PieceCache } from './piece-cache.ts';
 import { tryFlushOutbox } from './online-sync.ts';
 import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
@@ -40,6 +41,8 @@ export interface InProcessOptions {
   readonly bounds?: TimeBounds;
   /** Called after each committed batch, with what it wrote. */
   readonly onBatch?: (result: CommitResult) => void;
+  /** Rows remembered as committed between batches (piece-cache.ts). Default: a new cache per call, or the source's. */
+  readonly cache?: PieceCache;
 }
 
 export const DEFAULT_IN_PROCESS_GROUP = 'skewless-in-process';
@@ -95,6 +98,7 @@ export interface InProcessEventSource {
  */
 export async function openInProcessSource(registry: Registry, stores: Stores, options: InProcessOptions = {}, logger?: Logger): Promise<InProcessEventSource> {
   const group = options.group ?? DEFAULT_IN_PROCESS_GROUP;
+  const cache = options.cache ?? new PieceCache();
   const partitions = options.partitions ?? DEFAULT_PARTITIONS;
   if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
   const routes = topicRoutes(registry);
@@ -135,7 +139,7 @@ export async function openInProcessSource(registry: Registry, stores: Stores, op
         const batch = log;
         log = [];
         try {
-          return await consumeMessages(registry, stores, batch, { ...options, group }, logger);
+          return await consumeMessages(registry, stores, batch, { ...options, group, cache }, logger);
         } catch (error) {
           // Back in the log, as a consumer would fetch them again: what did commit is skipped next time.
           log = [...batch, ...log];
@@ -156,6 +160,7 @@ export async function openInProcessSource(registry: Registry, stores: Stores, op
  */
 export async function consumeMessages(registry: Registry, stores: Stores, messages: readonly RawMessage[], options: InProcessOptions = {}, logger?: Logger): Promise<ConsumeSummary> {
   const group = options.group ?? DEFAULT_IN_PROCESS_GROUP;
+  const cache = options.cache ?? new PieceCache();
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const bounds = options.bounds ?? DEFAULT_TIME_BOUNDS;
   const routes = topicRoutes(registry);
@@ -176,7 +181,7 @@ export async function consumeMessages(registry: Registry, stores: Stores, messag
       total.messages += chunk.length;
       let result: CommitResult;
       try {
-        result = await commitBatch(registry, stores, group, chunk, decoded, bounds);
+        result = await commitBatch(registry, stores, group, chunk, decoded, bounds, Date.now(), cache);
       } catch (error) {
         if (!(error instanceof SkewlessError && error.code === 'ONLINE_STORE_UNAVAILABLE')) throw error;
         // Committed offline; the outbox keeps what is owed online, flushed before the next batch.

@@ -183,16 +183,36 @@ export interface StoredPiece extends PieceKey {
 const keyColumns = (pieces: readonly PieceKey[]) => [pieces.map((p) => p.entityKey), pieces.map((p) => p.width), pieces.map((p) => p.start)];
 
 /**
- * Creates missing rows empty (at `version`), then locks every row named, in key order: together they make
- * the read-merge-write of tiles safe when two materializers touch one tile (an entity's events split over
- * partitions), without deadlocks between them.
+ * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
+ * `version`, in key order; returns the keys inserted. A row that exists is left alone (and not locked).
  */
-export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly Json[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
+  return {
+    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
+    params: [...keyColumns(pieces), partials, version],
+  };
+}
+
+/** Locks the rows named that exist, in key order, and returns their versions (not their partials). */
+export function lockVersionsSql(table: string, pieces: readonly PieceKey[]): { sql: string; params: unknown[] } {
+  return {
+    sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, version::float8 as version from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
+    params: keyColumns(pieces),
+  };
+}
+
+/**
+ * Creates missing rows empty (`empty`: each row's column text, at `version`), then locks every row named,
+ * in key order, and returns them with their partials: together they make the read-merge-write of tiles
+ * safe when two materializers touch one tile (an entity's events split over partitions), without deadlocks
+ * between them.
+ */
+export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
   const cols = keyColumns(pieces);
   return {
     insert: {
       sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing`,
-      params: [...cols, empty.map((p) => JSON.stringify(p)), version],
+      params: [...cols, empty, version],
     },
     select: {
       sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
@@ -201,9 +221,10 @@ export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty:
   };
 }
 
-export function savePiecesSql(table: string, pieces: readonly StoredPiece[]): { sql: string; params: unknown[] } {
+/** Writes rows already locked: `partials` (column text) and `versions` by position. */
+export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
     sql: `update ${table} t set partial = u.p::jsonb, version = u.v from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) as u(k, w, s, p, v) where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
-    params: [...keyColumns(pieces), pieces.map((p) => JSON.stringify(p.partial)), pieces.map((p) => p.version)],
+    params: [...keyColumns(pieces), partials, versions],
   };
 }

@@ -1,0 +1,162 @@
+/**
+ * Merging a batch's tile and slice deltas into their stored rows, in the commit's transaction.
+ *
+ * In two steps, so that the JavaScript can run while PostgreSQL is busy with something else (commit.ts
+ * plans while the archive insert runs):
+ *
+ *   planMerges (pure)   each delta merged into its row as this process last committed it (piece-cache.ts),
+ *                       or into an empty row when none is cached;
+ *   writeMerges (SQL)   per table: insert the rows planned as new, lock the rest in key order and check
+ *                       each version is the one cached, then write. A row whose plan turns out wrong (it
+ *                       exists though none was cached, or another writer changed it) is read under its
+ *                       lock and merged again from what is stored.
+ *
+ * Rows are locked in key order, per table, tables in a fixed order, as every commit does: two
+ * materializers touching one row (an entity's events split over partitions) wait for each other instead of
+ * deadlocking. Merging is exact and order-independent, so which path a row took never shows in its value.
+ */
+import type { Json } from '../features/aggregate/aggregator.ts';
+import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import type { SqlQueryable } from '../stores/sql/client.ts';
+import { insertNewPiecesSql, lockPiecesSql, lockVersionsSql, piecesTable, savePiecesSql } from '../stores/sql/materializer-tables.ts';
+import type { PieceKey, StoredPiece } from '../stores/sql/materializer-tables.ts';
+import { groupBy } from './batch.ts';
+import type { CachedPiece, PieceCache } from './piece-cache.ts';
+import type { PieceKind, TileDelta, TileGroup } from './tiles.ts';
+
+/** A tile or slice row as merged and committed: what the online store gets, with its version. */
+export interface MergedPiece {
+  readonly kind: PieceKind;
+  readonly group: TileGroup;
+  readonly piece: StoredPiece;
+  /** JSON of each feature's partial, in the group's order: serialised once, for both stores. */
+  readonly texts: readonly string[];
+}
+
+/** One delta with its planned row: the merge of the delta into `cached`, or into nothing. */
+interface Plan {
+  readonly delta: TileDelta;
+  readonly key: PieceKey;
+  readonly cached: CachedPiece | undefined;
+  partial: Record<string, Json>;
+  texts: string[];
+}
+
+/** A table's plans; `table` names where they go. */
+export interface TablePlan {
+  readonly table: string;
+  readonly plans: readonly Plan[];
+}
+
+/** Pure: the deltas by table (in lock order), each merged into its cached row or an empty one. */
+export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): TablePlan[] {
+  const byTable = groupBy(deltas, (d) => piecesTable(d.kind, d.group.view.name));
+  return [...byTable.keys()].sort().map((table) => ({
+    table,
+    plans: byTable.get(table)!.map((delta) => {
+      const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
+      const cached = cache?.get(table, key.entityKey, key.width, key.start);
+      return { delta, key, cached, ...mergeInto(delta, cached?.partial) };
+    }),
+  }));
+}
+
+/**
+ * Writes the planned rows and returns them as stored. A row created here starts empty at `baseVersion`
+ * (0, or a backfill's base), so it is stored at baseVersion + 1. Partials of features the group no longer
+ * has are dropped from the row.
+ */
+export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[], baseVersion = 0): Promise<MergedPiece[]> {
+  const out: MergedPiece[] = [];
+  for (const { table, plans } of tables) {
+    const written: { plan: Plan; version: number }[] = [];
+    const toSave: { plan: Plan; version: number }[] = [];
+    const toLock = plans.filter((p) => p.cached !== undefined);
+    const fresh = plans.filter((p) => p.cached === undefined);
+    if (fresh.length > 0) {
+      const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map(rowText), baseVersion + 1);
+      const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(r.entity_key, r.width, r.tile_start)));
+      for (const plan of fresh) {
+        if (inserted.has(pieceId(plan.key.entityKey, plan.key.width, plan.key.start))) written.push({ plan, version: baseVersion + 1 });
+        else toLock.push(plan);
+      }
+    }
+    const toRead: Plan[] = [];
+    if (toLock.length > 0) {
+      const lock = lockVersionsSql(table, toLock.map((p) => p.key));
+      const versions = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; version: number }>(lock.sql, lock.params)).map((r) => [pieceId(r.entity_key, r.width, r.tile_start), Number(r.version)]));
+      for (const plan of toLock) {
+        const version = versions.get(pieceId(plan.key.entityKey, plan.key.width, plan.key.start));
+        if (version !== undefined && version === plan.cached?.version) toSave.push({ plan, version: version + 1 });
+        else toRead.push(plan);
+      }
+    }
+    if (toRead.length > 0) {
+      // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge again.
+      const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
+      await tx.query(read.insert.sql, read.insert.params);
+      const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(r.entity_key, r.width, r.tile_start), r]));
+      for (const plan of toRead) {
+        const row = stored.get(pieceId(plan.key.entityKey, plan.key.width, plan.key.start))!;
+        Object.assign(plan, mergeInto(plan.delta, row.partial));
+        toSave.push({ plan, version: Number(row.version) + 1 });
+      }
+    }
+    if (toSave.length > 0) {
+      const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => rowText(d.plan)), toSave.map((d) => d.version));
+      await tx.query(save.sql, save.params);
+    }
+    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, texts: plan.texts });
+  }
+  return out;
+}
+
+/** planMerges then writeMerges, for callers with nothing to overlap (backfill). */
+export async function mergePieces(tx: SqlQueryable, deltas: readonly TileDelta[], baseVersion = 0, cache?: PieceCache): Promise<MergedPiece[]> {
+  return writeMerges(tx, planMerges(deltas, cache), baseVersion);
+}
+
+/** The delta merged into a stored partial (decoded here; `stored` is not changed), or into an empty one. */
+function mergeInto(delta: TileDelta, stored: { readonly [feature: string]: unknown } | undefined): { partial: Record<string, Json>; texts: string[] } {
+  const partial: Record<string, Json> = {};
+  const texts: string[] = [];
+  delta.group.features.forEach((feature, f) => {
+    const aggregator = aggregatorFor(feature.aggregation!);
+    const held = stored?.[feature.name];
+    // A feature added to the view after the row was written has no partial in it yet: empty.
+    const into = held === undefined ? aggregator.empty() : aggregator.decode(held);
+    const encoded = aggregator.encode(aggregator.mergeInto(into, delta.partials[f]));
+    partial[feature.name] = encoded;
+    texts.push(JSON.stringify(encoded));
+  });
+  return { partial, texts };
+}
+
+/** A row's `partial` column as JSON text, from its features' texts (no second serialisation). */
+function rowText(plan: { readonly texts: readonly string[]; readonly delta: TileDelta }): string {
+  const features = plan.delta.group.features;
+  let out = '{';
+  for (let f = 0; f < features.length; f++) out += `${f === 0 ? '' : ','}${JSON.stringify(features[f]!.name)}:${plan.texts[f]}`;
+  return `${out}}`;
+}
+
+const emptyRows = new WeakMap<TileGroup, string>();
+
+/** A group's empty row as `partial` column text. */
+function emptyRowText(group: TileGroup): string {
+  let text = emptyRows.get(group);
+  if (text === undefined) emptyRows.set(group, (text = JSON.stringify(emptyPartials(group))));
+  return text;
+}
+
+/** A group's row partial of no events. */
+export function emptyPartials(group: TileGroup): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const feature of group.features) {
+    const aggregator = aggregatorFor(feature.aggregation!);
+    out[feature.name] = aggregator.encode(aggregator.empty());
+  }
+  return out;
+}
+
+const pieceId = (entityKey: string, width: number, start: number) => `${entityKey}\u0000${width}\u0000${start}`;

@@ -1,0 +1,56 @@
+/**
+ * The tile and slice rows this materializer committed last, so that merging the next batch into them needs
+ * no read of their partials: the commit only locks the rows and checks that each version is still the one
+ * cached (merge-pieces.ts). A row another writer changed since (a second materializer sharing an entity, a
+ * backfill) has another version and is read and merged as if it were not cached.
+ *
+ * Safe because a version names one committed state of a row: every merge of a row increments it under the
+ * row's lock, and a backfill recreates rows above every version the table held. Only committed states go
+ * in (`remember` runs after the transaction), so a failed commit leaves the cache as it was.
+ *
+ * Bounded: at most `capacity` rows, the least recently written dropped first. A row's partials are kept
+ * encoded (immutable JSON), so a merge decodes its own copy.
+ */
+import type { Json } from '../features/aggregate/aggregator.ts';
+import type { StoredPiece } from '../stores/sql/materializer-tables.ts';
+
+/** Rows kept by default: the example's views keep about 8 rows per active user (tiles and head slices). */
+export const DEFAULT_PIECE_CACHE_ROWS = 500_000;
+
+export interface CachedPiece {
+  readonly version: number;
+  readonly partial: { readonly [feature: string]: Json };
+}
+
+export class PieceCache {
+  readonly #rows = new Map<string, CachedPiece>();
+  readonly capacity: number;
+
+  constructor(capacity: number = DEFAULT_PIECE_CACHE_ROWS) {
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  get(table: string, entityKey: string, width: number, start: number): CachedPiece | undefined {
+    return this.#rows.get(cacheKey(table, entityKey, width, start));
+  }
+
+  /** Records a row as committed in `table` (call only after its transaction committed). */
+  remember(table: string, piece: StoredPiece): void {
+    if (this.capacity <= 0) return;
+    const key = cacheKey(table, piece.entityKey, piece.width, piece.start);
+    // Re-inserted at the end: Map order is write order, so the first entry is the least recently written.
+    this.#rows.delete(key);
+    this.#rows.set(key, { version: piece.version, partial: piece.partial });
+    if (this.#rows.size > this.capacity) this.#rows.delete(this.#rows.keys().next().value!);
+  }
+
+  clear(): void {
+    this.#rows.clear();
+  }
+}
+
+const cacheKey = (table: string, entityKey: string, width: number, start: number) => `${table}\u0000${entityKey}\u0000${width}\u0000${start}`;
