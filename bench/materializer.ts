@@ -15,7 +15,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -376,6 +376,8 @@ async function profileSections(ctx: BenchContext, fixture: Fixture, base: Omit<W
     await run.worker.stop();
     const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error(`the materializer wrote no .cpuprofile into ${dir}`);
+    // For a closer look (Chrome DevTools, speedscope): the profile is otherwise deleted with its directory.
+    if (process.env.SKEWLESS_BENCH_KEEP_PROFILE !== undefined) await copyFile(path.join(dir, file), process.env.SKEWLESS_BENCH_KEEP_PROFILE);
     const summary = summarizeProfile(path.join(dir, file), run.result.windowUs);
     const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
     const windowMs = run.result.seconds * 1000;

@@ -45,6 +45,7 @@ begin
         ('slices\_%',            'select',                         'select, insert, update, delete'),
         ('consumer\_offsets',    '',                               'select, insert, update'),
         ('dead\_letters',        '',                               'insert'),
+        ('online\_owed',         '',                               'select, insert, delete'),
         ('online\_outbox',       '',                               'select, insert, update, delete'),
         ('parity\_samples%',     'select, insert, update, delete', ''),
         ('parity\_results',      'select, insert',                 ''),

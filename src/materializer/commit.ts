@@ -22,12 +22,13 @@ import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-piec
 import { appendHistory } from '../stores/sql/history.ts';
 import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
 import { foldTiles } from './tiles.ts';
+import type { TileDelta } from './tiles.ts';
 import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
 import { eventInputs, feedsOnlineEvents, pruneBounds } from './online-retention.ts';
-import { outboxEntries, writeOnline } from './online-sync.ts';
+import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 import { partitionId, planBatch } from './batch.ts';
 import type { BatchWrites, TimeBounds } from './batch.ts';
@@ -41,17 +42,19 @@ export interface CommitResult extends BatchWrites {
 }
 
 export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<CommitResult> {
-  const { writes, online } = await commitOffline(registry, stores, group, messages, decoded, bounds, now, cache);
+  const committed = await commitOffline(registry, stores, group, messages, decoded, bounds, now, cache);
+  const online = committed.online();
   await writeOnline(stores, online);
-  return { ...writes, onlineWrites: online.rows.length + online.pieces.length };
+  return { ...committed.writes, onlineWrites: online.rows.length + online.pieces.length };
 }
 
 /**
- * The PostgreSQL half of commitBatch: once it resolves the batch is in, and what it owes online is in the
- * outbox under the returned `online.token`, to be written by writeOnline (which may overlap the next
- * batch's transaction: online writes are absolute and only-if-newer, so their order does not matter).
+ * The PostgreSQL half of commitBatch: once it resolves the batch is in, and every entity it owes online is
+ * in the outbox under one token. `online()` works out those writes (for writeOnline, which may overlap the
+ * next batch's transaction: online writes are absolute and only-if-newer, so their order does not matter);
+ * it is a function so that the work happens off the transaction, whenever the caller gets to it.
  */
-export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: Owed }> {
+export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Owed }> {
   const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
   const result = await stores.offline.transaction(async (tx) => {
@@ -69,7 +72,9 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     }));
     // Awaited below; until then a failure must not count as an unhandled rejection.
     archived.catch(() => {});
-    const planned = planMerges(foldTiles(registry, writes.events, now), cache);
+    const deltas = foldTiles(registry, writes.events, now);
+    const planned = planMerges(deltas, cache);
+    const owedEntities = entitiesOf(deltas);
     await archived;
     const merged = await writeMerges(tx, planned);
     const rows: OnlineWrite[] = [];
@@ -77,27 +82,39 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const view = registry.view(name) as RowView;
       const { sql, params } = appendHistory(view, registry.entity(view.entity)!, list);
       await tx.query(sql, params);
-      rows.push(...newestWrites(view, list));
+      const newest = newestWrites(view, list);
+      rows.push(...newest);
+      owedEntities.set(view.name, newest.map((w) => w.entityKey));
     }
-    const online: Owed = { rows, pieces: piecesOwed(registry, merged, writes.events, now), token };
     if (writes.dead.length > 0) {
       const { sql, params } = insertDeadLettersSql(writes.dead);
       await tx.query(sql, params);
     }
-    const owed = outboxEntries(online, token);
-    if (owed.length > 0) {
-      const { sql, params } = addOutboxSql(owed, token);
+    if (owedEntities.size > 0) {
+      const { sql, params } = addOutboxSql(owedEntities, token);
       await tx.query(sql, params);
     }
     if (writes.next.length > 0) {
       const { sql, params } = saveOffsetsSql(group, writes.next);
       await tx.query(sql, params);
     }
-    return { writes, online, merged };
+    return { writes, rows, merged };
   });
   // Only now, committed: what the cache holds is always a state PostgreSQL has (piece-cache.ts).
   for (const m of result.merged) cache?.remember(piecesTable(m.kind, m.group.view.name), m.piece);
-  return { writes: result.writes, online: result.online };
+  const { writes, rows, merged } = result;
+  return { writes, online: () => ({ rows, pieces: piecesOwed(registry, merged, writes.events, now), token }) };
+}
+
+/** The entities each aggregation view's deltas touch: what the commit may owe online. */
+function entitiesOf(deltas: readonly TileDelta[]): Map<string, string[]> {
+  const byView = new Map<string, Set<string>>();
+  for (const d of deltas) {
+    let keys = byView.get(d.group.view.name);
+    if (keys === undefined) byView.set(d.group.view.name, (keys = new Set()));
+    keys.add(d.entityKey);
+  }
+  return new Map([...byView].map(([view, keys]) => [view, [...keys]]));
 }
 
 /**
@@ -105,7 +122,8 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
  * store still keeps, with its version, and the batch's events it keeps raw (online-retention.ts).
  */
 function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: BatchWrites['events'], now: number): PiecesWrite[] {
-  const writes = new Map<string, { view: AggregationView; entityKey: string; fields: PieceField[] }>();
+  // Per view, then per entity: nested maps rather than a joined key string per piece.
+  const writes = new Map<AggregationView, Map<string, PieceField[]>>();
   const bounds = new Map<AggregationView, { prune: PruneBounds; byFeature: ReadonlyMap<string, PruneBounds['features'][number]> }>();
   const boundsOf = (view: AggregationView) => {
     let b = bounds.get(view);
@@ -116,10 +134,11 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
     return b;
   };
   const fieldsOf = (view: AggregationView, entityKey: string) => {
-    const id = `${view.name}\u0000${entityKey}`;
-    let write = writes.get(id);
-    if (write === undefined) writes.set(id, (write = { view, entityKey, fields: [] }));
-    return write.fields;
+    let byEntity = writes.get(view);
+    if (byEntity === undefined) writes.set(view, (byEntity = new Map()));
+    let fields = byEntity.get(entityKey);
+    if (fields === undefined) byEntity.set(entityKey, (fields = []));
+    return fields;
   };
   for (const { kind, group, piece, texts } of merged) {
     const { view } = group;
@@ -140,7 +159,10 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
       if (key.ok) fieldsOf(view, key.key).push({ name: eventField(event.eventTs, event), value: encodePiece(0, JSON.stringify(eventInputs(view, event.fields))) });
     }
   }
-  return [...writes.values()]
-    .filter((w) => w.fields.length > 0)
-    .map((w) => ({ view: w.view.name, entity: w.view.entity, entityKey: w.entityKey, pieces: true, fields: w.fields, prune: boundsOf(w.view).prune }));
+  const out: PiecesWrite[] = [];
+  for (const [view, byEntity] of writes) {
+    const { prune } = boundsOf(view);
+    for (const [entityKey, fields] of byEntity) if (fields.length > 0) out.push({ view: view.name, entity: view.entity, entityKey, pieces: true, fields, prune });
+  }
+  return out;
 }

@@ -89,16 +89,21 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   // stores, so neither waits for the other); at most one is in flight. Online writes are absolute and
   // only-if-newer, so they may land in any order, and a failed one leaves its entries in the outbox.
   let onlineWrite: Promise<void> = Promise.resolve();
-  const writeBehind = (online: Owed, done: (onlineWrites: number) => void, messages: number): Promise<void> =>
-    writeOnline(stores, online).then(
-      () => done(online.rows.length + online.pieces.length),
-      (error: unknown) => {
-        // Committed offline; consumption goes on, and the outbox is flushed before a later commit.
-        options.observer?.onlineBehind(messages);
-        logger.warn('materializer.online_behind', { message: (error as Error).message });
-        owedOnline = true;
-      },
-    );
+  const writeBehind = (owe: () => Owed, done: (onlineWrites: number) => void, messages: number): Promise<void> => {
+    // Worked out here, not in the transaction: this runs while the next commit waits on PostgreSQL.
+    let online: Owed;
+    return Promise.resolve()
+      .then(() => writeOnline(stores, (online = owe())))
+      .then(
+        () => done(online.rows.length + online.pieces.length),
+        (error: unknown) => {
+          // Committed offline; consumption goes on, and the outbox is flushed before a later commit.
+          options.observer?.onlineBehind(messages);
+          logger.warn('materializer.online_behind', { message: (error as Error).message });
+          owedOnline = true;
+        },
+      );
+  };
 
   // Slices nothing reads any more are deleted every few minutes, between commits (slice-retention.ts).
   let slicesPrunedAt = -Infinity;

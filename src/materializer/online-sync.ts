@@ -14,8 +14,7 @@ import type { Stores } from '../stores/open.ts';
 import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
-import { OUTBOX, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
-import type { OutboxEntry } from '../stores/sql/materializer-tables.ts';
+import { OWED_SQL, clearLegacyOutboxSql, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
 import { eventInputs, pruneBounds } from './online-retention.ts';
@@ -50,12 +49,8 @@ export async function writeOnline(stores: Stores, owed: Owed): Promise<void> {
     if (failed !== undefined) throw new SkewlessError('ONLINE_STORE_UNAVAILABLE', `online write failed (what is owed stays in the outbox): ${failed.message}`, { retriable: true, cause: failed });
   }
   if (owed.token === undefined) return;
-  const { sql, params } = clearOutboxSql(outboxEntries(owed, owed.token));
+  const { sql, params } = clearOutboxSql([owed.token]);
   await stores.offline.query(sql, params);
-}
-
-export function outboxEntries(owed: Owed, token: string): OutboxEntry[] {
-  return [...owed.rows, ...owed.pieces].map((w) => ({ view: w.view, entityKey: w.entityKey, token }));
 }
 
 /**
@@ -64,21 +59,26 @@ export function outboxEntries(owed: Owed, token: string): OutboxEntry[] {
  * Returns the number of entries flushed.
  */
 export async function flushOutbox(registry: Registry, stores: Stores, now = Date.now()): Promise<number> {
-  const owed = await stores.offline.query<{ view: string; entity_key: string; token: string }>(`select view, entity_key, token from ${OUTBOX} order by view, entity_key`);
+  const owed = await stores.offline.query<{ view: string; entity_key: string; token: string }>(OWED_SQL);
   const rows: OnlineWrite[] = [];
   const pieces: PiecesWrite[] = [];
+  let entities = 0;
   for (const [name, entries] of groupBy(owed, (o) => o.view)) {
     const view = registry.view(name);
-    const keys = entries.map((o) => o.entity_key);
+    // An entity several commits owe is made good once.
+    const keys = [...new Set(entries.map((o) => o.entity_key))].sort();
+    entities += keys.length;
     if (view?.kind === 'row') rows.push(...(await newestFromHistory(registry, stores, view, keys)));
     else if (view?.kind === 'aggregation') pieces.push(...(await piecesFromOffline(registry, stores, view, keys, now)));
   }
   await writeOnline(stores, { rows, pieces });
-  // Entries of views no longer defined (or already caught up) are dropped too; an entry a commit owed
-  // again meanwhile has a new token and stays.
-  const { sql, params } = clearOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key, token: o.token })));
-  await stores.offline.query(sql, params);
-  return owed.length;
+  // Entries of views no longer defined (or already caught up) are dropped too; what a commit owed
+  // meanwhile is under its own token and stays.
+  const clear = clearOutboxSql([...new Set(owed.map((o) => o.token))]);
+  await stores.offline.query(clear.sql, clear.params);
+  const legacy = clearLegacyOutboxSql(owed.map((o) => ({ view: o.view, entityKey: o.entity_key, token: o.token })));
+  await stores.offline.query(legacy.sql, legacy.params);
+  return entities;
 }
 
 /**

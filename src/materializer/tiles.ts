@@ -8,7 +8,8 @@
  * stored tiles and slices; merges are exact and order-independent, so how events were split into batches
  * never shows in a value.
  */
-import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts';
+import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import { entityKey } from '../features/keys.ts';
@@ -22,15 +23,20 @@ import { feedsSlices } from './online-retention.ts';
 export interface TileGroup {
   readonly view: AggregationView;
   readonly hopMs: number;
+  /** Width of its head slices, headSliceMs(hopMs). */
+  readonly sliceMs: number;
   /** In the view's order. */
   readonly features: readonly Feature[];
+  /** Each feature's aggregator and the source field it reads (undefined: none, as COUNT), looked up once. */
+  readonly aggregators: readonly Aggregator[];
+  readonly inputs: readonly (string | undefined)[];
 }
 
 export type PieceKind = 'tile' | 'slice';
 
 /** How wide a group's pieces of a kind are: its hop for tiles, headSliceMs(hop) for slices. */
 export function pieceWidth(group: TileGroup, kind: PieceKind): number {
-  return kind === 'tile' ? group.hopMs : headSliceMs(group.hopMs);
+  return kind === 'tile' ? group.hopMs : group.sliceMs;
 }
 
 export interface TileDelta {
@@ -51,7 +57,14 @@ export function tileGroups(view: AggregationView): readonly TileGroup[] {
   let out = groupsCache.get(view);
   if (out === undefined) {
     out = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()]
-      .map((features) => ({ view, hopMs: features[0]!.aggregation!.hopMs, features }))
+      .map((features) => ({
+        view,
+        hopMs: features[0]!.aggregation!.hopMs,
+        sliceMs: headSliceMs(features[0]!.aggregation!.hopMs),
+        features,
+        aggregators: features.map((f) => aggregatorFor(f.aggregation!)),
+        inputs: features.map((f) => f.aggregation!.of),
+      }))
       .sort((a, b) => a.hopMs - b.hopMs);
     groupsCache.set(view, out);
   }
@@ -91,17 +104,19 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
     const start = floorHop(time, width);
     let delta = byStart.get(start);
     if (delta === undefined) {
-      delta = { kind, group, entityKey: key, start, end: start + width, partials: group.features.map((f) => aggregatorFor(f.aggregation!).empty()) };
+      delta = { kind, group, entityKey: key, start, end: start + width, partials: group.aggregators.map((a) => a.empty()) };
       byStart.set(start, delta);
       out.push(delta);
     }
     return delta;
   };
   const fold = (delta: TileDelta, event: SourceEvent) => {
-    delta.group.features.forEach((feature, i) => {
-      const aggregation = feature.aggregation!;
-      delta.partials[i] = aggregatorFor(aggregation).add(delta.partials[i], inputValue(aggregation, event.fields), event.eventTs);
-    });
+    const { aggregators, inputs } = delta.group;
+    for (let i = 0; i < aggregators.length; i++) {
+      const input = inputs[i];
+      // As inputValue: a feature with no input (COUNT) counts every event.
+      delta.partials[i] = aggregators[i]!.add(delta.partials[i], input === undefined ? true : event.fields[input], event.eventTs);
+    }
   };
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {

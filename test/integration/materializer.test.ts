@@ -18,7 +18,7 @@ import { createLogger } from '../../src/ops/log.ts';
 import type { Registry } from '../../src/registry/registry.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import type { RedisOnlineStore } from '../../src/stores/redis/online.ts';
-import { DEAD_LETTERS, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
+import { DEAD_LETTERS, LEGACY_OUTBOX, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
 import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
@@ -164,8 +164,9 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
 
   it('makes good an online write that was committed but never made, on start', async () => {
     const key = `${id}-u3`;
-    // As if the process died between the commit and the online write: the value is gone, the outbox has it.
-    await stores.offline.query(`insert into ${OUTBOX} (view, entity_key) values ($1, $2)`, [view, key]);
+    // As if the process died between the commit and the online write: the value is gone, the outbox has it
+    // (in the per-entity table of earlier versions, which a start also makes good).
+    await stores.offline.query(`insert into ${LEGACY_OUTBOX} (view, entity_key) values ($1, $2)`, [view, key]);
     await (stores.online as RedisOnlineStore).client.del(onlineKey('User', key, view));
     assert.equal((await stores.online.read([{ view, entity: 'User', entityKey: key }]))[0], null);
     const m = await startMaterializer(registry, stores, { brokers: serviceUrl('KAFKA_BROKERS').split(','), groupId: `${id}_group` }, logger);
@@ -174,5 +175,6 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
     assert.ok(entry !== undefined && entry !== null && !(entry instanceof Error) && 'values' in entry);
     assert.deepEqual(entry.values, { n: 3, score: 1 });
     assert.deepEqual(await stores.offline.query(`select * from ${OUTBOX} where view = $1`, [view]), []);
+    assert.deepEqual(await stores.offline.query(`select * from ${LEGACY_OUTBOX} where view = $1`, [view]), []);
   });
 });

@@ -5,8 +5,11 @@
  *   skewless.dead_letters (topic, partition, offset, payload, reason, message, received_at)
  *   skewless.events_<source> (_topic, _partition, _offset, <one typed column per source field>)
  *                                                                          the raw-event archive
- *   skewless.online_outbox (view, entity_key, token)                       online writes owed, by the
- *                                                                          commit that owes it last
+ *   skewless.online_owed (token, view, entity_keys jsonb)                 online writes owed: one row per
+ *                                                                          commit and view, deleted once made
+ *   skewless.online_outbox (view, entity_key, token)                       the same, one row per entity, as
+ *                                                                          Skewless before 0.8 wrote it (read
+ *                                                                          and emptied by flushOutbox)
  *   skewless.tiles_<view> (entity_key, width, tile_start, partial jsonb, version)
  *                                                                          aggregation partials per tile:
  *                                                                          one row per (entity, tile) for the
@@ -27,7 +30,9 @@ import { SCHEMA, ident, sqlType } from './history.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
 export const DEAD_LETTERS = `${SCHEMA}.dead_letters`;
-export const OUTBOX = `${SCHEMA}.online_outbox`;
+export const OUTBOX = `${SCHEMA}.online_owed`;
+/** The per-entity outbox of earlier versions: only read (and emptied) when the online store is made good. */
+export const LEGACY_OUTBOX = `${SCHEMA}.online_outbox`;
 
 export function eventsTable(source: string): string {
   return `${SCHEMA}.${ident(`events_${source}`)}`;
@@ -53,9 +58,11 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
     `create table if not exists ${OFFSETS} (group_id text not null, topic text not null, partition integer not null, next_offset bigint not null, updated_at timestamptz not null default now(), primary key (group_id, topic, partition))`,
     `create table if not exists ${DEAD_LETTERS} (topic text not null, partition integer not null, "offset" bigint not null, payload text, reason text not null, message text not null, received_at timestamptz not null default now(), primary key (topic, partition, "offset"))`,
     `create index if not exists dead_letters_reason on ${DEAD_LETTERS} (reason, received_at)`,
-    `create table if not exists ${OUTBOX} (view text not null, entity_key text not null, primary key (view, entity_key))`,
-    // Which commit owes the entry now: a writer clears only its own, never one a later commit re-owed.
-    `alter table ${OUTBOX} add column if not exists token text not null default ''`,
+    // One row per commit and view, whatever the number of entities: a commit's outbox costs one insert and
+    // one delete, not one row per entity (which cost about 6 µs per event at 20k events/s).
+    `create table if not exists ${OUTBOX} (token text not null, view text not null, entity_keys jsonb not null, owed_at timestamptz not null default now(), primary key (token, view))`,
+    `create table if not exists ${LEGACY_OUTBOX} (view text not null, entity_key text not null, primary key (view, entity_key))`,
+    `alter table ${LEGACY_OUTBOX} add column if not exists token text not null default ''`,
     ...sources.flatMap((source) => {
       const table = eventsTable(source.name);
       return [
@@ -140,22 +147,32 @@ export function archiveEventsSql(source: EventSource, events: readonly SourceEve
   };
 }
 
-/** Owes each entry online under `token` (one per commit), replacing the token of an entry already owed. */
-export function addOutboxSql(entries: readonly { view: string; entityKey: string }[], token: string): { sql: string; params: unknown[] } {
+/** What one commit owes online: the entities of each view it wrote, under the commit's `token`. */
+export function addOutboxSql(owed: ReadonlyMap<string, readonly string[]>, token: string): { sql: string; params: unknown[] } {
   return {
-    sql: `insert into ${OUTBOX} (view, entity_key, token) select v, k, $3 from unnest($1::text[], $2::text[]) as u(v, k) order by v, k on conflict (view, entity_key) do update set token = excluded.token`,
-    params: [entries.map((e) => e.view), entries.map((e) => e.entityKey), token],
+    sql: `insert into ${OUTBOX} (token, view, entity_keys) select $1, v, k::jsonb from unnest($2::text[], $3::text[]) as u(v, k)`,
+    params: [token, [...owed.keys()], [...owed.values()].map((keys) => JSON.stringify(keys))],
   };
 }
 
 /**
- * Clears entries still owed under the token they were owed with. An entry a later commit owes again has
- * that commit's token and stays: with online writes of consecutive commits overlapping (or two
- * materializers sharing an entity), an earlier write must not clear what a later one still owes.
+ * Clears what the commits of `tokens` owed. What a later commit owes (the same entities, perhaps) is under
+ * its own token and stays: with online writes of consecutive commits overlapping (or two materializers
+ * sharing an entity), an earlier write must not clear what a later one still owes.
  */
-export function clearOutboxSql(entries: readonly OutboxEntry[]): { sql: string; params: unknown[] } {
+export function clearOutboxSql(tokens: readonly string[]): { sql: string; params: unknown[] } {
+  return { sql: `delete from ${OUTBOX} where token = any($1::text[])`, params: [tokens] };
+}
+
+/** Every entity owed, by any commit: new-style rows and entries an earlier version left. */
+export const OWED_SQL =
+  `select o.view, k.value as entity_key, o.token from ${OUTBOX} o cross join lateral jsonb_array_elements_text(o.entity_keys) as k(value) ` +
+  `union all select view, entity_key, token from ${LEGACY_OUTBOX}`;
+
+/** Clears entries of the per-entity outbox an earlier version left, each under the token it was owed with. */
+export function clearLegacyOutboxSql(entries: readonly OutboxEntry[]): { sql: string; params: unknown[] } {
   return {
-    sql: `delete from ${OUTBOX} o using unnest($1::text[], $2::text[], $3::text[]) as u(v, k, t) where o.view = u.v and o.entity_key = u.k and o.token = u.t`,
+    sql: `delete from ${LEGACY_OUTBOX} o using unnest($1::text[], $2::text[], $3::text[]) as u(v, k, t) where o.view = u.v and o.entity_key = u.k and o.token = u.t`,
     params: [entries.map((e) => e.view), entries.map((e) => e.entityKey), entries.map((e) => e.token)],
   };
 }

@@ -9,7 +9,7 @@ import type { Registry } from '../../../src/registry/registry.ts';
 import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
 import type { Stores } from '../../../src/stores/open.ts';
 import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
-import { OUTBOX, addOutboxSql } from '../../../src/stores/sql/materializer-tables.ts';
+import { OWED_SQL, addOutboxSql } from '../../../src/stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../../../src/stores/types.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
@@ -46,15 +46,14 @@ describe('writeOnline', () => {
   });
 
   it('clears only the entries still owed under its own token', async () => {
-    const entries = [{ view: 'stats', entityKey: 'a' }, { view: 'stats', entityKey: 'b' }];
-    const first = addOutboxSql(entries, 'commit-1');
+    const first = addOutboxSql(new Map([['stats', ['a', 'b']]]), 'commit-1');
     await stores.offline.query(first.sql, first.params);
     // A later commit owes b again before the first commit's online write finishes.
-    const second = addOutboxSql([entries[1]!], 'commit-2');
+    const second = addOutboxSql(new Map([['stats', ['b']]]), 'commit-2');
     await stores.offline.query(second.sql, second.params);
     await writeOnline(stores, { rows: [{ ...row(1), entityKey: 'a' }, { ...row(2), entityKey: 'b' }], pieces: [], token: 'commit-1' });
-    assert.deepEqual(await stores.offline.query(`select view, entity_key, token from ${OUTBOX} order by entity_key`), [{ view: 'stats', entity_key: 'b', token: 'commit-2' }]);
+    assert.deepEqual(await stores.offline.query(OWED_SQL), [{ view: 'stats', entity_key: 'b', token: 'commit-2' }]);
     await writeOnline(stores, { rows: [{ ...row(2), entityKey: 'b' }], pieces: [], token: 'commit-2' });
-    assert.deepEqual(await stores.offline.query(`select view from ${OUTBOX}`), []);
+    assert.deepEqual(await stores.offline.query(OWED_SQL), []);
   });
 });
