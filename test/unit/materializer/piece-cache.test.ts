@@ -1,0 +1,179 @@
+/**
+ * The piece cache: a commit merges into the rows as this process last committed them, and falls back to
+ * reading a row another writer changed since. Two materializers sharing entities (each with its own cache)
+ * must store exactly what one writer without a cache stores.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_TIME_BOUNDS } from '../../../src/materializer/batch.ts';
+import { commitBatch } from '../../../src/materializer/commit.ts';
+import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts';
+import type { RawMessage } from '../../../src/materializer/decode.ts';
+import { PieceCache } from '../../../src/materializer/piece-cache.ts';
+import type { Registry } from '../../../src/registry/registry.ts';
+import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
+import type { Stores } from '../../../src/stores/open.ts';
+import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
+import type { SqlClient } from '../../../src/stores/sql/client.ts';
+import type { StoredPiece } from '../../../src/stores/sql/materializer-tables.ts';
+import { registryFromSdl } from '../../helpers/repos.ts';
+
+const T0 = Date.parse('2026-11-21T12:00:00.000Z');
+/** The store with its `transaction` replaced (a proxy: the store's methods use private fields). */
+function withTransaction<S extends SqlClient>(store: S, transaction: SqlClient['transaction']): S {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'transaction') return transaction;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+const piece = (entityKey: string, version: number): StoredPiece => ({ entityKey, width: 60_000, start: T0, partial: { n: version }, version });
+
+describe('PieceCache', () => {
+  it('keeps the most recently written rows, up to its capacity', () => {
+    const cache = new PieceCache(2);
+    cache.remember('t', piece('a', 1));
+    cache.remember('t', piece('b', 1));
+    cache.remember('t', piece('a', 2));
+    cache.remember('t', piece('c', 1));
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get('t', 'b', 60_000, T0), undefined, 'b was written least recently');
+    assert.deepEqual(cache.get('t', 'a', 60_000, T0), { version: 2, partial: { n: 2 } });
+    assert.equal(cache.get('other', 'a', 60_000, T0), undefined, 'tables are apart');
+  });
+
+  it('keeps nothing at capacity 0', () => {
+    const cache = new PieceCache(0);
+    cache.remember('t', piece('a', 1));
+    assert.equal(cache.size, 0);
+  });
+});
+
+describe('merging with a piece cache', () => {
+  let registry: Registry;
+  const opened: SqlClient[] = [];
+  const route = () => topicRoutes(registry).get('txns')!;
+
+  before(async () => {
+    registry = await registryFromSdl(`
+      type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! merchant: String! amount: Float! at: DateTime! }
+      type Windows @featureView(entity: "User", source: "Txn") {
+        n_1h: Int! @aggregate(fn: COUNT, window: "1h")
+        sum_1h: Float! @aggregate(fn: SUM, of: "amount", window: "1h")
+        merchants_1d: Int! @aggregate(fn: COUNT_DISTINCT, of: "merchant", window: "1d")
+        p90_1d: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", window: "1d", percentile: 0.9)
+      }
+    `);
+  });
+
+  after(async () => {
+    for (const client of opened) await client.close();
+  });
+
+  /** A fresh store whose transactions record every statement they run. */
+  const openStores = async (statements: string[]): Promise<Stores> => {
+    const offline = await pgliteOfflineStore();
+    opened.push(offline);
+    await offline.ensureSchema(registry);
+    const transaction: SqlClient['transaction'] = (fn) => offline.transaction((tx) => fn({ query: (sql, params) => (statements.push(sql), tx.query(sql, params)) }));
+    return { online: new MemoryOnlineStore(), offline: withTransaction(offline, transaction) };
+  };
+
+  /** Batches of one partition: the same users every batch, so every batch merges into rows written before. */
+  const batches = (partition: number, count: number): RawMessage[][] =>
+    Array.from({ length: count }, (_, b) =>
+      Array.from({ length: 12 }, (_, i) => {
+        const offset = b * 12 + i;
+        const at = T0 - 50 * 60_000 + offset * 37_000 + partition * 1_000;
+        return { topic: 'txns', partition, offset, value: JSON.stringify({ user_id: `u${i % 3}`, merchant: `m${(offset * 7 + partition) % 5}`, amount: 1.25 * ((offset * 13 + partition * 5) % 11) + 0.1, at: new Date(at).toISOString() }), timestampMs: at };
+      }),
+    );
+
+  const commit = (stores: Stores, messages: readonly RawMessage[], cache?: PieceCache) =>
+    commitBatch(registry, stores, 'g', messages, messages.map((m) => decodeMessage(registry, route(), m)), DEFAULT_TIME_BOUNDS, T0 + 5 * 60_000, cache);
+
+  const pieces = async (stores: Stores) => {
+    const out: unknown[] = [];
+    for (const table of ['tiles_windows', 'slices_windows']) out.push(...(await stores.offline.query(`select '${table}' as t, entity_key, width::float8 as width, tile_start::float8 as tile_start, partial from skewless."${table}" order by entity_key, width, tile_start`)));
+    return out;
+  };
+
+  const readsPartials = (sql: string) => /select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version/.test(sql) && /for update/.test(sql);
+
+  it('stores what one writer without a cache stores, with two writers interleaving on the same rows', async () => {
+    const [p0, p1] = [batches(0, 4), batches(1, 4)];
+
+    const reference = await openStores([]);
+    for (const batch of [...p0, ...p1]) await commit(reference, batch);
+
+    const statements: string[] = [];
+    const shared = await openStores(statements);
+    const [a, b] = [new PieceCache(), new PieceCache()];
+    const reads: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      for (const [batch, cache] of [[p0[i]!, a], [p1[i]!, b]] as const) {
+        statements.length = 0;
+        await commit(shared, batch, cache);
+        reads.push(statements.filter(readsPartials).length);
+      }
+    }
+    assert.deepEqual(await pieces(shared), await pieces(reference));
+    // After the first round every row is cached by both writers, and each found it changed by the other.
+    assert.ok(reads.slice(2).every((n) => n > 0), `every later commit read the rows the other writer changed: ${reads.join(', ')}`);
+    assert.ok(a.size > 0 && b.size > 0);
+  });
+
+  it('reads no partial when nothing else wrote the rows since its last commit', async () => {
+    const statements: string[] = [];
+    const stores = await openStores(statements);
+    const cache = new PieceCache();
+    const reads: number[] = [];
+    for (const batch of batches(0, 4)) {
+      statements.length = 0;
+      await commit(stores, batch, cache);
+      reads.push(statements.filter(readsPartials).length);
+    }
+    assert.deepEqual(reads, [0, 0, 0, 0], 'new rows are inserted, cached rows only locked and version-checked');
+
+    // The same batches with no cache merge the same values, reading every stored row.
+    const uncachedStatements: string[] = [];
+    const uncached = await openStores(uncachedStatements);
+    const uncachedReads: number[] = [];
+    for (const batch of batches(0, 4)) {
+      uncachedStatements.length = 0;
+      await commit(uncached, batch, new PieceCache(0));
+      uncachedReads.push(uncachedStatements.filter(readsPartials).length);
+    }
+    assert.ok(uncachedReads.slice(1).every((n) => n > 0), `without a cache, rows are read: ${uncachedReads.join(', ')}`);
+    assert.deepEqual(await pieces(stores), await pieces(uncached));
+  });
+
+  it('a commit that fails leaves the cache as it was', async () => {
+    const stores = await openStores([]);
+    const cache = new PieceCache();
+    const [first, second] = batches(0, 2);
+    await commit(stores, first!, cache);
+    const before = cache.get('skewless."tiles_windows"', 'u0', 3_600_000, Math.floor((T0 - 50 * 60_000) / 3_600_000) * 3_600_000);
+    assert.ok(before !== undefined, 'the first commit cached its tile');
+    const failing: Stores = {
+      ...stores,
+      offline: withTransaction(stores.offline, (fn) =>
+        stores.offline.transaction(async (tx) => {
+          await fn(tx);
+          throw new Error('commit refused');
+        }),
+      ),
+    };
+    await assert.rejects(commit(failing, second!, cache), /commit refused/);
+    assert.deepEqual(cache.get('skewless."tiles_windows"', 'u0', 3_600_000, Math.floor((T0 - 50 * 60_000) / 3_600_000) * 3_600_000), before);
+    // And the next commit of the same batch, with that cache, stores the right values.
+    await commit(stores, second!, cache);
+    const reference = await openStores([]);
+    for (const batch of [first!, second!]) await commit(reference, batch);
+    assert.deepEqual(await pieces(stores), await pieces(reference));
+  });
+});
