@@ -41,7 +41,7 @@ import type { SqlQueryable } from '../stores/sql/client.ts';
 import { ident } from '../stores/sql/history.ts';
 import { emptyPartials, mergePieces } from './merge-pieces.ts';
 import type { SourceEvent } from './decode.ts';
-import { pruneBounds } from './online-retention.ts';
+import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
 import { foldTiles, pieceWidth, tileGroups } from './tiles.ts';
 import type { TileDelta } from './tiles.ts';
@@ -188,7 +188,7 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
     `select greatest((select coalesce(max(version), 0) from ${piecesTable('tile', view.name)}), (select coalesce(max(version), 0) from ${piecesTable('slice', view.name)})) as v`,
   )) as [{ v: string | number }];
   const base = Number(v) + 1;
-  const sliceFrom = new Map(pruneBounds(view, now).features.map((f) => [f.feature, f.sliceFrom]));
+  const kept = groupBounds(view, now);
 
   for (const kind of ['tile', 'slice'] as const) {
     const table = piecesTable(kind, view.name);
@@ -201,7 +201,7 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
       const params = [pieceWidth(group, kind), r.from, r.to];
       if (kind === 'slice') {
         // Slices older than any online read: nothing reads them either.
-        await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, sliceFrom.get(group.features[0]!.name)!]);
+        await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, kept.get(group)!.sliceFrom]);
       }
       // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
       await tx.query(`update ${table} set partial = $4::jsonb, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);

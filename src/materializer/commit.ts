@@ -27,7 +27,7 @@ import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
-import { eventInputs, feedsOnlineEvents, pruneBounds } from './online-retention.ts';
+import { eventInputs, feedsOnlineEvents, groupBounds, pruneBounds } from './online-retention.ts';
 import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 import { partitionId, planBatch } from './batch.ts';
@@ -124,13 +124,10 @@ function entitiesOf(deltas: readonly TileDelta[]): Map<string, string[]> {
 function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: BatchWrites['events'], now: number): PiecesWrite[] {
   // Per view, then per entity: nested maps rather than a joined key string per piece.
   const writes = new Map<AggregationView, Map<string, PieceField[]>>();
-  const bounds = new Map<AggregationView, { prune: PruneBounds; byFeature: ReadonlyMap<string, PruneBounds['features'][number]> }>();
+  const bounds = new Map<AggregationView, { prune: PruneBounds; groups: ReturnType<typeof groupBounds> }>();
   const boundsOf = (view: AggregationView) => {
     let b = bounds.get(view);
-    if (b === undefined) {
-      const prune = pruneBounds(view, now);
-      bounds.set(view, (b = { prune, byFeature: new Map(prune.features.map((f) => [f.feature, f])) }));
-    }
+    if (b === undefined) bounds.set(view, (b = { prune: pruneBounds(view, now), groups: groupBounds(view, now) }));
     return b;
   };
   const fieldsOf = (view: AggregationView, entityKey: string) => {
@@ -140,15 +137,11 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
     if (fields === undefined) byEntity.set(entityKey, (fields = []));
     return fields;
   };
-  for (const { kind, group, piece, texts } of merged) {
-    const { view } = group;
-    const rules = boundsOf(view).byFeature;
-    group.features.forEach((feature, f) => {
-      const rule = rules.get(feature.name)!;
-      if (piece.start < (kind === 'tile' ? rule.tileFrom : rule.sliceFrom)) return;
-      const name = kind === 'tile' ? tileField(feature.name, piece.start) : sliceField(feature.name, piece.start);
-      fieldsOf(view, piece.entityKey).push({ name, value: encodePiece(piece.version, texts[f]!) });
-    });
+  for (const { kind, group, piece, text } of merged) {
+    const kept = boundsOf(group.view).groups.get(group)!;
+    if (piece.start < (kind === 'tile' ? kept.tileFrom : kept.sliceFrom)) continue;
+    const name = kind === 'tile' ? tileField(piece.width, piece.start) : sliceField(piece.width, piece.start);
+    fieldsOf(group.view, piece.entityKey).push({ name, value: encodePiece(piece.version, text) });
   }
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const entity = registry.entity(view.entity)!;

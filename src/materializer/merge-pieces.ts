@@ -29,8 +29,8 @@ export interface MergedPiece {
   readonly kind: PieceKind;
   readonly group: TileGroup;
   readonly piece: StoredPiece;
-  /** JSON of each feature's partial, in the group's order: serialised once, for both stores. */
-  readonly texts: readonly string[];
+  /** The row's partials as JSON ({feature: partial}): serialised once, for both stores. */
+  readonly text: string;
 }
 
 /** One delta with its planned row: the merge of the delta into `cached`, or into nothing. */
@@ -106,7 +106,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => rowText(d.plan)), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
-    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, texts: plan.texts });
+    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, text: rowText(plan) });
   }
   return out;
 }

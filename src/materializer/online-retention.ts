@@ -13,16 +13,19 @@
  * was the head tile, or later, slack included, when it was produced. A later-arriving event is in an older
  * tile than any T after its arrival reads by slices, so its tile (always merged) covers it.
  *
- * Memory per entity and aggregation view in the online store, at most: per feature, window/hop + 2 tiles
- * (plus tiles dated ahead by the allowed future skew), the slices of two head tiles (≤ 2 × 60), and the raw
- * events of the last slice plus slack; each tile or slice one partial (moments ~100 bytes, HLL ≤ 16 KiB, a
- * percentile sketch ~16 bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most
+ * Memory per entity and aggregation view in the online store, at most: per tile group (the features of one
+ * hop), window/hop + 2 tiles for its longest window (plus tiles dated ahead by the allowed future skew),
+ * the slices of two head tiles (≤ 2 × 60), and the raw events of the last slice plus slack; each tile or
+ * slice one partial per feature of the group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile sketch ~16
+ * bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most
  * once per `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
  */
-import { headSliceMs, retainFrom } from '../features/aggregate/tiles.ts';
+import { headSliceMs, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { Aggregation, AggregationView } from '../registry/types.ts';
 import type { PruneBounds } from '../stores/online-pieces.ts';
+import { tileGroups } from './tiles.ts';
+import type { TileGroup } from './tiles.ts';
 
 /** How far apart producer, materializer and gateway clocks may be for online windows to stay exact. */
 export const ONLINE_CLOCK_SLACK_MS = 120_000;
@@ -39,16 +42,27 @@ function eventFrom(view: AggregationView, at: number): number {
   return from;
 }
 
+/** Per tile group, the oldest tile and slice start the online store keeps at the writer's clock `now`. */
+export function groupBounds(view: AggregationView, now: number): Map<TileGroup, { readonly tileFrom: number; readonly sliceFrom: number }> {
+  return new Map(
+    tileGroups(view).map((g) => [
+      g,
+      // A group's tiles serve all its features: kept for the longest window among them.
+      { tileFrom: viewRetainFrom(g.features.map((f) => f.aggregation!), now - ONLINE_CLOCK_SLACK_MS), sliceFrom: floorHop(now - ONLINE_CLOCK_SLACK_MS, g.hopMs) },
+    ]),
+  );
+}
+
 /** What the online store may drop at the writer's clock `now`, and when a quiet entity's pieces expire. */
 export function pruneBounds(view: AggregationView, now: number): PruneBounds {
   let reach = 0;
-  const features = view.features.map((f) => {
-    const a = f.aggregation!;
-    reach = Math.max(reach, a.windowMs + 2 * a.hopMs);
-    return { feature: f.name, tileFrom: retainFrom(a, now - ONLINE_CLOCK_SLACK_MS), sliceFrom: floorHop(now - ONLINE_CLOCK_SLACK_MS, a.hopMs) };
-  });
+  for (const f of view.features) reach = Math.max(reach, f.aggregation!.windowMs + 2 * f.aggregation!.hopMs);
+  const pieces = [...groupBounds(view, now)].flatMap(([g, b]) => [
+    { kind: 'T' as const, width: g.hopMs, from: b.tileFrom },
+    { kind: 'S' as const, width: g.sliceMs, from: b.sliceFrom },
+  ]);
   // Past this much time after its last write, no window at any T reaches an entity's newest piece.
-  return { now, everyMs: PRUNE_EVERY_MS, features, eventFrom: eventFrom(view, now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
+  return { now, everyMs: PRUNE_EVERY_MS, pieces, eventFrom: eventFrom(view, now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
 }
 
 interface Timed {

@@ -17,8 +17,9 @@ import { ident, newestRowsSql } from '../stores/sql/history.ts';
 import { OWED_SQL, clearLegacyOutboxSql, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
-import { eventInputs, pruneBounds } from './online-retention.ts';
+import { eventInputs, groupBounds, pruneBounds } from './online-retention.ts';
 import { pieceWidth, tileGroups } from './tiles.ts';
+import type { TileGroup } from './tiles.ts';
 
 /** Entities written online per store call (see writeOnline). */
 export const ONLINE_WRITES_PER_CALL = 1000;
@@ -127,22 +128,19 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     if (list === undefined) fields.set(key, [field]);
     else list.push(field);
   };
-  const rules = new Map(bounds.features.map((f) => [f.feature, f]));
+  const kept = groupBounds(view, now);
   for (const kind of ['tile', 'slice'] as const) {
     const groups = new Map(tileGroups(view).map((g) => [pieceWidth(g, kind), g]));
-    const from = (feature: string) => (kind === 'tile' ? rules.get(feature)!.tileFrom : rules.get(feature)!.sliceFrom);
+    const from = (g: TileGroup) => (kind === 'tile' ? kept.get(g)!.tileFrom : kept.get(g)!.sliceFrom);
     const rows = await stores.offline.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(
       `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${piecesTable(kind, view.name)} ` +
         `where width = any($1::bigint[]) and tile_start >= $2${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
-      [[...groups.keys()], Math.min(...view.features.map((f) => from(f.name))), ...(keys === undefined ? [] : [keys])],
+      [[...groups.keys()], Math.min(...[...groups.values()].map(from)), ...(keys === undefined ? [] : [keys])],
     );
     for (const row of rows) {
-      for (const feature of groups.get(row.width)!.features) {
-        const partial = row.partial[feature.name];
-        if (row.tile_start < from(feature.name) || partial === undefined) continue;
-        const name = kind === 'tile' ? tileField(feature.name, row.tile_start) : sliceField(feature.name, row.tile_start);
-        add(row.entity_key, { name, value: encodePiece(row.version, JSON.stringify(partial)) });
-      }
+      if (row.tile_start < from(groups.get(row.width)!)) continue;
+      const name = kind === 'tile' ? tileField(row.width, row.tile_start) : sliceField(row.width, row.tile_start);
+      add(row.entity_key, { name, value: encodePiece(row.version, JSON.stringify(row.partial)) });
     }
   }
   const entity = registry.entity(view.entity)!;
@@ -176,7 +174,8 @@ export async function rebuildOnline(registry: Registry, stores: Stores, onView: 
   for (const view of registry.views) {
     let owed: Owed;
     if (view.kind === 'row') owed = { rows: await newestFromHistory(registry, stores, view, undefined), pieces: [] };
-    else if (view.kind === 'aggregation') owed = { rows: [], pieces: await piecesFromOffline(registry, stores, view, undefined, now) };
+    // Replacing, too, any pieces an earlier version wrote in its per-feature layout (online-pieces.ts).
+    else if (view.kind === 'aggregation') owed = { rows: [], pieces: (await piecesFromOffline(registry, stores, view, undefined, now)).map((w) => ({ ...w, dropOutdated: true })) };
     else continue;
     await writeOnline(stores, owed);
     const writes = owed.rows.length + owed.pieces.length;

@@ -3,10 +3,14 @@
  * record would have (`{Entity:key}:view`, so an entity's views share a Redis Cluster slot), holding the
  * pieces the gateway needs to finalise any window at T ≈ now (see features/aggregate/tiles.ts):
  *
- *   T:<feature>:<start>                   a tile [start, start + hop)           <version>|<partial JSON>
- *   S:<feature>:<start>                   a slice of a head tile                <version>|<partial JSON>
+ *   T:<width>:<start>                     a tile [start, start + width)         <version>|{feature: partial, …}
+ *   S:<width>:<start>                     a slice of a head tile                <version>|{feature: partial, …}
  *   E:<time>:<topic>/<partition>/<offset> one recent raw event's inputs         0|<JSON of the fields read>
  *   P                                     when the hash was last pruned (epoch ms)
+ *
+ * A tile or slice field holds every feature of one tile group (the view's features with one hop, whose
+ * tiles have the same width), exactly as the PostgreSQL row holds them: one field per piece rather than
+ * one per feature and piece, so a write sends (and the store keeps) a few times fewer fields.
  *
  * Why a hash of pieces rather than one value: a batch touches a few tiles of an entity, and each is written
  * with its absolute merged partial as committed in PostgreSQL, not by re-sending the whole state.
@@ -17,8 +21,10 @@
  * PostgreSQL all leave the newest partial. A raw event's field never changes, so version 0 suffices.
  *
  * Pruning keeps the hash bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack
- * can read (per feature: tiles before its retention, slices before its head tile; events before the
- * oldest head slice) and fields of features no longer defined. The hash also expires once no window could
+ * can read (per tile group: tiles before its retention, slices before its head tile; events before the
+ * oldest head slice) and pieces of widths no group has any more. Fields in the per-feature layout of
+ * Skewless before 0.8 (`T:<feature>:<start>`) are left for `skewless rebuild-online` to replace (the
+ * gateway refuses to read a hash that still has them: ONLINE_LAYOUT_OUTDATED). The hash also expires once no window could
  * reach its newest piece, so an entity that goes quiet leaves nothing behind. A missing hash reads as no
  * events, which is exactly what every window holds by then.
  */
@@ -38,8 +44,8 @@ export interface PruneBounds {
   readonly now: number;
   /** Prune at most this often per hash, ms. */
   readonly everyMs: number;
-  /** Per feature: tiles before `tileFrom` and slices before `sliceFrom` go. Features not listed go entirely. */
-  readonly features: readonly { readonly feature: string; readonly tileFrom: number; readonly sliceFrom: number }[];
+  /** Per kind and width (a group's tiles, a group's slices): pieces starting before `from` go. Widths not listed go entirely. */
+  readonly pieces: readonly { readonly kind: 'T' | 'S'; readonly width: number; readonly from: number }[];
   /** Raw events dated before this go. */
   readonly eventFrom: number;
   /** The hash expires this long after its last write, ms. */
@@ -49,19 +55,21 @@ export interface PruneBounds {
 export interface PiecesWrite extends OnlineKey {
   readonly fields: readonly PieceField[];
   readonly prune: PruneBounds;
+  /** Also delete fields of the per-feature layout of earlier versions (`skewless rebuild-online` sets it). */
+  readonly dropOutdated?: boolean;
 }
 
 export const PRUNED_AT = 'P';
 
-export const tileField = (feature: string, start: number): string => `T:${feature}:${start}`;
-export const sliceField = (feature: string, start: number): string => `S:${feature}:${start}`;
+export const tileField = (width: number, start: number): string => `T:${width}:${start}`;
+export const sliceField = (width: number, start: number): string => `S:${width}:${start}`;
 export const eventField = (time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }): string =>
   `E:${time}:${position.topic}/${position.partition}/${position.offset}`;
 
 export const encodePiece = (version: number, json: string): string => `${version}|${json}`;
 
-/** A field name taken apart: T/S with feature and start, or E with the event time. Undefined for anything else. */
-export function parsePieceField(name: string): { kind: 'T' | 'S'; feature: string; start: number } | { kind: 'E'; time: number } | undefined {
+/** A field name taken apart: T/S with width and start, or E with the event time. Undefined for anything else. */
+export function parsePieceField(name: string): { kind: 'T' | 'S'; width: number; start: number } | { kind: 'E'; time: number } | undefined {
   const kind = name[0];
   if (name[1] !== ':') return undefined;
   if (kind === 'E') {
@@ -72,7 +80,13 @@ export function parsePieceField(name: string): { kind: 'T' | 'S'; feature: strin
   if (kind !== 'T' && kind !== 'S') return undefined;
   const colon = name.lastIndexOf(':');
   const start = Number(name.slice(colon + 1));
-  return colon > 2 && Number.isSafeInteger(start) ? { kind, feature: name.slice(2, colon), start } : undefined;
+  const width = Number(name.slice(2, colon));
+  return colon > 2 && Number.isSafeInteger(start) && Number.isSafeInteger(width) && width > 0 ? { kind, width, start } : undefined;
+}
+
+/** A tile or slice field of the per-feature layout of Skewless before 0.8: `T:<feature>:<start>`. */
+export function isOutdatedPieceField(name: string): boolean {
+  return (name[0] === 'T' || name[0] === 'S') && name[1] === ':' && !/^[TS]:\d+:-?\d+$/.test(name);
 }
 
 /** The JSON part of an encoded piece, or undefined when it is not `<version>|<json>`. */
@@ -103,9 +117,10 @@ export function applyPiecesWrite(hash: Map<string, string>, write: PiecesWrite):
     }
   }
   const { prune } = write;
+  if (write.dropOutdated === true) for (const name of [...hash.keys()]) if (isOutdatedPieceField(name)) hash.delete(name);
   const last = Number(hash.get(PRUNED_AT) ?? 0);
   if (prune.now - last >= prune.everyMs) {
-    const rules = new Map(prune.features.map((f) => [f.feature, f]));
+    const rules = new Map(prune.pieces.map((r) => [`${r.kind}:${r.width}`, r.from]));
     for (const name of [...hash.keys()]) {
       const piece = parsePieceField(name);
       if (piece === undefined) continue;
@@ -113,8 +128,8 @@ export function applyPiecesWrite(hash: Map<string, string>, write: PiecesWrite):
         if (piece.time < prune.eventFrom) hash.delete(name);
         continue;
       }
-      const rule = rules.get(piece.feature);
-      if (rule === undefined || piece.start < (piece.kind === 'T' ? rule.tileFrom : rule.sliceFrom)) hash.delete(name);
+      const from = rules.get(`${piece.kind}:${piece.width}`);
+      if (from === undefined || piece.start < from) hash.delete(name);
     }
     hash.set(PRUNED_AT, String(prune.now));
   }
@@ -124,22 +139,23 @@ export function applyPiecesWrite(hash: Map<string, string>, write: PiecesWrite):
 /** The arguments of WRITE_PIECES_LUA for one write. */
 export function piecesScriptArgs(write: PiecesWrite): (string | number)[] {
   const { prune } = write;
-  const args: (string | number)[] = [prune.now, prune.everyMs, prune.expireMs, prune.eventFrom, prune.features.length];
-  for (const f of prune.features) args.push(f.feature, f.tileFrom, f.sliceFrom);
+  const args: (string | number)[] = [prune.now, prune.everyMs, prune.expireMs, prune.eventFrom, write.dropOutdated === true ? 1 : 0, prune.pieces.length];
+  for (const r of prune.pieces) args.push(`${r.kind}:${r.width}`, r.from);
   for (const field of write.fields) args.push(field.name, field.value);
   return args;
 }
 
 /**
  * Lua for a pieces write, atomic per hash. KEYS[1] the hash; ARGV: now, everyMs, expireMs, eventFrom,
- * n, then n × (feature, tileFrom, sliceFrom), then (field, value) pairs. Same rules as applyPiecesWrite.
+ * dropOutdated (0 or 1), n, then n × ("T:<width>" or "S:<width>", from), then (field, value) pairs. Same
+ * rules as applyPiecesWrite.
  * Epoch ms and versions fit exactly in Lua's doubles.
  */
 export const WRITE_PIECES_LUA = `
 local key = KEYS[1]
-local now, every, expire, eventFrom, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, every, expire, eventFrom, dropOutdated, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 local written = 0
-local i = 6 + n * 3
+local i = 7 + n * 2
 while i < #ARGV do
   local field, value = ARGV[i], ARGV[i + 1]
   local current = redis.call('HGET', key, field)
@@ -150,21 +166,26 @@ while i < #ARGV do
   end
   i = i + 2
 end
+if dropOutdated then
+  for _, name in ipairs(redis.call('HKEYS', key)) do
+    if string.match(name, '^[TS]:') and not string.match(name, '^[TS]:%d+:%-?%d+$') then redis.call('HDEL', key, name) end
+  end
+end
 local last = tonumber(redis.call('HGET', key, '${PRUNED_AT}') or '0') or 0
 if now - last >= every then
   local rules = {}
   for r = 0, n - 1 do
-    rules[ARGV[6 + r * 3]] = { tonumber(ARGV[7 + r * 3]), tonumber(ARGV[8 + r * 3]) }
+    rules[ARGV[7 + r * 2]] = tonumber(ARGV[8 + r * 2])
   end
   for _, name in ipairs(redis.call('HKEYS', key)) do
-    local kind, a, b = string.match(name, '^([TSE]):(.*):([^:]*)$')
+    local kind, width, b = string.match(name, '^([TSE]):(.*):([^:]*)$')
     if kind == 'E' then
       local time = tonumber(string.match(name, '^E:(%-?%d+):'))
       if time and time < eventFrom then redis.call('HDEL', key, name) end
-    elseif kind then
-      local rule = rules[a]
+    elseif kind and string.match(width, '^%d+$') then
+      local from = rules[kind .. ':' .. width]
       local start = tonumber(b)
-      if rule == nil or (start and start < rule[kind == 'T' and 1 or 2]) then redis.call('HDEL', key, name) end
+      if from == nil or (start and start < from) then redis.call('HDEL', key, name) end
     end
   end
   redis.call('HSET', key, '${PRUNED_AT}', ARGV[1])

@@ -129,7 +129,9 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
     describe('aggregation pieces', () => {
       const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
       const pieceKey = (entityKey: string): OnlineKey => ({ view: 'agg_a', entity: 'User', entityKey, pieces: true });
-      const keep: PruneBounds = { now: NOW, everyMs: 60_000, features: [{ feature: 'c', tileFrom: NOW - 3_600_000, sliceFrom: NOW - 60_000 }], eventFrom: NOW - 10_000, expireMs: 86_400_000 };
+      const [HOP, SLICE] = [600_000, 10_000];
+      const rules = (tileFrom: number, sliceFrom: number): PruneBounds['pieces'] => [{ kind: 'T', width: HOP, from: tileFrom }, { kind: 'S', width: SLICE, from: sliceFrom }];
+      const keep: PruneBounds = { now: NOW, everyMs: 60_000, pieces: rules(NOW - 3_600_000, NOW - 60_000), eventFrom: NOW - 10_000, expireMs: 86_400_000 };
       const pieces = async (k: OnlineKey) => {
         const [entry] = await store.read([k]);
         assert.ok(entry !== undefined && entry !== null && !(entry instanceof Error) && 'pieces' in entry, 'a pieces entry');
@@ -147,7 +149,7 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
 
       it('keeps the newer version of a piece whatever order writes arrive in, and never rewrites an event', async () => {
         const k = pieceKey(fresh());
-        const tile = tileField('c', NOW - 600_000);
+        const tile = tileField(HOP, NOW - 600_000);
         const event = eventField(NOW - 5_000, { topic: 't', partition: 0, offset: 7 });
         assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(3, '{"n":3}') }, { name: event, value: encodePiece(0, '{"amount":1}') }], prune: keep }]), [2]);
         assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(2, '{"n":2}') }, { name: event, value: encodePiece(0, '{"amount":9}') }], prune: keep }]), [0]);
@@ -160,11 +162,11 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
       it('prunes what no window can read any more, at most once per interval', async () => {
         const k = pieceKey(fresh());
         const fields = [
-          { name: tileField('c', NOW - 7_200_000), value: encodePiece(1, '1') }, // before tileFrom: goes
-          { name: tileField('c', NOW - 1_800_000), value: encodePiece(1, '2') },
-          { name: sliceField('c', NOW - 120_000), value: encodePiece(1, '3') }, // before sliceFrom: goes
-          { name: sliceField('c', NOW - 30_000), value: encodePiece(1, '4') },
-          { name: tileField('gone', NOW), value: encodePiece(1, '5') }, // a feature no longer defined: goes
+          { name: tileField(HOP, NOW - 7_200_000), value: encodePiece(1, '1') }, // before tileFrom: goes
+          { name: tileField(HOP, NOW - 1_800_000), value: encodePiece(1, '2') },
+          { name: sliceField(SLICE, NOW - 120_000), value: encodePiece(1, '3') }, // before sliceFrom: goes
+          { name: sliceField(SLICE, NOW - 30_000), value: encodePiece(1, '4') },
+          { name: tileField(2 * HOP, NOW), value: encodePiece(1, '5') }, // a width no group has any more: goes
           { name: eventField(NOW - 20_000, { topic: 't', partition: 1, offset: 1 }), value: encodePiece(0, '{}') }, // before eventFrom: goes
           { name: eventField(NOW - 1_000, { topic: 't', partition: 1, offset: 2 }), value: encodePiece(0, '{}') },
         ];
@@ -172,16 +174,28 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         const kept = Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).sort();
         assert.deepEqual(kept, [fields[1]!.name, fields[3]!.name, fields[6]!.name].sort());
         // Within the interval nothing is pruned, even what is now out of bounds.
-        const later = { ...keep, now: NOW + 30_000, features: [{ feature: 'c', tileFrom: NOW, sliceFrom: NOW }], eventFrom: NOW };
+        const later = { ...keep, now: NOW + 30_000, pieces: rules(NOW, NOW), eventFrom: NOW };
         await store.writePieces([{ ...k, fields: [], prune: later }]);
         assert.equal(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).length, 3);
         await store.writePieces([{ ...k, fields: [], prune: { ...later, now: NOW + 60_000 } }]);
         assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT), []);
       });
 
+      it('keeps fields of the per-feature layout of earlier versions until a write drops them', async () => {
+        const k = pieceKey(fresh());
+        const old = ['T:c:0', 'S:c:0'];
+        await store.writePieces([{ ...k, fields: old.map((name) => ({ name, value: encodePiece(1, '1') })), prune: keep }]);
+        // Pruning leaves them, so the gateway can say the hash needs rebuilding rather than read part of it.
+        await store.writePieces([{ ...k, fields: [], prune: { ...keep, now: NOW + 60_000 } }]);
+        assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).sort(), old.sort());
+        const tile = tileField(HOP, NOW - 600_000);
+        await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(1, '{}') }], prune: keep, dropOutdated: true }]);
+        assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT), [tile]);
+      });
+
       it('lets the pieces of an entity that went quiet expire', async () => {
         const k = pieceKey(fresh());
-        await store.writePieces([{ ...k, fields: [{ name: tileField('c', NOW), value: encodePiece(1, '1') }], prune: { ...keep, expireMs: 1 } }]);
+        await store.writePieces([{ ...k, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '1') }], prune: { ...keep, expireMs: 1 } }]);
         // Expiry is the store's own clock; poll it rather than sleep a guessed time (the deadline only bounds a broken store).
         const deadline = Date.now() + 5_000;
         while (Object.keys(await pieces(k)).length > 0) {

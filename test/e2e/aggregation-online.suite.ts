@@ -198,11 +198,23 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
       const asOf = Date.now();
       const tile = Math.floor((asOf - 10 * MIN) / MIN) * MIN;
       const prune = pruneBounds(view, asOf);
-      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: bad, pieces: true, fields: [{ name: tileField('c30m', tile), value: encodePiece(1, '{not json') }], prune }]);
+      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: bad, pieces: true, fields: [{ name: tileField(view.features.find((f) => f.name === 'c30m')!.aggregation!.hopMs, tile), value: encodePiece(1, '{not json') }], prune }]);
       const ctx = createServingContext({ registry, stores, limits: LIMITS, now: () => asOf });
       const frame = await onlineFrame(ctx, { features: [view.name], entities: [{ user_id: bad }, { user_id: good }] });
       assert.deepEqual(frame.errors.map((e) => [e.view, e.code, e.rows]), [[view.name, 'ONLINE_VALUE_CORRUPT', [0]]]);
       assert.ok(frame.statuses[0]!.slice(1).every((s) => s === 'ERROR'));
+      assert.ok(frame.statuses[1]!.slice(1).every((s) => s === 'PRESENT'), 'the other entity is served');
+    });
+
+    it('refuses pieces in the per-feature layout of earlier versions with a coded error naming the fix', async () => {
+      const [old, good] = [`${id}-old-layout`, users[0]!];
+      const asOf = Date.now();
+      const tile = Math.floor((asOf - 10 * MIN) / MIN) * MIN;
+      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: old, pieces: true, fields: [{ name: `T:c30m:${tile}`, value: encodePiece(1, '{"n":1}') }], prune: pruneBounds(view, asOf) }]);
+      const ctx = createServingContext({ registry, stores, limits: LIMITS, now: () => asOf });
+      const frame = await onlineFrame(ctx, { features: [view.name], entities: [{ user_id: old }, { user_id: good }] });
+      assert.deepEqual(frame.errors.map((e) => [e.view, e.code, e.rows]), [[view.name, 'ONLINE_LAYOUT_OUTDATED', [0]]]);
+      assert.match(frame.errors[0]!.message, /rebuild-online/);
       assert.ok(frame.statuses[1]!.slice(1).every((s) => s === 'PRESENT'), 'the other entity is served');
     });
 
