@@ -3,6 +3,11 @@
  * pure decode → plan and the exactly-once commit. Kafka's own committed offsets are only a hint for
  * where to fetch from; the truth is in PostgreSQL (commit.ts), so a batch redelivered after a crash or a
  * rebalance is recognised and skipped there.
+ *
+ * Fetching runs ahead of committing by at most one commit's worth of messages: the next batches are
+ * fetched and decoded while PostgreSQL commits. Kafka's offsets are written only after PostgreSQL's
+ * (so a restart or a new owner of a partition starts at or before what is committed, never after), and a
+ * failed commit sends the fetch position of its partitions back to where its batches began.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
@@ -120,24 +125,54 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     }
   };
 
-  // Resolves once the batches are in PostgreSQL (so kafkajs moves on); onBatch follows the online write.
+  // A failed commit is retried once its batches are fetched again; consecutive failures (PostgreSQL down)
+  // wait longer each time instead of spinning.
+  let failures = 0;
+
+  /**
+   * Every batch queued after a failed commit was fetched past it: fetch the partitions of both again from
+   * their first offsets. Whatever of them did commit before is recognised and skipped (commit.ts).
+   */
+  const fetchAgain = (items: readonly Fetched[]) => {
+    const from = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const { messages } of items) {
+      const first = messages[0]!;
+      const id = `${first.topic}/${first.partition}`;
+      if ((from.get(id)?.offset ?? Infinity) > first.offset) from.set(id, { topic: first.topic, partition: first.partition, offset: first.offset });
+    }
+    for (const p of from.values()) {
+      try {
+        consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) });
+      } catch (error) {
+        // Stopping: nothing is fetched any more, and the next start begins at PostgreSQL's offsets.
+        logger.warn('materializer.seek_failed', { partition: `${p.topic}/${p.partition}`, message: (error as Error).message });
+      }
+    }
+  };
+
+  // One commit at a time; onBatch follows its online write.
   const committer = groupCommitter(async (items: Fetched[]): Promise<void> => {
-    if (owedOnline) owedOnline = !(await tryFlush());
-    await pruneOldSlices();
+    if (failures > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** (failures - 1), 5000)));
     const messages = items.flatMap((i) => i.messages);
     const decoded = items.flatMap((i) => i.decoded);
     const started = performance.now();
     let committed: Awaited<ReturnType<typeof commitOffline>>;
     try {
+      if (owedOnline) owedOnline = !(await tryFlush());
+      await pruneOldSlices();
       committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds, Date.now(), cache);
     } catch (error) {
-      // kafkajs retries the batches and restarts the consumer on a throw, but its own logging is off, so
-      // without this line a batch that can never commit stalls its partitions with no word on any log.
+      failures++;
       options.observer?.failed(messages.length);
       logger.error('materializer.batch_failed', { partitions: [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))], firstOffset: messages[0]!.offset, message: (error as Error).message });
+      fetchAgain([...items, ...committer.discard(new Error('dropped: queued behind a commit that failed'))]);
       throw error;
     }
+    failures = 0;
     const { writes, online } = committed;
+    // Kafka's committed offsets are a hint for where a new owner of a partition starts fetching: they
+    // follow PostgreSQL's, never lead them. Losing this write loses nothing (the next one carries on).
+    if (writes.next.length > 0) consumer.commitOffsets(writes.next.map((n) => ({ topic: n.topic, partition: n.partition, offset: String(n.offset) }))).catch(() => {});
     if (writes.dead.length > 0) logger.warn('materializer.dead_letters', { count: writes.dead.length, reasons: [...new Set(writes.dead.map((d) => d.reason))] });
     const previous = onlineWrite;
     onlineWrite = previous.then(() =>
@@ -149,6 +184,12 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     );
   }, MAX_MESSAGES_PER_COMMIT);
 
+  /**
+   * A fetched batch is decoded and queued for the next commit, and its offset resolved at once, so that
+   * kafkajs fetches (and this decodes) the next batch while PostgreSQL commits this one. Resolving is only
+   * kafkajs's fetch position: nothing is committed to Kafka here (autoCommit is off), and a failed commit
+   * moves the position back (fetchAgain).
+   */
   const handle = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const route = routes.get(batch.topic)!;
@@ -161,14 +202,17 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     }));
     options.observer?.fetched(batch.topic, batch.partition, messages.length);
     const decoded = messages.map((m) => decodeMessage(registry, route, m));
-    // Waiting for a group commit can take a while: the group must not think this member has gone.
+    // At most one commit's worth waits behind the running commit; waiting can take a while, and the group
+    // must not think this member has gone meanwhile.
     const beat = setInterval(() => void heartbeat().catch(() => {}), 1000);
     try {
-      await committer.add({ messages, decoded }, messages.length);
+      await committer.room(MAX_MESSAGES_PER_COMMIT);
     } finally {
       clearInterval(beat);
     }
-    // Kafka's offset follows PostgreSQL's, never leads it.
+    // A commit failed while this batch waited: its partition is being fetched again from further back.
+    if (!isRunning() || isStale()) return;
+    committer.add({ messages, decoded }, messages.length).catch(() => {});
     resolveOffset(batch.lastOffset());
     await heartbeat();
   };
@@ -176,12 +220,14 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   let resolveStarted!: () => void;
   const started = new Promise<void>((resolve) => (resolveStarted = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => resolveStarted());
-  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY, eachBatch: handle });
+  await consumer.run({ eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY, eachBatch: handle });
   return {
     started,
     stop: async () => {
       await consumer.disconnect();
-      // The last commit's online write: a clean stop leaves nothing in the outbox.
+      // What was queued commits (a failure is fine: it is fetched again on the next start), then the last
+      // commit's online write: a clean stop leaves nothing in the outbox.
+      await committer.idle();
       await onlineWrite;
     },
   };

@@ -61,3 +61,38 @@ describe('groupCommitter', () => {
     assert.equal(await b, 'b');
   });
 });
+
+describe('groupCommitter, as the consumer queues ahead of it', () => {
+  it('lets a producer wait for room, and wakes it once a commit takes what was queued', async () => {
+    const { commits, committer } = manualCommits();
+    void committer.add('a', 1);
+    await tick();
+    void committer.add('b', 3);
+    let roomy = false;
+    void committer.room(3).then(() => (roomy = true));
+    await tick();
+    assert.equal(roomy, false, '3 queued behind the running commit: no room under 3');
+    assert.equal(await Promise.race([committer.room(4).then(() => 'room'), tick().then(() => 'wait')]), 'room', 'room under 4');
+    commits[0]!.finish(true);
+    await tick();
+    assert.equal(roomy, true, 'b went into the next commit');
+    commits[1]!.finish(true);
+  });
+
+  it('discards what is queued behind a failed commit, rejecting it, and reports idle once nothing runs', async () => {
+    const { commits, committer } = manualCommits();
+    const a = committer.add('a', 1);
+    await tick();
+    const queued = [committer.add('b', 1), committer.add('c', 1)];
+    let idle = false;
+    void committer.idle().then(() => (idle = true));
+    assert.deepEqual(committer.discard(new Error('dropped')), ['b', 'c']);
+    await assert.rejects(Promise.all(queued), /dropped/);
+    assert.equal(idle, false, 'a still commits');
+    commits[0]!.finish(false);
+    await assert.rejects(a, /failed a/);
+    await tick();
+    assert.equal(idle, true);
+    assert.equal(commits.length, 1, 'nothing discarded was committed');
+  });
+});
