@@ -25,8 +25,8 @@
 import type { AggregationView, Entity, EventSource } from '../../registry/types.ts';
 import type { Json } from '../../features/aggregate/aggregator.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
-import { toIso } from '../../features/time.ts';
 import { SCHEMA, ident, sqlType } from './history.ts';
+import { numberArray, textArray } from './pg-array.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
 export const DEAD_LETTERS = `${SCHEMA}.dead_letters`;
@@ -125,22 +125,31 @@ export function insertDeadLettersSql(letters: readonly DeadLetter[]): { sql: str
   };
 }
 
-/** One INSERT archiving any number of a source's events, one array parameter per column. */
+/**
+ * One INSERT archiving any number of a source's events, one array parameter per column, built by
+ * pg-array.ts. DateTime values go as epoch milliseconds and become timestamps in SQL: no ISO string per
+ * event to build and parse.
+ */
 export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[]): { sql: string; params: unknown[] } {
   const columns = ['_topic', '_partition', '_offset', ...source.fields.map((f) => f.name)];
-  const types = ['text[]', 'int[]', 'bigint[]', ...source.fields.map((f) => (sqlType(f.type) === 'jsonb' ? 'text[]' : `${sqlType(f.type)}[]`))];
-  const selects = columns.map((c, i) => (i >= 3 && sqlType(source.fields[i - 3]!.type) === 'jsonb' ? `${ident(c)}::jsonb` : ident(c)));
-  const params: unknown[][] = [events.map((e) => e.topic), events.map((e) => e.partition), events.map((e) => e.offset)];
-  for (const field of source.fields) {
-    params.push(
-      events.map((e) => {
-        const v = e.fields[field.name];
-        if (v === null || v === undefined) return null;
-        if (sqlType(field.type) === 'jsonb') return JSON.stringify(v);
-        return field.type.scalar === 'DateTime' ? toIso(v as number) : v;
-      }),
-    );
-  }
+  const kinds = source.fields.map((f): 'text' | 'number' | 'time' | 'json' =>
+    sqlType(f.type) === 'jsonb' ? 'json' : f.type.scalar === 'DateTime' ? 'time' : f.type.scalar === 'Int' || f.type.scalar === 'Float' ? 'number' : 'text',
+  );
+  const types = ['text[]', 'int[]', 'bigint[]', ...source.fields.map((f, i) => (kinds[i] === 'json' ? 'text[]' : kinds[i] === 'time' ? 'float8[]' : `${sqlType(f.type)}[]`))];
+  const selects = columns.map((c, i) => {
+    const kind = i >= 3 ? kinds[i - 3] : undefined;
+    if (kind === 'json') return `${ident(c)}::jsonb`;
+    if (kind === 'time') return `timestamptz 'epoch' + ${ident(c)} * interval '1 millisecond'`;
+    return ident(c);
+  });
+  const params: string[] = [textArray(events.map((e) => e.topic)), numberArray(events.map((e) => e.partition)), numberArray(events.map((e) => e.offset))];
+  source.fields.forEach((field, i) => {
+    const values = events.map((e) => e.fields[field.name]);
+    const kind = kinds[i];
+    if (kind === 'number' || kind === 'time') params.push(numberArray(values as (number | null | undefined)[]));
+    else if (kind === 'json') params.push(textArray(values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)))));
+    else params.push(textArray(values.map((v) => (v === null || v === undefined ? null : String(v)))));
+  });
   return {
     sql: `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')}) on conflict do nothing`,
     params,
@@ -197,7 +206,7 @@ export interface StoredPiece extends PieceKey {
   readonly version: number;
 }
 
-const keyColumns = (pieces: readonly PieceKey[]) => [pieces.map((p) => p.entityKey), pieces.map((p) => p.width), pieces.map((p) => p.start)];
+const keyColumns = (pieces: readonly PieceKey[]) => [textArray(pieces.map((p) => p.entityKey)), numberArray(pieces.map((p) => p.width)), numberArray(pieces.map((p) => p.start))];
 
 /**
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
@@ -206,7 +215,7 @@ const keyColumns = (pieces: readonly PieceKey[]) => [pieces.map((p) => p.entityK
 export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
     sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
-    params: [...keyColumns(pieces), partials, version],
+    params: [...keyColumns(pieces), textArray(partials), version],
   };
 }
 
@@ -229,7 +238,7 @@ export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty:
   return {
     insert: {
       sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing`,
-      params: [...cols, empty, version],
+      params: [...cols, textArray(empty), version],
     },
     select: {
       sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
@@ -242,6 +251,6 @@ export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty:
 export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
     sql: `update ${table} t set partial = u.p::jsonb, version = u.v from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) as u(k, w, s, p, v) where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
-    params: [...keyColumns(pieces), partials, versions],
+    params: [...keyColumns(pieces), textArray(partials), numberArray(versions)],
   };
 }
