@@ -76,7 +76,7 @@ export interface Config {
   readonly transformPoolSize: number;
   readonly transformMemoryMb: number;
   readonly transformTimeoutMs: number;
-  /** Tile and slice rows the materializer remembers as committed (--piece-cache-rows, default 500000; 0: off). */
+  /** Tile and slice rows the materializer remembers as committed (--piece-cache-rows, default 100000; 0: off). */
   readonly pieceCacheRows: number;
   /** Archived events `skewless backfill` folds and merges per transaction (--backfill-chunk, default 5000). */
   readonly backfillChunk: number;

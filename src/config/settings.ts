@@ -250,7 +250,7 @@ export const SETTINGS = {
   pieceCacheRows: {
     flag: 'piece-cache-rows',
     env: 'SKEWLESS_PIECE_CACHE_ROWS',
-    default: '500000',
+    default: '100000',
     valueName: 'N',
     help: 'Tile and slice rows the materializer remembers as it committed them, so merging into them again needs no read (0: off).',
   },

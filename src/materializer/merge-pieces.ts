@@ -39,7 +39,8 @@ interface Plan {
   readonly key: PieceKey;
   readonly cached: CachedPiece | undefined;
   partial: Record<string, Json>;
-  texts: string[];
+  /** The row's `partial` column text. */
+  text: string;
 }
 
 /** A table's plans; `table` names where they go. */
@@ -74,7 +75,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     const toLock = plans.filter((p) => p.cached !== undefined);
     const fresh = plans.filter((p) => p.cached === undefined);
     if (fresh.length > 0) {
-      const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map(rowText), baseVersion + 1);
+      const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
       const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(r.entity_key, r.width, r.tile_start)));
       for (const plan of fresh) {
         if (inserted.has(pieceId(plan.key.entityKey, plan.key.width, plan.key.start))) written.push({ plan, version: baseVersion + 1 });
@@ -103,10 +104,10 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       }
     }
     if (toSave.length > 0) {
-      const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => rowText(d.plan)), toSave.map((d) => d.version));
+      const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
-    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, text: rowText(plan) });
+    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, text: plan.text });
   }
   return out;
 }
@@ -116,28 +117,25 @@ export async function mergePieces(tx: SqlQueryable, deltas: readonly TileDelta[]
   return writeMerges(tx, planMerges(deltas, cache), baseVersion);
 }
 
-/** The delta merged into a stored partial (decoded here; `stored` is not changed), or into an empty one. */
-function mergeInto(delta: TileDelta, stored: { readonly [feature: string]: unknown } | undefined): { partial: Record<string, Json>; texts: string[] } {
+/**
+ * The delta merged into a stored partial (decoded here; `stored` is not changed), or into an empty one:
+ * the row's partials and their column text, each feature's JSON serialised once.
+ */
+function mergeInto(delta: TileDelta, stored: { readonly [feature: string]: unknown } | undefined): { partial: Record<string, Json>; text: string } {
+  const { features, aggregators } = delta.group;
   const partial: Record<string, Json> = {};
-  const texts: string[] = [];
-  delta.group.features.forEach((feature, f) => {
-    const aggregator = aggregatorFor(feature.aggregation!);
-    const held = stored?.[feature.name];
+  let text = '{';
+  for (let f = 0; f < features.length; f++) {
+    const aggregator = aggregators[f]!;
+    const name = features[f]!.name;
+    const held = stored?.[name];
     // A feature added to the view after the row was written has no partial in it yet: empty.
     const into = held === undefined ? aggregator.empty() : aggregator.decode(held);
     const encoded = aggregator.encode(aggregator.mergeInto(into, delta.partials[f]));
-    partial[feature.name] = encoded;
-    texts.push(JSON.stringify(encoded));
-  });
-  return { partial, texts };
-}
-
-/** A row's `partial` column as JSON text, from its features' texts (no second serialisation). */
-function rowText(plan: { readonly texts: readonly string[]; readonly delta: TileDelta }): string {
-  const features = plan.delta.group.features;
-  let out = '{';
-  for (let f = 0; f < features.length; f++) out += `${f === 0 ? '' : ','}${JSON.stringify(features[f]!.name)}:${plan.texts[f]}`;
-  return `${out}}`;
+    partial[name] = encoded;
+    text += `${f === 0 ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(encoded)}`;
+  }
+  return { partial, text: `${text}}` };
 }
 
 const emptyRows = new WeakMap<TileGroup, string>();

@@ -14,8 +14,8 @@
 import type { Json } from '../features/aggregate/aggregator.ts';
 import type { StoredPiece } from '../stores/sql/materializer-tables.ts';
 
-/** Rows kept by default: the example's views keep about 8 rows per active user (tiles and head slices). */
-export const DEFAULT_PIECE_CACHE_ROWS = 500_000;
+/** Rows kept by default: an active entity needs its current tiles and head slices (for the example's user view, about 8). */
+export const DEFAULT_PIECE_CACHE_ROWS = 100_000;
 
 export interface CachedPiece {
   readonly version: number;
