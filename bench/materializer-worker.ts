@@ -70,6 +70,7 @@ async function materialize(args: WorkerArgs): Promise<() => Promise<void>> {
       brokers: config.kafkaBrokers!,
       groupId: config.consumerGroup,
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      pieceCacheRows: config.pieceCacheRows,
       bounds,
       onBatch: (r) => {
         let events = 0;

@@ -24,7 +24,7 @@ import { loadRegistry } from '../src/registry/load.ts';
 import type { Registry } from '../src/registry/registry.ts';
 import { closeStores, openStores } from '../src/stores/open.ts';
 import type { Stores } from '../src/stores/open.ts';
-import { DEAD_LETTERS, eventsTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
+import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { CpuWindow, OTHERS } from './cpu.ts';
 import { PARTITIONS, POPULATION, createFixture, transactions } from './materializer-fixture.ts';
@@ -199,7 +199,10 @@ async function checkStores(registry: Registry, stores: Stores, topic: string, to
   if (archived !== total || dead !== 0) throw new Error(`after the run PostgreSQL holds ${archived} archived events (expected ${total}) and ${dead} dead letters (expected 0)`);
   const views = registry.views.filter((v) => v.kind === 'aggregation' && v.source === source.name);
   // Informative only: the tile tables' layout is the materializer's business, so a change there must not fail the bench.
-  const tiles = await Promise.all(views.map(async (v) => `${(await count(`select count(*) as n from ${tilesTable(v.name)}`)).toLocaleString('en-US')} tiles in ${v.name}`)).catch(() => ['tile counts not read']);
+  // Tiles and slices together are the rows a commit merges into: what --piece-cache-rows must hold to serve every merge.
+  const tiles = await Promise.all(
+    views.map(async (v) => `${(await count(`select count(*) as n from ${tilesTable(v.name)}`)).toLocaleString('en-US')} tiles and ${(await count(`select count(*) as n from ${slicesTable(v.name)}`)).toLocaleString('en-US')} slices in ${v.name}`),
+  ).catch(() => ['tile counts not read']);
   return `Checked in PostgreSQL after the run: ${archived.toLocaleString('en-US')} events archived, 0 dead letters, ${tiles.join(', ')}.`;
 }
 

@@ -14,7 +14,7 @@
 import type { Json } from '../features/aggregate/aggregator.ts';
 import type { StoredPiece } from '../stores/sql/materializer-tables.ts';
 
-/** Rows kept by default: an active entity needs its current tiles and head slices (for the example's user view, about 8). */
+/** Rows kept by default: the materializer bench (5,000 users, 300 merchants, the example's views) merges into 49,239. */
 export const DEFAULT_PIECE_CACHE_ROWS = 100_000;
 
 export interface CachedPiece {
