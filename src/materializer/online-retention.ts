@@ -35,10 +35,15 @@ export const PRUNE_EVERY_MS = 60_000;
 
 const sliceOf = (a: Aggregation): number => headSliceMs(a.hopMs);
 
+const sliceWidths = new WeakMap<AggregationView, readonly number[]>();
+
 /** The start of the oldest slice any T ≥ `at` − slack reads raw events from, over the view's features. */
 function eventFrom(view: AggregationView, at: number): number {
+  // Asked once per event (feedsOnlineEvents): the view's distinct slice widths are worked out once.
+  let widths = sliceWidths.get(view);
+  if (widths === undefined) sliceWidths.set(view, (widths = [...new Set(view.features.map((f) => sliceOf(f.aggregation!)))]));
   let from = Infinity;
-  for (const f of view.features) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, sliceOf(f.aggregation!)));
+  for (const width of widths) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, width));
   return from;
 }
 
