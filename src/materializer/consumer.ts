@@ -30,6 +30,13 @@ import type { Owed } from './online-sync.ts';
 const PARTITIONS_CONCURRENTLY = 8;
 /** Largest group commit, in messages: bounds a transaction's time (and so the wait of the batches in it). */
 const MAX_MESSAGES_PER_COMMIT = 20_000;
+/**
+ * How often a running materializer makes good what other commits owe online and have owed for at least
+ * OUTBOX_STALE_MS: commits of a process killed between its commit and its online write (one that may never
+ * restart). A live commit's own write takes well under a second; making it good twice is harmless.
+ */
+export const OUTBOX_SWEEP_EVERY_MS = 10_000;
+export const OUTBOX_STALE_MS = 30_000;
 /** Fetch size per partition: about 25k messages of ~150 bytes, so a busy partition fills a commit. */
 const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
@@ -217,6 +224,23 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     await heartbeat();
   };
 
+  let sweeping: Promise<void> = Promise.resolve();
+  let sweepRunning = false;
+  const sweep = setInterval(() => {
+    if (sweepRunning) return;
+    sweepRunning = true;
+    sweeping = flushOutbox(registry, stores, Date.now(), OUTBOX_STALE_MS)
+      .then(
+        (entities) => {
+          if (entities > 0) logger.info('materializer.outbox_swept', { entities });
+        },
+        // The online store is down, most likely: the next sweep (or the next start) tries again.
+        (error: unknown) => logger.warn('materializer.outbox_sweep_failed', { message: (error as Error).message }),
+      )
+      .finally(() => (sweepRunning = false));
+  }, OUTBOX_SWEEP_EVERY_MS);
+  sweep.unref();
+
   let resolveStarted!: () => void;
   const started = new Promise<void>((resolve) => (resolveStarted = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => resolveStarted());
@@ -224,6 +248,8 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   return {
     started,
     stop: async () => {
+      clearInterval(sweep);
+      await sweeping;
       await consumer.disconnect();
       // What was queued commits (a failure is fine: it is fetched again on the next start), then the last
       // commit's online write: a clean stop leaves nothing in the outbox.

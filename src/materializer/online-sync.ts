@@ -14,7 +14,7 @@ import type { Stores } from '../stores/open.ts';
 import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
-import { OWED_SQL, clearLegacyOutboxSql, clearOutboxSql, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
+import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
 import { eventInputs, groupBounds, pruneBounds } from './online-retention.ts';
@@ -56,11 +56,13 @@ export async function writeOnline(stores: Stores, owed: Owed): Promise<void> {
 
 /**
  * Makes good every online write owed: for each outbox entry, the entity's newest history row (row views)
- * or its pieces (aggregation views), from PostgreSQL. Run at start-up and after an online failure.
- * Returns the number of entries flushed.
+ * or its pieces (aggregation views), from PostgreSQL. Run at start-up, after an online failure, and every
+ * few seconds (with `olderThanMs`) for what commits of a process that died owed (consumer.ts). Returns the
+ * number of entities made good.
  */
-export async function flushOutbox(registry: Registry, stores: Stores, now = Date.now()): Promise<number> {
-  const owed = await stores.offline.query<{ view: string; entity_key: string; token: string }>(OWED_SQL);
+export async function flushOutbox(registry: Registry, stores: Stores, now = Date.now(), olderThanMs?: number): Promise<number> {
+  const read = owedSql(olderThanMs);
+  const owed = await stores.offline.query<{ view: string; entity_key: string; token: string }>(read.sql, read.params);
   const rows: OnlineWrite[] = [];
   const pieces: PiecesWrite[] = [];
   let entities = 0;

@@ -173,10 +173,20 @@ export function clearOutboxSql(tokens: readonly string[]): { sql: string; params
   return { sql: `delete from ${OUTBOX} where token = any($1::text[])`, params: [tokens] };
 }
 
-/** Every entity owed, by any commit: new-style rows and entries an earlier version left. */
-export const OWED_SQL =
-  `select o.view, k.value as entity_key, o.token from ${OUTBOX} o cross join lateral jsonb_array_elements_text(o.entity_keys) as k(value) ` +
-  `union all select view, entity_key, token from ${LEGACY_OUTBOX}`;
+/**
+ * Every entity owed, by any commit: new-style rows and entries an earlier version left. With `olderThanMs`,
+ * only rows owed at least that long ago (by the database's clock): those whose commit's own online write
+ * should long have finished.
+ */
+export function owedSql(olderThanMs?: number): { sql: string; params: unknown[] } {
+  return {
+    sql:
+      `select o.view, k.value as entity_key, o.token from ${OUTBOX} o cross join lateral jsonb_array_elements_text(o.entity_keys) as k(value) ` +
+      `where $1::float8 is null or o.owed_at < now() - $1::float8 * interval '1 millisecond' ` +
+      `union all select view, entity_key, token from ${LEGACY_OUTBOX}`,
+    params: [olderThanMs ?? null],
+  };
+}
 
 /** Clears entries of the per-entity outbox an earlier version left, each under the token it was owed with. */
 export function clearLegacyOutboxSql(entries: readonly OutboxEntry[]): { sql: string; params: unknown[] } {

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ONLINE_WRITES_PER_CALL, writeOnline } from '../../../src/materializer/online-sync.ts';
+import { ONLINE_WRITES_PER_CALL, flushOutbox, writeOnline } from '../../../src/materializer/online-sync.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
 import type { Stores } from '../../../src/stores/open.ts';
 import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
-import { OWED_SQL, addOutboxSql } from '../../../src/stores/sql/materializer-tables.ts';
+import { OUTBOX, addOutboxSql, owedSql } from '../../../src/stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../../../src/stores/types.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
@@ -19,6 +19,10 @@ describe('writeOnline', () => {
   let registry: Registry;
   let stores: Stores;
   const calls: number[] = [];
+  const owed = async () => {
+    const read = owedSql();
+    return stores.offline.query(read.sql, read.params);
+  };
 
   before(async () => {
     registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! } type Stats @featureView(entity: "User") { score: Float }`);
@@ -52,8 +56,24 @@ describe('writeOnline', () => {
     const second = addOutboxSql(new Map([['stats', ['b']]]), 'commit-2');
     await stores.offline.query(second.sql, second.params);
     await writeOnline(stores, { rows: [{ ...row(1), entityKey: 'a' }, { ...row(2), entityKey: 'b' }], pieces: [], token: 'commit-1' });
-    assert.deepEqual(await stores.offline.query(OWED_SQL), [{ view: 'stats', entity_key: 'b', token: 'commit-2' }]);
+    assert.deepEqual(await owed(), [{ view: 'stats', entity_key: 'b', token: 'commit-2' }]);
     await writeOnline(stores, { rows: [{ ...row(2), entityKey: 'b' }], pieces: [], token: 'commit-2' });
-    assert.deepEqual(await stores.offline.query(OWED_SQL), []);
+    assert.deepEqual(await owed(), []);
+  });
+
+  it('makes good, by age, what a commit owed and never wrote (its process died)', async () => {
+    const dead = addOutboxSql(new Map([['stats', ['old']]]), 'died-commit');
+    await stores.offline.query(dead.sql, dead.params);
+    await stores.offline.query(`update ${OUTBOX} set owed_at = now() - interval '1 minute' where token = 'died-commit'`);
+    const live = addOutboxSql(new Map([['stats', ['new']]]), 'live-commit');
+    await stores.offline.query(live.sql, live.params);
+    // The history row the dead commit wrote, which the online store never got.
+    await stores.offline.query(`insert into skewless."history_stats" (user_id, event_timestamp, created_timestamp, score) values ('old', to_timestamp(1), to_timestamp(1), 7)`);
+    assert.equal(await flushOutbox(registry, stores, Date.now(), 30_000), 1, 'only the entity owed for longer than 30 s');
+    assert.deepEqual(await owed(), [{ view: 'stats', entity_key: 'new', token: 'live-commit' }], 'a commit still in flight keeps its row');
+    const [entry] = await stores.online.read([{ view: 'stats', entity: 'User', entityKey: 'old' }]);
+    assert.ok(entry !== null && entry !== undefined && 'values' in entry && entry.values.score === 7, 'the dead commit\'s row is online');
+    await flushOutbox(registry, stores);
+    assert.deepEqual(await owed(), []);
   });
 });
