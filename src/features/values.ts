@@ -38,6 +38,12 @@ export function normalizeValue(type: FieldType, value: unknown, fromText = false
   return normalizeScalar(type.scalar, value, fromText);
 }
 
+/**
+ * PostgreSQL cannot store U+0000 in text or jsonb: a value holding it would fail the whole batch it came in
+ * (and, from Kafka, stall its partition on every retry), so it is refused as the one bad value it is.
+ */
+const NUL: ValueResult = { ok: false, reason: 'must not contain the NUL character (U+0000), which PostgreSQL cannot store' };
+
 function normalizeScalar(scalar: FieldType['scalar'], value: unknown, fromText: boolean): ValueResult {
   if (value === null) return { ok: true, value: null };
   const bad = (what: string): ValueResult => ({ ok: false, reason: `must be ${what}, got ${describe(value)}` });
@@ -56,21 +62,26 @@ function normalizeScalar(scalar: FieldType['scalar'], value: unknown, fromText: 
     }
     case 'ID':
       if (Number.isSafeInteger(value)) return { ok: true, value: String(value) };
-      return typeof value === 'string' ? { ok: true, value } : bad('a string or an integer');
+      if (typeof value !== 'string') return bad('a string or an integer');
+      return value.includes('\u0000') ? NUL : { ok: true, value };
     case 'String':
-      return typeof value === 'string' ? { ok: true, value } : bad('a string');
+      if (typeof value !== 'string') return bad('a string');
+      return value.includes('\u0000') ? NUL : { ok: true, value };
     case 'DateTime': {
       const ms = toEpochMs(fromText && typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value);
       return ms === undefined ? bad('ISO-8601 with a zone or epoch milliseconds') : { ok: true, value: ms };
     }
-    case 'JSON':
+    case 'JSON': {
+      let json = value;
       if (fromText && typeof value === 'string') {
         try {
-          return { ok: true, value: JSON.parse(value) };
+          json = JSON.parse(value);
         } catch {
           return bad('JSON');
         }
       }
-      return { ok: true, value };
+      // JSON.stringify writes U+0000 as \u0000 wherever it is, in a key or a string value.
+      return JSON.stringify(json).includes('\\u0000') ? NUL : { ok: true, value: json };
+    }
   }
 }

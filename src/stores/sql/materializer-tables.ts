@@ -118,10 +118,16 @@ export function saveOffsetsSql(group: string, next: readonly { topic: string; pa
   };
 }
 
+/**
+ * Dead letters keep their raw payload as text. PostgreSQL text cannot hold U+0000, so a payload with a raw
+ * NUL in it (which is never valid JSON, so MALFORMED) keeps it as the six characters `\u0000`: storing the
+ * letter must not fail the batch it is set aside from.
+ */
 export function insertDeadLettersSql(letters: readonly DeadLetter[]): { sql: string; params: unknown[] } {
+  const storable = (text: string | null) => (text === null ? null : text.replaceAll('\u0000', '\\u0000'));
   return {
     sql: `insert into ${DEAD_LETTERS} (topic, partition, "offset", payload, reason, message) select * from unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[]) on conflict do nothing`,
-    params: [letters.map((d) => d.topic), letters.map((d) => d.partition), letters.map((d) => d.offset), letters.map((d) => d.payload), letters.map((d) => d.reason), letters.map((d) => d.message)],
+    params: [letters.map((d) => d.topic), letters.map((d) => d.partition), letters.map((d) => d.offset), letters.map((d) => storable(d.payload)), letters.map((d) => d.reason), letters.map((d) => storable(d.message))],
   };
 }
 

@@ -53,6 +53,15 @@ describe('feature values', () => {
     assert.deepEqual(normalizeValue(t('JSON'), { a: [1] }), { ok: true, value: { a: [1] } });
   });
 
+  it('refuses text and JSON holding U+0000, which PostgreSQL cannot store, wherever it is', () => {
+    for (const [type, value] of [[t('String'), 'a\u0000'], [t('ID'), '\u0000'], [t('String', { list: true }), ['ok', 'b\u0000']], [t('JSON'), { k: ['\u0000'] }], [t('JSON'), { '\u0000': 1 }]] as const) {
+      const r = normalizeValue(type, value);
+      assert.ok(!r.ok && /U\+0000/.test(r.reason), JSON.stringify(value));
+    }
+    assert.deepEqual(normalizeValue(t('JSON'), '{"a":"\\u0000"}', true).ok, false, 'JSON from text too');
+    assert.deepEqual(normalizeValue(t('String'), 'a\\u0000'), { ok: true, value: 'a\\u0000' }, 'the six characters \\u0000 are fine');
+  });
+
   it('refuses values of the wrong type, out of range, or null where not allowed', () => {
     assert.equal(normalizeValue(t('Int'), 2 ** 31).ok, false);
     assert.equal(normalizeValue(t('Int'), 1.5).ok, false);
