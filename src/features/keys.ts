@@ -10,6 +10,8 @@ export type KeyResult = { readonly ok: true; readonly key: string; readonly valu
 /** Canonical text of one join key value, or a reason it is not one. */
 export function joinKeyValue(field: Field, value: unknown): { ok: true; text: string } | { ok: false; reason: string } {
   if (value === undefined || value === null) return { ok: false, reason: 'is missing' };
+  // No entity with one could ever be stored: PostgreSQL text cannot hold U+0000.
+  if (typeof value === 'string' && value.includes('\u0000')) return { ok: false, reason: 'must not contain the NUL character (U+0000)' };
   switch (field.type.scalar) {
     case 'Int':
       return Number.isSafeInteger(value) ? { ok: true, text: String(value) } : { ok: false, reason: `must be an integer, got ${describe(value)}` };

@@ -28,6 +28,11 @@ describe('entity keys', () => {
     assert.equal(encodeKey(['only']), 'only');
   });
 
+  it('refuses a join key holding U+0000, which no store could keep', () => {
+    const r = entityKey(entity([['user_id', 'ID']]), { user_id: 'u\u00001' });
+    assert.ok(!r.ok && r.field === 'user_id' && /U\+0000/.test(r.reason));
+  });
+
   it('names the key and the problem for missing or mistyped values', () => {
     const e = entity([['user_id', 'ID'], ['n', 'Int']]);
     assert.deepEqual(entityKey(e, { n: 1 }), { ok: false, field: 'user_id', reason: 'join key "user_id" is missing' });
