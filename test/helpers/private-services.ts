@@ -53,8 +53,11 @@ const alive = async (pid: number): Promise<boolean> => {
 
 export interface PrivatePostgres {
   readonly url: string;
-  /** pg_ctl stop -m fast: open sessions are cut off, as when a server is restarted. */
-  stop(): Promise<void>;
+  /**
+   * pg_ctl stop: `fast` (default) cuts open sessions off, as when a server is restarted; `immediate` kills
+   * every process at once, as a crash does (the next start recovers from the WAL).
+   */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Starts the server again on the same data directory and resolves once it accepts connections. */
   start(): Promise<void>;
   /** Stops it for good and deletes its data. */
@@ -88,8 +91,8 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
   }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/skewless`,
-    stop: async () => {
-      await pgCtl(['-D', data, '-m', 'fast', '-w', 'stop']);
+    stop: async (mode = 'fast') => {
+      await pgCtl(['-D', data, '-m', mode, '-w', 'stop']);
     },
     start: async () => {
       await pgCtl(['-D', data, '-l', log, '-w', '-t', '60', 'start']);
