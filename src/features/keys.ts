@@ -5,13 +5,16 @@
  */
 import type { Entity, Field } from '../registry/types.ts';
 
+/** Why text holding U+0000 is refused, as a value or a join key: PostgreSQL text and jsonb cannot hold it. */
+export const NUL_REASON = 'must not contain the NUL character (U+0000), which PostgreSQL cannot store';
+
 export type KeyResult = { readonly ok: true; readonly key: string; readonly values: readonly string[] } | { readonly ok: false; readonly field: string; readonly reason: string };
 
 /** Canonical text of one join key value, or a reason it is not one. */
 export function joinKeyValue(field: Field, value: unknown): { ok: true; text: string } | { ok: false; reason: string } {
   if (value === undefined || value === null) return { ok: false, reason: 'is missing' };
   // No entity with one could ever be stored: PostgreSQL text cannot hold U+0000.
-  if (typeof value === 'string' && value.includes('\u0000')) return { ok: false, reason: 'must not contain the NUL character (U+0000)' };
+  if (typeof value === 'string' && value.includes('\u0000')) return { ok: false, reason: NUL_REASON };
   switch (field.type.scalar) {
     case 'Int':
       return Number.isSafeInteger(value) ? { ok: true, text: String(value) } : { ok: false, reason: `must be an integer, got ${describe(value)}` };

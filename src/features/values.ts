@@ -3,7 +3,7 @@
  * Internally Int and Float are numbers, DateTime is epoch ms, lists are arrays, JSON is any JSON value.
  */
 import type { FieldType } from '../registry/types.ts';
-import { describe } from './keys.ts';
+import { NUL_REASON, describe } from './keys.ts';
 import { toEpochMs } from './time.ts';
 
 const INT32_MIN = -(2 ** 31);
@@ -42,7 +42,7 @@ export function normalizeValue(type: FieldType, value: unknown, fromText = false
  * PostgreSQL cannot store U+0000 in text or jsonb: a value holding it would fail the whole batch it came in
  * (and, from Kafka, stall its partition on every retry), so it is refused as the one bad value it is.
  */
-const NUL: ValueResult = { ok: false, reason: 'must not contain the NUL character (U+0000), which PostgreSQL cannot store' };
+const NUL: ValueResult = { ok: false, reason: NUL_REASON };
 
 function normalizeScalar(scalar: FieldType['scalar'], value: unknown, fromText: boolean): ValueResult {
   if (value === null) return { ok: true, value: null };

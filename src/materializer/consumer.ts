@@ -65,7 +65,7 @@ export interface MaterializerObserver {
   committed(result: CommitResult, messages: number, seconds: number): void;
   /** A commit reached PostgreSQL but not the online store: its online writes are owed (online-sync.ts). */
   onlineBehind(messages: number): void;
-  /** A commit failed; kafkajs will deliver its batches again. */
+  /** A commit failed; its batches are fetched again and retried (fetchAgain). */
   failed(messages: number): void;
 }
 

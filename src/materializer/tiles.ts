@@ -8,13 +8,13 @@
  * stored tiles and slices; merges are exact and order-independent, so how events were split into batches
  * never shows in a value.
  */
-import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import { entityKey } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { AggregationView, Feature } from '../registry/types.ts';
+import type { Aggregation, AggregationView, Feature } from '../registry/types.ts';
 import { groupBy } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
 import { feedsSlices } from './online-retention.ts';
@@ -27,9 +27,9 @@ export interface TileGroup {
   readonly sliceMs: number;
   /** In the view's order. */
   readonly features: readonly Feature[];
-  /** Each feature's aggregator and the source field it reads (undefined: none, as COUNT), looked up once. */
+  /** Each feature's aggregation and aggregator, looked up once. */
+  readonly aggregations: readonly Aggregation[];
   readonly aggregators: readonly Aggregator[];
-  readonly inputs: readonly (string | undefined)[];
 }
 
 export type PieceKind = 'tile' | 'slice';
@@ -62,8 +62,8 @@ export function tileGroups(view: AggregationView): readonly TileGroup[] {
         hopMs: features[0]!.aggregation!.hopMs,
         sliceMs: headSliceMs(features[0]!.aggregation!.hopMs),
         features,
+        aggregations: features.map((f) => f.aggregation!),
         aggregators: features.map((f) => aggregatorFor(f.aggregation!)),
-        inputs: features.map((f) => f.aggregation!.of),
       }))
       .sort((a, b) => a.hopMs - b.hopMs);
     groupsCache.set(view, out);
@@ -111,12 +111,8 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
     return delta;
   };
   const fold = (delta: TileDelta, event: SourceEvent) => {
-    const { aggregators, inputs } = delta.group;
-    for (let i = 0; i < aggregators.length; i++) {
-      const input = inputs[i];
-      // As inputValue: a feature with no input (COUNT) counts every event.
-      delta.partials[i] = aggregators[i]!.add(delta.partials[i], input === undefined ? true : event.fields[input], event.eventTs);
-    }
+    const { aggregations, aggregators } = delta.group;
+    for (let i = 0; i < aggregators.length; i++) delta.partials[i] = aggregators[i]!.add(delta.partials[i], inputValue(aggregations[i]!, event.fields), event.eventTs);
   };
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {

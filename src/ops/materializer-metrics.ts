@@ -47,7 +47,7 @@ export function materializerMetrics(metrics: Metrics, logger?: Logger): Material
   });
   const commits = counter(metrics, {
     name: 'skewless_materializer_commits_total',
-    help: 'Commits by outcome: ok, online_behind (in PostgreSQL, online writes owed), failed (retried by Kafka).',
+    help: 'Commits by outcome: ok, online_behind (in PostgreSQL, online writes owed), failed (its batches fetched again and retried).',
     labelNames: ['outcome'],
   });
   const seconds = histogram(metrics, {

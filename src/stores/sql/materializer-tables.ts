@@ -235,12 +235,17 @@ export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], p
   };
 }
 
-/** Locks the rows named that exist, in key order, and returns their versions (not their partials). */
-export function lockVersionsSql(table: string, pieces: readonly PieceKey[]): { sql: string; params: unknown[] } {
+/** Locks the rows named that exist, in key order, and returns `columns` of each besides its key. */
+function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string): { sql: string; params: unknown[] } {
   return {
-    sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, version::float8 as version from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
+    sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, ${columns} from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
     params: keyColumns(pieces),
   };
+}
+
+/** Locks the rows named that exist, in key order, and returns their versions (not their partials). */
+export function lockVersionsSql(table: string, pieces: readonly PieceKey[]): { sql: string; params: unknown[] } {
+  return lockRowsSql(table, pieces, 'version::float8 as version');
 }
 
 /**
@@ -250,17 +255,7 @@ export function lockVersionsSql(table: string, pieces: readonly PieceKey[]): { s
  * between them.
  */
 export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
-  const cols = keyColumns(pieces);
-  return {
-    insert: {
-      sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing`,
-      params: [...cols, textArray(empty), version],
-    },
-    select: {
-      sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
-      params: cols,
-    },
-  };
+  return { insert: insertNewPiecesSql(table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
 }
 
 /** Writes rows already locked: `partials` (column text) and `versions` by position. */
