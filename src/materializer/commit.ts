@@ -1,6 +1,6 @@
 /**
  * Writing one batch, exactly once. In one PostgreSQL transaction: lock the batch's partitions' offset rows,
- * drop messages already committed, archive raw events, append history rows, keep dead letters, record the
+ * drop messages already committed, archive raw events (archive.ts), append history rows, keep dead letters, record the
  * online writes owed (outbox) and move the offsets. Only then the online store, with absolute values
  * (the newest row per entity, written only if newer), after which the outbox entries are cleared.
  *
@@ -20,7 +20,8 @@ import type { OnlineWrite } from '../stores/types.ts';
 import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
 import { appendHistory } from '../stores/sql/history.ts';
-import { addOutboxSql, archiveEventsSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
+import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
+import { archiveEvents } from './archive.ts';
 import { foldTiles } from './tiles.ts';
 import type { TileDelta } from './tiles.ts';
 import { planMerges, writeMerges } from './merge-pieces.ts';
@@ -66,16 +67,11 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
 
     // The archive insert is PostgreSQL's largest piece of work in a commit. node-postgres sends it at once,
     // and the batch is folded and merged in JavaScript while the database writes it, on the other core.
-    const archived = Promise.all([...writes.events].map(([name, events]) => {
-      const { sql, params } = archiveEventsSql(registry.source(name)!, events);
-      return tx.query(sql, params);
-    }));
-    // Awaited below; until then a failure must not count as an unhandled rejection.
-    archived.catch(() => {});
+    const archived = await archiveEvents(tx, registry, writes.events);
     const deltas = foldTiles(registry, writes.events, now);
     const planned = planMerges(deltas, cache);
     const owedEntities = entitiesOf(deltas);
-    await archived;
+    await archived.written;
     const merged = await writeMerges(tx, planned);
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {

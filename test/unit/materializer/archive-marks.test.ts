@@ -1,0 +1,141 @@
+/**
+ * Archive marks: a commit whose events are all past their partitions' marks inserts them plainly; one that
+ * reaches below (a second consumer group archiving the same topic, an archive older than the marks) takes
+ * the guarded insert, so each message is archived once whichever group gets there first.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { partitionSpans, pastMarks } from '../../../src/materializer/archive.ts';
+import { DEFAULT_TIME_BOUNDS } from '../../../src/materializer/batch.ts';
+import { commitBatch } from '../../../src/materializer/commit.ts';
+import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts';
+import type { RawMessage, SourceEvent } from '../../../src/materializer/decode.ts';
+import type { Registry } from '../../../src/registry/registry.ts';
+import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
+import type { Stores } from '../../../src/stores/open.ts';
+import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
+import type { SqlClient } from '../../../src/stores/sql/client.ts';
+import { registryFromSdl } from '../../helpers/repos.ts';
+
+const T0 = Date.parse('2026-11-21T12:00:00.000Z');
+
+const event = (partition: number, offset: number, topic = 't'): SourceEvent => ({ topic, partition, offset, source: 'S', eventTs: T0, messageTs: T0, fields: {} });
+
+describe('partitionSpans and pastMarks', () => {
+  it('spans each partition from its first offset to past its last, whatever the order', () => {
+    const spans = partitionSpans([event(0, 5), event(0, 6), event(1, 9), event(0, 3), event(1, 7), event(0, 4, 'u')]);
+    assert.deepEqual(
+      spans.map((s) => [s.topic, s.partition, s.first, s.offset]),
+      [
+        ['t', 0, 3, 7],
+        ['t', 1, 7, 10],
+        ['u', 0, 4, 5],
+      ],
+    );
+  });
+
+  it('is past the marks only when every partition starts at or after its mark', () => {
+    const spans = partitionSpans([event(0, 5), event(1, 9)]);
+    assert.equal(pastMarks(spans, new Map([['t/0', 5], ['t/1', 2]])), true);
+    assert.equal(pastMarks(spans, new Map([['t/0', 6], ['t/1', 2]])), false, 'offset 5 may be archived');
+    assert.equal(pastMarks(spans, new Map([['t/0', 0]])), false, 'a partition with no mark is not known to be new');
+  });
+});
+
+describe('archiving with marks (embedded PostgreSQL)', () => {
+  let registry: Registry;
+  const opened: SqlClient[] = [];
+
+  before(async () => {
+    registry = await registryFromSdl(`
+      type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type Windows @featureView(entity: "User", source: "Txn") {
+        n_1h: Int! @aggregate(fn: COUNT, window: "1h")
+        sum_1h: Float! @aggregate(fn: SUM, of: "amount", window: "1h")
+      }
+    `);
+  });
+
+  after(async () => {
+    for (const client of opened) await client.close();
+  });
+
+  /** A fresh store whose transactions record the archive inserts they run. */
+  const openStores = async (archiveInserts: string[]): Promise<Stores> => {
+    const offline = await pgliteOfflineStore();
+    opened.push(offline);
+    await offline.ensureSchema(registry);
+    const transaction: SqlClient['transaction'] = (fn) =>
+      offline.transaction((tx) => fn({ query: (sql, params) => (/^insert into skewless\."events_Txn"/.test(sql) && archiveInserts.push(sql), tx.query(sql, params)) }));
+    return {
+      online: new MemoryOnlineStore(),
+      offline: new Proxy(offline, {
+        get(target, prop) {
+          if (prop === 'transaction') return transaction;
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+    };
+  };
+
+  const batch = (partition: number, from: number, count: number): RawMessage[] =>
+    Array.from({ length: count }, (_, i) => {
+      const offset = from + i;
+      const at = T0 - 30 * 60_000 + offset * 1_000;
+      return { topic: 'txns', partition, offset, value: JSON.stringify({ user_id: `u${offset % 3}`, amount: offset + 0.5, at: new Date(at).toISOString() }), timestampMs: at };
+    });
+
+  const commit = (stores: Stores, group: string, messages: readonly RawMessage[]) =>
+    commitBatch(registry, stores, group, messages, messages.map((m) => decodeMessage(registry, topicRoutes(registry).get('txns')!, m)), DEFAULT_TIME_BOUNDS, T0);
+
+  const archived = async (stores: Stores) => (await stores.offline.query<{ n: number }>(`select count(*)::int as n from skewless."events_Txn"`))[0]!.n;
+  const marks = async (stores: Stores) =>
+    (await stores.offline.query<{ partition: number; next_offset: number }>(`select partition, next_offset::int as next_offset from skewless.archive_marks where source = 'Txn' order by partition`)).map((r) => [r.partition, r.next_offset]);
+  const guarded = (sql: string) => /on conflict do nothing$/.test(sql);
+
+  it('inserts new events plainly and a second group’s copies through the guard, archiving each message once', async () => {
+    const inserts: string[] = [];
+    const stores = await openStores(inserts);
+    await commit(stores, 'a', [...batch(0, 0, 10), ...batch(1, 0, 4)]);
+    await commit(stores, 'a', batch(0, 10, 5));
+    assert.deepEqual(inserts.map(guarded), [false, false], 'group a only ever archives past the marks');
+    assert.deepEqual(await marks(stores), [[0, 15], [1, 4]]);
+
+    inserts.length = 0;
+    await commit(stores, 'b', batch(0, 0, 12));
+    await commit(stores, 'b', [...batch(0, 12, 6), ...batch(1, 0, 4)]);
+    assert.deepEqual(inserts.map(guarded), [true, true], 'group b starts below the marks group a moved');
+    assert.equal(await archived(stores), 18 + 4, 'messages both groups read are archived once');
+    assert.deepEqual(await marks(stores), [[0, 18], [1, 4]]);
+
+    inserts.length = 0;
+    await commit(stores, 'b', batch(0, 18, 3));
+    assert.deepEqual(inserts.map(guarded), [false], 'past every mark again');
+    assert.equal(await archived(stores), 25);
+  });
+
+  it('starts a missing mark at the archive’s own highest offset', async () => {
+    const inserts: string[] = [];
+    const stores = await openStores(inserts);
+    await commit(stores, 'a', batch(0, 0, 8));
+    // As an archive written before marks existed.
+    await stores.offline.query('delete from skewless.archive_marks');
+    inserts.length = 0;
+    await commit(stores, 'b', batch(0, 0, 10));
+    assert.deepEqual(inserts.map(guarded), [true]);
+    assert.equal(await archived(stores), 10);
+    assert.deepEqual(await marks(stores), [[0, 10]]);
+  });
+
+  it('refuses, loudly and whole, a copy its marks did not foresee', async () => {
+    const stores = await openStores([]);
+    await commit(stores, 'a', batch(0, 0, 6));
+    await stores.offline.query('update skewless.archive_marks set next_offset = 0');
+    await assert.rejects(commit(stores, 'b', batch(0, 0, 6)), /duplicate key|unique/i);
+    assert.equal(await archived(stores), 6);
+    const offsets = await stores.offline.query(`select * from skewless.consumer_offsets where group_id = 'b' and next_offset > 0`);
+    assert.equal(offsets.length, 0, 'the failed commit moved no offset');
+  });
+});
