@@ -7,7 +7,9 @@
  * avoid it in the common case: per (source, topic, partition), the offset below which the archive may
  * already hold a message, locked and moved by every archiving commit in the same transaction. A batch
  * whose events all sit at or past their marks cannot meet a copy, and is inserted plainly; one that
- * reaches below a mark (a second group catching up, a replay) takes the guarded insert.
+ * reaches below a mark (a second consumer group catching up) takes the guarded insert, which says which
+ * events it archived: only those are folded into tiles, so two groups sharing a database count each
+ * message once between them.
  */
 import type { Registry } from '../registry/registry.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
@@ -49,28 +51,48 @@ export function pastMarks(spans: readonly PartitionSpan[], marks: ReadonlyMap<st
   });
 }
 
+/** A batch's archive inserts, sent. */
+export interface Archiving {
+  /** Whether every event was past its marks, so that all of them are new to the archive. */
+  readonly allNew: boolean;
+  /**
+   * Resolves once PostgreSQL has archived them, with the events this commit archived, by source: all of
+   * them, or (when some were not past their marks) those no other consumer group archived first. Those
+   * were folded by that group's commit, in the same transaction as its archive insert, and must not be
+   * folded again.
+   */
+  readonly archived: Promise<ReadonlyMap<string, SourceEvent[]>>;
+}
+
 /**
  * Locks the marks of every source in the batch and sends each source's archive insert and mark move.
- * Resolves once the marks are locked, with `written`, a promise of the inserts (wrapped, since an async
- * function's promise would wait for it): the caller works while PostgreSQL writes them.
+ * Resolves once the marks are locked: the caller works while PostgreSQL writes the events.
  */
-export async function archiveEvents(tx: SqlQueryable, registry: Registry, events: ReadonlyMap<string, SourceEvent[]>): Promise<{ written: Promise<unknown> }> {
-  const plans: { source: string; spans: PartitionSpan[]; unseen: boolean }[] = [];
+export async function archiveEvents(tx: SqlQueryable, registry: Registry, events: ReadonlyMap<string, SourceEvent[]>): Promise<Archiving> {
+  const plans: { source: string; list: SourceEvent[]; spans: PartitionSpan[]; unseen: boolean }[] = [];
   for (const [source, list] of events) {
     if (list.length === 0) continue;
     const spans = partitionSpans(list);
-    plans.push({ source, spans, unseen: pastMarks(spans, await lockMarks(tx, source, spans)) });
+    plans.push({ source, list, spans, unseen: pastMarks(spans, await lockMarks(tx, source, spans)) });
   }
-  const sent = plans.map(({ source, spans, unseen }) => {
-    const insert = archiveEventsSql(registry.source(source)!, events.get(source)!, unseen);
+  const sent = plans.map(async ({ source, list, spans, unseen }): Promise<[string, SourceEvent[]]> => {
+    const insert = archiveEventsSql(registry.source(source)!, list, unseen);
     const advance = advanceArchiveMarksSql(source, spans);
     // node-postgres runs a client's queries in order: the mark moves after the insert, in the same transaction.
-    return Promise.all([tx.query(insert.sql, insert.params), tx.query(advance.sql, advance.params)]);
+    const [inserted] = await Promise.all([tx.query<{ _topic: string; _partition: number; _offset: string | number }>(insert.sql, insert.params), tx.query(advance.sql, advance.params)]);
+    return [source, unseen ? list : newlyArchived(list, inserted)];
   });
-  const written = Promise.all(sent);
+  const archived = Promise.all(sent).then((entries) => new Map(entries));
   // Awaited by the caller later; until then a failure must not count as an unhandled rejection.
-  written.catch(() => {});
-  return { written };
+  archived.catch(() => {});
+  return { allNew: plans.every((p) => p.unseen), archived };
+}
+
+/** The events whose positions the guarded insert returned (pure). */
+export function newlyArchived(events: readonly SourceEvent[], inserted: readonly { _topic: string; _partition: number; _offset: string | number }[]): SourceEvent[] {
+  if (inserted.length === events.length) return [...events];
+  const positions = new Set(inserted.map((r) => `${r._topic}/${r._partition}/${r._offset}`));
+  return events.filter((e) => positions.has(`${e.topic}/${e.partition}/${e.offset}`));
 }
 
 /** `topic/partition` → mark, locked; missing marks are created first (one extra round trip, once per partition). */

@@ -12,7 +12,6 @@
  * with its new version, and the batch's recent raw events; see online-retention.ts for which.
  */
 import { randomUUID } from 'node:crypto';
-import { entityKey } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
@@ -23,7 +22,7 @@ import { appendHistory } from '../stores/sql/history.ts';
 import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
 import { archiveEvents } from './archive.ts';
 import { foldTiles } from './tiles.ts';
-import type { TileDelta } from './tiles.ts';
+import type { EventKeys, TileDelta } from './tiles.ts';
 import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
@@ -67,11 +66,15 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
 
     // The archive insert is PostgreSQL's largest piece of work in a commit. node-postgres sends it at once,
     // and the batch is folded and merged in JavaScript while the database writes it, on the other core.
-    const archived = await archiveEvents(tx, registry, writes.events);
-    const deltas = foldTiles(registry, writes.events, now);
+    const archiving = await archiveEvents(tx, registry, writes.events);
+    // Events another consumer group archived first are in the tiles already (archive.ts): only when some
+    // may be does the fold wait for the insert to say which.
+    const events = archiving.allNew ? writes.events : await archiving.archived;
+    const keys: EventKeys = new Map();
+    const deltas = foldTiles(registry, events, now, keys);
     const planned = planMerges(deltas, cache);
     const owedEntities = entitiesOf(deltas);
-    await archived.written;
+    await archiving.archived;
     const merged = await writeMerges(tx, planned);
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
@@ -94,12 +97,12 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const { sql, params } = saveOffsetsSql(group, writes.next);
       await tx.query(sql, params);
     }
-    return { writes, rows, merged };
+    return { writes, rows, merged, events, keys };
   });
   // Only now, committed: what the cache holds is always a state PostgreSQL has (piece-cache.ts).
   for (const m of result.merged) cache?.remember(piecesTable(m.kind, m.group.view.name), m.piece);
-  const { writes, rows, merged } = result;
-  return { writes, online: () => ({ rows, pieces: piecesOwed(registry, merged, writes.events, now), token }) };
+  const { writes, rows, merged, events, keys } = result;
+  return { writes, online: () => ({ rows, pieces: piecesOwed(merged, events, keys, now), token }) };
 }
 
 /** The entities each aggregation view's deltas touch: what the commit may owe online. */
@@ -117,7 +120,7 @@ function entitiesOf(deltas: readonly TileDelta[]): Map<string, string[]> {
  * The online pieces a committed batch owes, per (view, entity): each merged tile and slice the online
  * store still keeps, with its version, and the batch's events it keeps raw (online-retention.ts).
  */
-function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: BatchWrites['events'], now: number): PiecesWrite[] {
+function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, now: number): PiecesWrite[] {
   // Per view, then per entity: nested maps rather than a joined key string per piece.
   const writes = new Map<AggregationView, Map<string, PieceField[]>>();
   const bounds = new Map<AggregationView, { prune: PruneBounds; groups: ReturnType<typeof groupBounds> }>();
@@ -140,12 +143,14 @@ function piecesOwed(registry: Registry, merged: readonly MergedPiece[], events: 
     fieldsOf(group.view, piece.entityKey).push({ name, value: encodePiece(piece.version, text) });
   }
   for (const view of new Set(merged.map((m) => m.group.view))) {
-    const entity = registry.entity(view.entity)!;
     const from = boundsOf(view).prune.eventFrom;
-    for (const event of events.get(view.source) ?? []) {
-      if (event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
-      const key = entityKey(entity, event.fields);
-      if (key.ok) fieldsOf(view, key.key).push({ name: eventField(event.eventTs, event), value: encodePiece(0, JSON.stringify(eventInputs(view, event.fields))) });
+    const list = events.get(view.source) ?? [];
+    const eventKeys = keys.get(view)!;
+    for (let i = 0; i < list.length; i++) {
+      const event = list[i]!;
+      const key = eventKeys[i];
+      if (key === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
+      fieldsOf(view, key).push({ name: eventField(event.eventTs, event), value: encodePiece(0, JSON.stringify(eventInputs(view, event.fields))) });
     }
   }
   const out: PiecesWrite[] = [];

@@ -171,7 +171,8 @@ export function advanceArchiveMarksSql(source: string, next: readonly { topic: s
  * `unseen`: the caller holds the archive marks and every event is at or past its partition's mark, so none
  * can be in the archive yet. The insert is then a plain one, which costs PostgreSQL about a fifth less than
  * `on conflict do nothing` (no speculative insertion into the position key). Should a copy be there after
- * all, the key refuses it and the transaction fails: loud, never a double count.
+ * all, the key refuses it and the transaction fails: loud, never a double count. Otherwise the insert
+ * returns the positions it archived: the events no other group archived (and folded) first.
  */
 export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], unseen = false): { sql: string; params: unknown[] } {
   const columns = ['_topic', '_partition', '_offset', ...source.fields.map((f) => f.name)];
@@ -194,7 +195,7 @@ export function archiveEventsSql(source: EventSource, events: readonly SourceEve
     else params.push(textArray(values.map((v) => (v === null || v === undefined ? null : String(v)))));
   });
   return {
-    sql: `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')})${unseen ? '' : ' on conflict do nothing'}`,
+    sql: `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')})${unseen ? '' : ' on conflict do nothing returning _topic, _partition, _offset'}`,
     params,
   };
 }

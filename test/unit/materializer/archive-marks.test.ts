@@ -93,7 +93,22 @@ describe('archiving with marks (embedded PostgreSQL)', () => {
   const archived = async (stores: Stores) => (await stores.offline.query<{ n: number }>(`select count(*)::int as n from skewless."events_Txn"`))[0]!.n;
   const marks = async (stores: Stores) =>
     (await stores.offline.query<{ partition: number; next_offset: number }>(`select partition, next_offset::int as next_offset from skewless.archive_marks where source = 'Txn' order by partition`)).map((r) => [r.partition, r.next_offset]);
-  const guarded = (sql: string) => /on conflict do nothing$/.test(sql);
+  const guarded = (sql: string) => /on conflict do nothing/.test(sql);
+  const tiles = async (stores: Stores) => {
+    const out: unknown[] = [];
+    for (const kind of ['tiles', 'slices']) out.push(...(await stores.offline.query(`select '${kind}' as kind, entity_key, width::float8 as width, tile_start::float8 as tile_start, partial from skewless."${kind}_windows" order by 2, 3, 4`)));
+    assert.ok(out.length > 0);
+    return out;
+  };
+  /** Per user, the pieces and raw events online, without their versions (merges count up differently). */
+  const online = async (stores: Stores) => {
+    const entries = await stores.online.read(['u0', 'u1', 'u2'].map((u) => ({ entity: 'User', entityKey: u, view: 'windows', pieces: true })));
+    return entries.map((entry) => {
+      const pieces = (entry as { pieces: Record<string, string> }).pieces;
+      assert.ok(Object.keys(pieces).length > 1);
+      return Object.fromEntries(Object.entries(pieces).flatMap(([name, value]) => (name === 'P' ? [] : [[name, value.slice(value.indexOf('|') + 1)]])));
+    });
+  };
 
   it('inserts new events plainly and a second group’s copies through the guard, archiving each message once', async () => {
     const inserts: string[] = [];
@@ -114,6 +129,12 @@ describe('archiving with marks (embedded PostgreSQL)', () => {
     await commit(stores, 'b', batch(0, 18, 3));
     assert.deepEqual(inserts.map(guarded), [false], 'past every mark again');
     assert.equal(await archived(stores), 25);
+
+    // Each message is folded once between the groups: the tiles are those of one group reading them all.
+    const reference = await openStores([]);
+    await commit(reference, 'a', [...batch(0, 0, 21), ...batch(1, 0, 4)]);
+    assert.deepEqual(await tiles(stores), await tiles(reference));
+    assert.deepEqual(await online(stores), await online(reference), 'and written online once');
   });
 
   it('starts a missing mark at the archive’s own highest offset', async () => {
@@ -127,6 +148,9 @@ describe('archiving with marks (embedded PostgreSQL)', () => {
     assert.deepEqual(inserts.map(guarded), [true]);
     assert.equal(await archived(stores), 10);
     assert.deepEqual(await marks(stores), [[0, 10]]);
+    const reference = await openStores([]);
+    await commit(reference, 'a', batch(0, 0, 10));
+    assert.deepEqual(await tiles(stores), await tiles(reference), 'the 8 events group a archived are folded once');
   });
 
   it('refuses, loudly and whole, a copy its marks did not foresee', async () => {
