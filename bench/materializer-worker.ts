@@ -16,7 +16,7 @@ import type { Config } from '../src/config/config.ts';
 import { startMaterializer } from '../src/materializer/consumer.ts';
 import { createLogger } from '../src/ops/log.ts';
 import { loadRegistry } from '../src/registry/load.ts';
-import { closeStores, openStores } from '../src/stores/open.ts';
+import { closeStores, openWriterStores } from '../src/stores/open.ts';
 import { Timings, timedStores } from './materializer-timing.ts';
 import type { Timing } from './materializer-timing.ts';
 
@@ -59,7 +59,8 @@ async function materialize(args: WorkerArgs): Promise<() => Promise<void>> {
   const config = workerConfig(args);
   const result = await loadRegistry(config);
   if (!result.ok) throw new Error(`the bench schema has problems: ${result.problems.map((p) => p.message).join('; ')}`);
-  const opened = await openStores(config);
+  // As skewless materialize opens them (its Redis command timeout is --online-write-timeout).
+  const opened = await openWriterStores(config);
   const timings = new Timings();
   const stores = args.timed === true ? timedStores(opened, timings) : opened;
   const bounds = { allowedLatenessMs: config.allowedLatenessMs, maxFutureSkewMs: config.maxFutureSkewMs };

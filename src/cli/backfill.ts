@@ -10,7 +10,7 @@ import { Progress } from '../ingest/progress.ts';
 import type { ProgressOutput } from '../ingest/progress.ts';
 import { aggregationViewFor, backfillView } from '../materializer/backfill.ts';
 import type { BackfillRange } from '../materializer/backfill.ts';
-import { closeStores, openStores } from '../stores/open.ts';
+import { closeStores, openWriterStores } from '../stores/open.ts';
 import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
 
 const USAGE = 'usage: skewless backfill VIEW [--from TIME] [--to TIME] (TIME: ISO-8601 with a zone, a UTC date YYYY-MM-DD, or epoch ms)';
@@ -45,7 +45,7 @@ export async function backfillCommand(config: Config, options: BackfillCommandOp
     const registry = await registryFor(config, 'backfill', io.err);
     if (registry === undefined) return 1;
     const view = aggregationViewFor(registry, name);
-    const stores = await openStores(config);
+    const stores = await openWriterStores(config);
     const clock = io.now ?? Date.now;
     let progress: Progress | undefined;
     try {

@@ -19,7 +19,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { startMetricsServer } from '../ops/metrics-server.ts';
 import type { MetricsServer } from '../ops/metrics-server.ts';
 import { loadRegistry } from '../registry/load.ts';
-import { closeStores, openStores } from '../stores/open.ts';
+import { closeStores, openWriterStores } from '../stores/open.ts';
 import { problemReport } from './validate.ts';
 
 export async function materializeCommand(config: Config, logger: Logger, err: (text: string) => void): Promise<number> {
@@ -34,7 +34,7 @@ export async function materializeCommand(config: Config, logger: Logger, err: (t
   }
   const metrics = createMetrics();
   const server = await serveMetrics(config, metrics, logger);
-  const stores = await openStores(config);
+  const stores = await openWriterStores(config);
   // The offsets table must exist before lag is read; startMaterializer makes the same (idempotent) call.
   await stores.offline.ensureSchema(result.registry);
   const lag = new KafkaLag(config.kafkaBrokers, stores.offline, config.consumerGroup);

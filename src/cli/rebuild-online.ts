@@ -7,7 +7,7 @@
 import type { Config } from '../config/config.ts';
 import { Progress } from '../ingest/progress.ts';
 import { rebuildOnline } from '../materializer/online-sync.ts';
-import { closeStores, openStores } from '../stores/open.ts';
+import { closeStores, openWriterStores } from '../stores/open.ts';
 import type { CommandIo } from './backfill.ts';
 import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
 
@@ -17,7 +17,7 @@ export async function rebuildOnlineCommand(config: Config, io: CommandIo): Promi
     requireLastingStores(config, 'rebuild-online');
     const registry = await registryFor(config, 'rebuild-online', io.err);
     if (registry === undefined) return 1;
-    const stores = await openStores(config);
+    const stores = await openWriterStores(config);
     const stored = registry.views.filter((v) => v.kind !== 'onDemand').length;
     const progress = new Progress(io.progress, 'rebuilding online', 'rebuilt', stored, { now: io.now, unit: 'views', totalIn: 'units' });
     const lines: string[] = [];

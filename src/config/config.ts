@@ -32,6 +32,8 @@ export interface Config {
   readonly redisMode: 'standalone' | 'cluster';
   /** Longest a Redis command may take, ms. */
   readonly redisTimeoutMs: number;
+  /** The Redis command timeout of the commands that write the online store from PostgreSQL (materialize, backfill, rebuild-online). */
+  readonly onlineWriteTimeoutMs: number;
   /** Unset: the in-process event source. */
   readonly kafkaBrokers: readonly string[] | undefined;
   readonly consumerGroup: string;
@@ -131,7 +133,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const port = Number(raw.port);
   if (!/^\d+$/.test(raw.port ?? '') || port > 65535) bad('port', 'a TCP port from 0 to 65535');
 
-  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk' | 'qualityMaxRows' | 'qualityMaxEntities' | 'parityBuffer' | 'maxDepth' | 'maxCost' | 'rateLimitBurst'): number => {
+  const positive = (name: 'maxEntities' | 'maxPushRows' | 'maxHistoricalRows' | 'entitySqlTimeoutMs' | 'redisTimeoutMs' | 'onlineWriteTimeoutMs' | 'transformPoolSize' | 'transformMemoryMb' | 'transformTimeoutMs' | 'kafkaSessionTimeoutMs' | 'backfillChunk' | 'qualityMaxRows' | 'qualityMaxEntities' | 'parityBuffer' | 'maxDepth' | 'maxCost' | 'rateLimitBurst'): number => {
     const n = Number(raw[name]);
     if (!/^\d+$/.test(raw[name] ?? '') || n < 1) bad(name, 'a positive integer');
     return n;
@@ -141,6 +143,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
   const maxHistoricalRows = positive('maxHistoricalRows');
   const entitySqlTimeoutMs = positive('entitySqlTimeoutMs');
   const redisTimeoutMs = positive('redisTimeoutMs');
+  const onlineWriteTimeoutMs = positive('onlineWriteTimeoutMs');
   const transformPoolSize = positive('transformPoolSize');
   const transformMemoryMb = positive('transformMemoryMb');
   const transformTimeoutMs = positive('transformTimeoutMs');
@@ -230,6 +233,7 @@ export function resolveConfig(flags: Flags, env: Readonly<Record<string, string 
     redisUrl: raw.redisUrl,
     redisMode,
     redisTimeoutMs,
+    onlineWriteTimeoutMs,
     kafkaBrokers,
     consumerGroup: raw.consumerGroup!,
     kafkaSessionTimeoutMs,

@@ -75,6 +75,13 @@ export const SETTINGS = {
     valueName: 'MS',
     help: 'How long one Redis command may take before its values are served as ONLINE_STORE_UNAVAILABLE.',
   },
+  onlineWriteTimeoutMs: {
+    flag: 'online-write-timeout',
+    env: 'SKEWLESS_ONLINE_WRITE_TIMEOUT',
+    default: '10000',
+    valueName: 'MS',
+    help: 'How long one Redis command of materialize, backfill or rebuild-online may take before its write is left owed in the outbox.',
+  },
   kafkaBrokers: {
     flag: 'kafka-brokers',
     env: 'KAFKA_BROKERS',

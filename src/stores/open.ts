@@ -11,6 +11,17 @@ export interface Stores {
   readonly offline: OfflineStore;
 }
 
+/**
+ * The stores of a command that writes the online store from PostgreSQL (materialize, backfill,
+ * rebuild-online): Redis commands may take up to `--online-write-timeout`. Their writes are background and
+ * absolute, and one timed out under load is owed again from PostgreSQL (the outbox), which costs far more
+ * than waiting. Under load they do wait: a command's timer runs from when it was sent, and its reply is
+ * read only once the process's own JavaScript (the next commit's fold and merge) lets it.
+ */
+export async function openWriterStores(config: Pick<Config, 'redisUrl' | 'redisMode' | 'onlineWriteTimeoutMs' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
+  return openStores({ ...config, redisTimeoutMs: config.onlineWriteTimeoutMs });
+}
+
 export async function openStores(config: Pick<Config, 'redisUrl' | 'redisMode' | 'redisTimeoutMs' | 'databaseUrl' | 'pgliteDir'>): Promise<Stores> {
   const online =
     config.redisUrl === undefined ? new MemoryOnlineStore() : new RedisOnlineStore(config.redisUrl, config.redisMode, { commandTimeoutMs: config.redisTimeoutMs });

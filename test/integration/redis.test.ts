@@ -52,3 +52,22 @@ describe('Redis online store (real server)', () => {
     }
   });
 });
+
+describe('command timeouts (real server)', () => {
+  it('gives the commands that write the online store from PostgreSQL --online-write-timeout, the gateway --redis-timeout', async () => {
+    const { resolveConfig } = await import('../../src/config/config.ts');
+    const { openStores, openWriterStores, closeStores } = await import('../../src/stores/open.ts');
+    const config = resolveConfig({ redisUrl: serviceUrl('REDIS_URL'), databaseUrl: serviceUrl('DATABASE_URL'), redisTimeoutMs: '150' }, { SKEWLESS_ONLINE_WRITE_TIMEOUT: '4000' });
+    for (const [open, expected] of [
+      [openStores, 150],
+      [openWriterStores, 4000],
+    ] as const) {
+      const stores = await open(config);
+      try {
+        assert.equal(((stores.online as RedisOnlineStore).client.options as { commandTimeout?: number }).commandTimeout, expected);
+      } finally {
+        await closeStores(stores);
+      }
+    }
+  });
+});

@@ -16,6 +16,7 @@ import type { Stores } from '../../../src/stores/open.ts';
 import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
+import { recordingTransactions } from '../../helpers/sql-proxy.ts';
 
 const T0 = Date.parse('2026-11-21T12:00:00.000Z');
 
@@ -66,18 +67,7 @@ describe('archiving with marks (embedded PostgreSQL)', () => {
     const offline = await pgliteOfflineStore();
     opened.push(offline);
     await offline.ensureSchema(registry);
-    const transaction: SqlClient['transaction'] = (fn) =>
-      offline.transaction((tx) => fn({ query: (sql, params) => (/^insert into skewless\."events_Txn"/.test(sql) && archiveInserts.push(sql), tx.query(sql, params)) }));
-    return {
-      online: new MemoryOnlineStore(),
-      offline: new Proxy(offline, {
-        get(target, prop) {
-          if (prop === 'transaction') return transaction;
-          const value: unknown = Reflect.get(target, prop, target);
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-      }),
-    };
+    return { online: new MemoryOnlineStore(), offline: recordingTransactions(offline, (sql) => /^insert into skewless\."events_Txn"/.test(sql) && archiveInserts.push(sql)) };
   };
 
   const batch = (partition: number, from: number, count: number): RawMessage[] =>

@@ -17,19 +17,9 @@ import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
 import type { StoredPiece } from '../../../src/stores/sql/materializer-tables.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
+import { recordingTransactions, withTransaction } from '../../helpers/sql-proxy.ts';
 
 const T0 = Date.parse('2026-11-21T12:00:00.000Z');
-/** The store with its `transaction` replaced (a proxy: the store's methods use private fields). */
-function withTransaction<S extends SqlClient>(store: S, transaction: SqlClient['transaction']): S {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'transaction') return transaction;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 const piece = (entityKey: string, version: number): StoredPiece => ({ entityKey, width: 60_000, start: T0, partial: { n: version }, version });
 
 describe('PieceCache', () => {
@@ -79,8 +69,7 @@ describe('merging with a piece cache', () => {
     const offline = await pgliteOfflineStore();
     opened.push(offline);
     await offline.ensureSchema(registry);
-    const transaction: SqlClient['transaction'] = (fn) => offline.transaction((tx) => fn({ query: (sql, params) => (statements.push(sql), tx.query(sql, params)) }));
-    return { online: new MemoryOnlineStore(), offline: withTransaction(offline, transaction) };
+    return { online: new MemoryOnlineStore(), offline: recordingTransactions(offline, (sql) => statements.push(sql)) };
   };
 
   /** Batches of one partition: the same users every batch, so every batch merges into rows written before. */
