@@ -78,8 +78,9 @@ export async function archiveEvents(tx: SqlQueryable, registry: Registry, events
   const sent = plans.map(async ({ source, list, spans, unseen }): Promise<[string, SourceEvent[]]> => {
     const insert = archiveEventsSql(registry.source(source)!, list, unseen);
     const advance = advanceArchiveMarksSql(source, spans);
-    // node-postgres runs a client's queries in order: the mark moves after the insert, in the same transaction.
-    const [inserted] = await Promise.all([tx.query<{ _topic: string; _partition: number; _offset: string | number }>(insert.sql, insert.params), tx.query(advance.sql, advance.params)]);
+    // Both sent at once; node-postgres runs them in order, in the transaction that holds the marks. The
+    // short mark move goes first, so that nothing waits behind the insert but the caller.
+    const [, inserted] = await Promise.all([tx.query(advance.sql, advance.params), tx.query<{ _topic: string; _partition: number; _offset: string | number }>(insert.sql, insert.params)]);
     return [source, unseen ? list : newlyArchived(list, inserted)];
   });
   const archived = Promise.all(sent).then((entries) => new Map(entries));
