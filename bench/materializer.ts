@@ -297,6 +297,7 @@ function throughputSection(m: Throughput, raw: Throughput, total: number, produc
     perSecond(t.perSecond),
     fraction(ratio(t.perSecond, raw.perSecond)),
     percent(t.cpu),
+    t.cpu === undefined || !(t.perSecond > 0) ? '—' : `${((t.cpu / t.perSecond) * 1e6).toFixed(1)} µs`,
     percent(t.otherCpu),
     target,
     verdict,
@@ -312,7 +313,7 @@ function throughputSection(m: Throughput, raw: Throughput, total: number, produc
         'its batches are counted when onBatch fires, after the PostgreSQL transaction (archive, tiles, offsets) and the Redis writes. The raw consumer is a bare kafkajs consumer with the same consumer settings whose eachBatch only JSON.parses and counts.',
     ],
     table: {
-      columns: ['consumer', 'messages', 'batches', 'seconds', 'msg/s', 'vs raw kafkajs', 'consumer CPU', 'other CPU', 'target', 'met?'],
+      columns: ['consumer', 'messages', 'batches', 'seconds', 'msg/s', 'vs raw kafkajs', 'consumer CPU', 'CPU per msg', 'other CPU', 'target', 'met?'],
       rows: [
         row('materializer → PostgreSQL + Redis', m, `≥ ${TARGET_PER_SECOND.toLocaleString('en-US')} events/s`, quick ? '— (quick)' : met ? 'yes' : 'no'),
         row('raw kafkajs (JSON.parse + count)', raw, 'reference: ~127k msg/s', ''),
@@ -320,7 +321,8 @@ function throughputSection(m: Throughput, raw: Throughput, total: number, produc
     },
     notes: [
       'Seconds: from the end of the first batch to the end of the batch that completes the topic; msg/s leaves the first batch out (its fetch began before the window). ' +
-        'CPU: share of one core over that window, for the consumer process and for every other process (PostgreSQL, Kafka, Redis, this bench).',
+        'CPU: share of one core over that window, for the consumer process and for every other process (PostgreSQL, Kafka, Redis, this bench). ' +
+        "CPU per msg: the consumer process's CPU time over the window divided by the messages it completed there; one second divided by it is what the process could consume on a core of its own if it never waited for a store.",
       checked,
       "Reference points, other hardware, not this run: Flink's sliding-window Nexmark query about 22k events/s per core; KafkaJS raw consumption about 127k messages/s.",
     ],

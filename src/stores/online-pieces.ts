@@ -136,60 +136,88 @@ export function applyPiecesWrite(hash: Map<string, string>, write: PiecesWrite):
   return written;
 }
 
-/** The arguments of WRITE_PIECES_LUA for one write. */
-export function piecesScriptArgs(write: PiecesWrite): (string | number)[] {
+/**
+ * Writes one WRITE_PIECES_LUA call may carry. A script blocks Redis while it runs: a call of this many
+ * hashes (a few hundred fields) takes about a millisecond, and costs the writer a fraction of the
+ * per-command overhead one call per hash did (about 5 rather than 15–25 µs of the writer's CPU per hash).
+ */
+export const PIECES_WRITES_PER_CALL = 100;
+
+/**
+ * What the writes of one call must share: the prune rules and dropOutdated, as WRITE_PIECES_LUA's first
+ * argument, `<now> <everyMs> <expireMs> <eventFrom> <0|1>` then ` <T|S>:<width>:<from>` per rule.
+ */
+export function piecesHeader(write: PiecesWrite): string {
   const { prune } = write;
-  const args: (string | number)[] = [prune.now, prune.everyMs, prune.expireMs, prune.eventFrom, write.dropOutdated === true ? 1 : 0, prune.pieces.length];
-  for (const r of prune.pieces) args.push(`${r.kind}:${r.width}`, r.from);
-  for (const field of write.fields) args.push(field.name, field.value);
+  let header = `${prune.now} ${prune.everyMs} ${prune.expireMs} ${prune.eventFrom} ${write.dropOutdated === true ? 1 : 0}`;
+  for (const r of prune.pieces) header += ` ${r.kind}:${r.width}:${r.from}`;
+  return header;
+}
+
+/** The arguments of WRITE_PIECES_LUA after its keys, for writes sharing `header` (one per key, in order). */
+export function piecesScriptArgs(header: string, writes: readonly PiecesWrite[]): (string | number)[] {
+  const args: (string | number)[] = [header];
+  for (const write of writes) {
+    args.push(write.fields.length);
+    for (const field of write.fields) args.push(field.name, field.value);
+  }
   return args;
 }
 
 /**
- * Lua for a pieces write, atomic per hash. KEYS[1] the hash; ARGV: now, everyMs, expireMs, eventFrom,
- * dropOutdated (0 or 1), n, then n × ("T:<width>" or "S:<width>", from), then (field, value) pairs. Same
- * rules as applyPiecesWrite.
+ * Lua for pieces writes, atomic per hash, any number of hashes per call. KEYS the hashes; ARGV[1] the
+ * header (piecesHeader), then per key: its number of fields n, then n (field, value) pairs. Same rules as
+ * applyPiecesWrite. Returns, per key, the number of fields written.
  * Epoch ms and versions fit exactly in Lua's doubles.
  */
 export const WRITE_PIECES_LUA = `
-local key = KEYS[1]
-local now, every, expire, eventFrom, dropOutdated, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
-local written = 0
-local i = 7 + n * 2
-while i < #ARGV do
-  local field, value = ARGV[i], ARGV[i + 1]
-  local current = redis.call('HGET', key, field)
-  local cv = current and tonumber(string.match(current, '^(%d+)|'))
-  if not cv or cv < tonumber(string.match(value, '^(%d+)|')) then
-    redis.call('HSET', key, field, value)
-    written = written + 1
+local nowText, every, expireText, eventFrom, dropOutdated, ruleText = string.match(ARGV[1], '^(%-?%d+) (%d+) (%d+) (%-?%d+) ([01])(.*)$')
+local now, expire = tonumber(nowText), tonumber(expireText)
+every, eventFrom, dropOutdated = tonumber(every), tonumber(eventFrom), dropOutdated == '1'
+local rules = nil
+local results = {}
+local a = 2
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local last = a + 2 * tonumber(ARGV[a])
+  a = a + 1
+  local written = 0
+  while a < last do
+    local field, value = ARGV[a], ARGV[a + 1]
+    local current = redis.call('HGET', key, field)
+    local cv = current and tonumber(string.match(current, '^(%d+)|'))
+    if not cv or cv < tonumber(string.match(value, '^(%d+)|')) then
+      redis.call('HSET', key, field, value)
+      written = written + 1
+    end
+    a = a + 2
   end
-  i = i + 2
-end
-if dropOutdated then
-  for _, name in ipairs(redis.call('HKEYS', key)) do
-    if string.match(name, '^[TS]:') and not string.match(name, '^[TS]:%d+:%-?%d+$') then redis.call('HDEL', key, name) end
-  end
-end
-local last = tonumber(redis.call('HGET', key, '${PRUNED_AT}') or '0') or 0
-if now - last >= every then
-  local rules = {}
-  for r = 0, n - 1 do
-    rules[ARGV[7 + r * 2]] = tonumber(ARGV[8 + r * 2])
-  end
-  for _, name in ipairs(redis.call('HKEYS', key)) do
-    local kind, width, b = string.match(name, '^([TSE]):(.*):([^:]*)$')
-    if kind == 'E' then
-      local time = tonumber(string.match(name, '^E:(%-?%d+):'))
-      if time and time < eventFrom then redis.call('HDEL', key, name) end
-    elseif kind and string.match(width, '^%d+$') then
-      local from = rules[kind .. ':' .. width]
-      local start = tonumber(b)
-      if from == nil or (start and start < from) then redis.call('HDEL', key, name) end
+  if dropOutdated then
+    for _, name in ipairs(redis.call('HKEYS', key)) do
+      if string.match(name, '^[TS]:') and not string.match(name, '^[TS]:%d+:%-?%d+$') then redis.call('HDEL', key, name) end
     end
   end
-  redis.call('HSET', key, '${PRUNED_AT}', ARGV[1])
+  local pruned = tonumber(redis.call('HGET', key, '${PRUNED_AT}') or '0') or 0
+  if now - pruned >= every then
+    if rules == nil then
+      rules = {}
+      for rule, from in string.gmatch(ruleText, ' ([TS]:%d+):(%-?%d+)') do rules[rule] = tonumber(from) end
+    end
+    for _, name in ipairs(redis.call('HKEYS', key)) do
+      local kind, width, b = string.match(name, '^([TSE]):(.*):([^:]*)$')
+      if kind == 'E' then
+        local time = tonumber(string.match(name, '^E:(%-?%d+):'))
+        if time and time < eventFrom then redis.call('HDEL', key, name) end
+      elseif kind and string.match(width, '^%d+$') then
+        local from = rules[kind .. ':' .. width]
+        local start = tonumber(b)
+        if from == nil or (start and start < from) then redis.call('HDEL', key, name) end
+      end
+    end
+    redis.call('HSET', key, '${PRUNED_AT}', nowText)
+  end
+  if expire > 0 then redis.call('PEXPIRE', key, expireText) end
+  results[k] = written
 end
-if expire > 0 then redis.call('PEXPIRE', key, ARGV[3]) end
-return written
+return results
 `;

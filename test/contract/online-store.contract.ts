@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SkewlessError } from '../../src/errors.ts';
 import { PRUNED_AT, encodePiece, eventField, sliceField, tileField } from '../../src/stores/online-pieces.ts';
-import type { PruneBounds } from '../../src/stores/online-pieces.ts';
+import type { PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
 import type { OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../../src/stores/types.ts';
 
 export interface OnlineStoreFactory {
@@ -179,6 +179,47 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         assert.equal(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).length, 3);
         await store.writePieces([{ ...k, fields: [], prune: { ...later, now: NOW + 60_000 } }]);
         assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT), []);
+      });
+
+      it('writes many hashes in one call, each exactly as a call of its own would', async () => {
+        // More hashes than one script call carries, two prune headers (one prunes, one keeps) interleaved,
+        // a hash with no fields, and one whose writes lose to newer versions.
+        const later = { ...keep, now: NOW + 120_000, pieces: rules(NOW - 600_000, NOW - 10_000) };
+        const [ahead] = [pieceKey(fresh())];
+        await store.writePieces([{ ...ahead, fields: [{ name: tileField(HOP, NOW), value: encodePiece(9, '9') }], prune: keep }]);
+        const writes = Array.from({ length: 230 }, (_, i): PiecesWrite => {
+          const k = i === 7 ? ahead : pieceKey(fresh());
+          const fields =
+            i % 50 === 3
+              ? []
+              : [
+                  { name: tileField(HOP, NOW - 1_200_000), value: encodePiece(1, `{"old":${i}}`) },
+                  { name: tileField(HOP, NOW), value: encodePiece(2, `{"n":${i}}`) },
+                  { name: sliceField(SLICE, NOW - 5_000), value: encodePiece(1, `{"s":${i}}`) },
+                  { name: eventField(NOW - 1_000, { topic: 't', partition: 0, offset: i }), value: encodePiece(0, `{"amount":${i}}`) },
+                ];
+          return { ...k, fields, prune: i % 3 === 0 ? later : keep };
+        });
+        const written = await store.writePieces(writes);
+        assert.deepEqual(
+          written,
+          writes.map((w, i) => (w.fields.length === 0 ? 0 : i === 7 ? 3 : 4)),
+        );
+        const expected = (i: number): string[] => {
+          const w = writes[i]!;
+          const names = new Set(w.fields.map((f) => f.name));
+          if (i === 7) names.add(tileField(HOP, NOW));
+          // The later header prunes (its first write to the hash): the old tile is before its tileFrom.
+          if (w.prune === later) names.delete(tileField(HOP, NOW - 1_200_000));
+          return [...names, PRUNED_AT].sort();
+        };
+        for (const i of [0, 1, 2, 3, 7, 53, 99, 100, 101, 150, 229]) {
+          const stored = await pieces(writes[i]!);
+          assert.deepEqual(Object.keys(stored).sort(), expected(i), `hash ${i}`);
+          assert.equal(stored[PRUNED_AT], String(writes[i]!.prune.now), `hash ${i} pruned at its own header's clock`);
+          if (i === 7) assert.equal(stored[tileField(HOP, NOW)], '9|9', 'the newer version stays');
+          else if (writes[i]!.fields.length > 0) assert.equal(stored[tileField(HOP, NOW)], `2|{"n":${i}}`);
+        }
       });
 
       it('keeps fields of the per-feature layout of earlier versions until a write drops them', async () => {

@@ -1,7 +1,7 @@
 import { SkewlessError } from '../../errors.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
-import { WRITE_PIECES_LUA, piecesScriptArgs } from '../online-pieces.ts';
+import { PIECES_WRITES_PER_CALL, WRITE_PIECES_LUA, piecesHeader, piecesScriptArgs } from '../online-pieces.ts';
 import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
@@ -9,7 +9,8 @@ import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
-  skewlessWritePieces(key: string, ...args: (string | number)[]): Promise<number>;
+  skewlessWritePieces(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+  skewlessWritePiecesOne(key: string, ...args: (string | number)[]): Promise<number[]>;
 };
 
 /**
@@ -24,11 +25,18 @@ export class RedisOnlineStore implements OnlineStore {
   readonly mode: RedisMode;
   readonly client: ScriptedClient;
 
+  /** Hashes per pieces script call. */
+  readonly #writesPerCall: number;
+
   constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
     this.mode = mode;
+    this.#writesPerCall = mode === 'cluster' ? 1 : PIECES_WRITES_PER_CALL;
     const client = createRedisClient(url, mode, options);
     client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
-    client.defineCommand('skewlessWritePieces', { numberOfKeys: 1, lua: WRITE_PIECES_LUA });
+    // Any number of keys per call (the first argument says how many), on a standalone server. A cluster
+    // client routes a command by keys it knows the number of, so there one hash goes per call.
+    client.defineCommand('skewlessWritePieces', { lua: WRITE_PIECES_LUA });
+    client.defineCommand('skewlessWritePiecesOne', { numberOfKeys: 1, lua: WRITE_PIECES_LUA });
     this.client = client as ScriptedClient;
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
     // report every failed reconnect as an unhandled error event.
@@ -105,8 +113,35 @@ export class RedisOnlineStore implements OnlineStore {
     );
   }
 
+  /**
+   * On a standalone server, several hashes per script call (PIECES_WRITES_PER_CALL) sharing their prune
+   * header; on a cluster, one per call. All calls are issued at once (auto-pipelined); a failed call fails
+   * each of its writes.
+   */
   async writePieces(writes: readonly PiecesWrite[]): Promise<(number | SkewlessError)[]> {
-    return Promise.all(writes.map((w) => this.client.skewlessWritePieces(onlineKey(w.entity, w.entityKey, w.view), ...piecesScriptArgs(w)).then((n) => Number(n), unavailable)));
+    const out: (number | SkewlessError)[] = new Array(writes.length);
+    const calls = new Map<string, number[]>();
+    const pending: { header: string; indexes: number[] }[] = [];
+    writes.forEach((w, i) => {
+      const header = piecesHeader(w);
+      let indexes = calls.get(header);
+      if (indexes === undefined || indexes.length === this.#writesPerCall) calls.set(header, (indexes = []));
+      indexes.push(i);
+      if (indexes.length === 1) pending.push({ header, indexes });
+    });
+    await Promise.all(
+      pending.map(({ header, indexes }) => {
+        const batch = indexes.map((i) => writes[i]!);
+        const keys = batch.map((w) => onlineKey(w.entity, w.entityKey, w.view));
+        const args = piecesScriptArgs(header, batch);
+        const call = this.#writesPerCall === 1 ? this.client.skewlessWritePiecesOne(keys[0]!, ...args) : this.client.skewlessWritePieces(keys.length, ...keys, ...args);
+        return call.then(
+          (written) => indexes.forEach((i, k) => (out[i] = Number(written[k]))),
+          (error: unknown) => indexes.forEach((i) => (out[i] = unavailable(error))),
+        );
+      }),
+    );
+    return out;
   }
 
   /**
