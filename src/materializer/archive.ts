@@ -13,7 +13,7 @@
  */
 import type { Registry } from '../registry/registry.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
-import { advanceArchiveMarksSql, archiveEventsSql, lockArchiveMarksSql } from '../stores/sql/materializer-tables.ts';
+import { archiveEventsSql, lockArchiveMarksSql } from '../stores/sql/materializer-tables.ts';
 import { partitionId } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
 
@@ -76,11 +76,10 @@ export async function archiveEvents(tx: SqlQueryable, registry: Registry, events
     plans.push({ source, list, spans, unseen: pastMarks(spans, await lockMarks(tx, source, spans)) });
   }
   const sent = plans.map(async ({ source, list, spans, unseen }): Promise<[string, SourceEvent[]]> => {
-    const insert = archiveEventsSql(registry.source(source)!, list, unseen);
-    const advance = advanceArchiveMarksSql(source, spans);
-    // Both sent at once; node-postgres runs them in order, in the transaction that holds the marks. The
-    // short mark move goes first, so that nothing waits behind the insert but the caller.
-    const [, inserted] = await Promise.all([tx.query(advance.sql, advance.params), tx.query<{ _topic: string; _partition: number; _offset: string | number }>(insert.sql, insert.params)]);
+    // One statement moves the marks and inserts: a second one would be sent only once the first answered,
+    // which is after the caller's fold, since the caller keeps the process busy meanwhile.
+    const { sql, params } = archiveEventsSql(registry.source(source)!, list, unseen, spans);
+    const inserted = await tx.query<{ _topic: string; _partition: number; _offset: string | number }>(sql, params);
     return [source, unseen ? list : newlyArchived(list, inserted)];
   });
   const archived = Promise.all(sent).then((entries) => new Map(entries));

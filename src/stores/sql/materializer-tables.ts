@@ -155,11 +155,12 @@ export function lockArchiveMarksSql(source: string, partitions: readonly { topic
   };
 }
 
-/** Moves a source's marks past the offsets just archived (never back). */
-export function advanceArchiveMarksSql(source: string, next: readonly { topic: string; partition: number; offset: number }[]): { sql: string; params: unknown[] } {
+/** Moves a source's marks past the offsets just archived (never back); its parameters start at `$first`. */
+function advanceArchiveMarksSql(source: string, next: readonly { topic: string; partition: number; offset: number }[], first: number): { sql: string; params: unknown[] } {
+  const [s, t, p, n] = [first, first + 1, first + 2, first + 3];
   return {
-    sql: `update ${ARCHIVE_MARKS} m set next_offset = greatest(m.next_offset, u.n) from unnest($2::text[], $3::int[], $4::bigint[]) as u(t, p, n) where m.source = $1 and m.topic = u.t and m.partition = u.p`,
-    params: [source, next.map((n) => n.topic), next.map((n) => n.partition), next.map((n) => n.offset)],
+    sql: `update ${ARCHIVE_MARKS} m set next_offset = greatest(m.next_offset, u.n) from unnest($${t}::text[], $${p}::int[], $${n}::bigint[]) as u(t, p, n) where m.source = $${s} and m.topic = u.t and m.partition = u.p`,
+    params: [source, next.map((x) => x.topic), next.map((x) => x.partition), next.map((x) => x.offset)],
   };
 }
 
@@ -168,13 +169,16 @@ export function advanceArchiveMarksSql(source: string, next: readonly { topic: s
  * pg-array.ts. DateTime values go as epoch milliseconds and become timestamps in SQL: no ISO string per
  * event to build and parse.
  *
+ * `marks`, when given, are moved past the events in the same statement (a data-modifying WITH, so the
+ * insert is one round trip: node-postgres sends a statement only once the one before it has answered).
+ *
  * `unseen`: the caller holds the archive marks and every event is at or past its partition's mark, so none
  * can be in the archive yet. The insert is then a plain one, which costs PostgreSQL about a fifth less than
  * `on conflict do nothing` (no speculative insertion into the position key). Should a copy be there after
  * all, the key refuses it and the transaction fails: loud, never a double count. Otherwise the insert
  * returns the positions it archived: the events no other group archived (and folded) first.
  */
-export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], unseen = false): { sql: string; params: unknown[] } {
+export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], unseen = false, marks?: readonly { topic: string; partition: number; offset: number }[]): { sql: string; params: unknown[] } {
   const columns = ['_topic', '_partition', '_offset', ...source.fields.map((f) => f.name)];
   const kinds = source.fields.map((f): 'text' | 'number' | 'time' | 'json' =>
     sqlType(f.type) === 'jsonb' ? 'json' : f.type.scalar === 'DateTime' ? 'time' : f.type.scalar === 'Int' || f.type.scalar === 'Float' ? 'number' : 'text',
@@ -194,10 +198,10 @@ export function archiveEventsSql(source: EventSource, events: readonly SourceEve
     else if (kind === 'json') params.push(textArray(values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)))));
     else params.push(textArray(values.map((v) => (v === null || v === undefined ? null : String(v)))));
   });
-  return {
-    sql: `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')})${unseen ? '' : ' on conflict do nothing returning _topic, _partition, _offset'}`,
-    params,
-  };
+  const insert = `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')})${unseen ? '' : ' on conflict do nothing returning _topic, _partition, _offset'}`;
+  if (marks === undefined) return { sql: insert, params };
+  const move = advanceArchiveMarksSql(source.name, marks, params.length + 1);
+  return { sql: `with moved_marks as (${move.sql}) ${insert}`, params: [...params, ...move.params] };
 }
 
 /** What one commit owes online: the entities of each view it wrote, under the commit's `token`. */

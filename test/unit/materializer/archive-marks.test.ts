@@ -67,7 +67,7 @@ describe('archiving with marks (embedded PostgreSQL)', () => {
     const offline = await pgliteOfflineStore();
     opened.push(offline);
     await offline.ensureSchema(registry);
-    return { online: new MemoryOnlineStore(), offline: recordingTransactions(offline, (sql) => /^insert into skewless\."events_Txn"/.test(sql) && archiveInserts.push(sql)) };
+    return { online: new MemoryOnlineStore(), offline: recordingTransactions(offline, (sql) => /insert into skewless\."events_Txn"/.test(sql) && archiveInserts.push(sql)) };
   };
 
   const batch = (partition: number, from: number, count: number): RawMessage[] =>
