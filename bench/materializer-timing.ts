@@ -40,8 +40,13 @@ export class Timings {
   }
 }
 
-/** `insert into skewless.tiles_user_txn_windows …` → `insert tiles_user_txn_windows`. */
+/**
+ * `insert into skewless.tiles_user_txn_windows …` → `insert tiles_user_txn_windows`. A write under a data-modifying
+ * WITH is labelled by its own verb and table: `insert events_Transaction (with update archive_marks)`.
+ */
 export function statementLabel(sql: string): string {
+  const primary = /^\s*with\b[\s\S]*\)\s+(insert into|update|delete from)\s+skewless\."?(\w+)"?/i.exec(sql);
+  if (primary !== null) return `${primary[1]!.split(' ')[0]!.toLowerCase()} ${primary[2]!} (with ${statementLabel(sql.replace(/^\s*with\s+\w+\s+as\s+\(/i, ''))})`;
   const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '?';
   const table = /skewless\."?([\w]+)"?/.exec(sql)?.[1];
   const locking = /\bfor update\b/i.test(sql) ? ' for update' : '';
