@@ -1,8 +1,8 @@
 /**
  * One consumed batch → what to write (pure). Called inside the commit transaction, after the batch's
  * partitions are locked, with the offsets already committed for them: messages below those offsets were
- * committed by an earlier batch (a redelivery after a crash or a rebalance) and are dropped here, so
- * nothing is archived, folded or counted twice.
+ * committed by an earlier batch (a redelivery after a crash or a rebalance) and are dropped here, as is a
+ * second copy of a message within the batch, so nothing is archived, folded or counted twice.
  */
 import type { FeatureRow } from '../ingest/rows.ts';
 import type { Decoded, DeadLetter, MessagePosition, RawMessage, SourceEvent } from './decode.ts';
@@ -47,12 +47,18 @@ export function planBatch(messages: readonly RawMessage[], decoded: readonly Dec
   const dead: DeadLetter[] = [];
   const next = new Map<string, PartitionNext>();
   let skipped = 0;
+  // Offsets taken so far, per partition: a message delivered twice into one commit (a fetch repeated after
+  // a seek) counts once, like one committed before.
+  const taken = new Map<string, Set<number>>();
   messages.forEach((message, i) => {
     const id = partitionId(message);
-    if (message.offset < (committed.get(id) ?? 0)) {
+    let offsets = taken.get(id);
+    if (offsets === undefined) taken.set(id, (offsets = new Set()));
+    if (message.offset < (committed.get(id) ?? 0) || offsets.has(message.offset)) {
       skipped++;
       return;
     }
+    offsets.add(message.offset);
     const after = next.get(id);
     if (after === undefined || message.offset + 1 > after.offset) next.set(id, { topic: message.topic, partition: message.partition, offset: message.offset + 1 });
     const item = decoded[i]!;

@@ -81,6 +81,15 @@ describe('planBatch', () => {
     assert.deepEqual(writes.next, [{ topic: 'txns', partition: 0, offset: 7 }]);
   });
 
+  it('takes a message delivered twice into one batch once', () => {
+    const messages = [ev(3, T), ev(4, T), message('txns', 5, 'nope'), ev(3, T), ev(4, T), message('txns', 5, 'nope'), ev(6, T)];
+    const writes = planBatch(messages, messages.map((m) => decodeMessage(registry, events, m)), new Map([['txns/0', 3]]), bounds);
+    assert.equal(writes.skipped, 3);
+    assert.deepEqual(writes.events.get('Txn')!.map((e) => e.offset), [3, 4, 6]);
+    assert.deepEqual(writes.dead.map((d) => d.offset), [5]);
+    assert.deepEqual(writes.next, [{ topic: 'txns', partition: 0, offset: 7 }]);
+  });
+
   it("judges lateness and skew against the message's own timestamp, both bounds inclusive", () => {
     const messages = [ev(0, T - bounds.allowedLatenessMs), ev(1, T - bounds.allowedLatenessMs - 1), ev(2, T + bounds.maxFutureSkewMs), ev(3, T + bounds.maxFutureSkewMs + 1)];
     const writes = planBatch(messages, messages.map((m) => decodeMessage(registry, events, m)), new Map(), bounds);
