@@ -78,7 +78,7 @@ export async function archiveEvents(tx: SqlQueryable, registry: Registry, events
   const sent = plans.map(async ({ source, list, spans, unseen }): Promise<[string, SourceEvent[]]> => {
     // One statement moves the marks and inserts: a second one would be sent only once the first answered,
     // which is after the caller's fold, since the caller keeps the process busy meanwhile.
-    const { sql, params } = archiveEventsSql(registry.source(source)!, list, unseen, spans);
+    const { sql, params } = archiveEventsSql(registry.source(source)!, list, spans, unseen);
     const inserted = await tx.query<{ _topic: string; _partition: number; _offset: string | number }>(sql, params);
     return [source, unseen ? list : newlyArchived(list, inserted)];
   });

@@ -16,7 +16,6 @@ import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
 import type { OnlineWrite } from '../stores/types.ts';
-import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
 import { appendHistory } from '../stores/sql/history.ts';
 import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
@@ -27,7 +26,7 @@ import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
-import { eventInputs, feedsOnlineEvents, groupBounds, pruneBounds } from './online-retention.ts';
+import { feedsOnlineEvents, groupBounds, pruneBounds, rawEventField, storedPieceField } from './online-retention.ts';
 import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 import { partitionId, planBatch } from './batch.ts';
@@ -139,8 +138,7 @@ function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'
   for (const { kind, group, piece, text } of merged) {
     const kept = boundsOf(group.view).groups.get(group)!;
     if (piece.start < (kind === 'tile' ? kept.tileFrom : kept.sliceFrom)) continue;
-    const name = kind === 'tile' ? tileField(piece.width, piece.start) : sliceField(piece.width, piece.start);
-    fieldsOf(group.view, piece.entityKey).push({ name, value: encodePiece(piece.version, text) });
+    fieldsOf(group.view, piece.entityKey).push(storedPieceField(kind, piece.width, piece.start, piece.version, text));
   }
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const from = boundsOf(view).prune.eventFrom;
@@ -150,7 +148,7 @@ function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'
       const event = list[i]!;
       const key = eventKeys[i];
       if (key === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
-      fieldsOf(view, key).push({ name: eventField(event.eventTs, event), value: encodePiece(0, JSON.stringify(eventInputs(view, event.fields))) });
+      fieldsOf(view, key).push(rawEventField(view, event.eventTs, event, event.fields));
     }
   }
   const out: PiecesWrite[] = [];

@@ -23,9 +23,10 @@
 import { headSliceMs, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { Aggregation, AggregationView } from '../registry/types.ts';
-import type { PruneBounds } from '../stores/online-pieces.ts';
+import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
+import type { PieceField, PruneBounds } from '../stores/online-pieces.ts';
 import { tileGroups } from './tiles.ts';
-import type { TileGroup } from './tiles.ts';
+import type { PieceKind, TileGroup } from './tiles.ts';
 
 /** How far apart producer, materializer and gateway clocks may be for online windows to stay exact. */
 export const ONLINE_CLOCK_SLACK_MS = 120_000;
@@ -100,4 +101,15 @@ export function eventInputs(view: AggregationView, fields: Readonly<Record<strin
   const out: Record<string, unknown> = {};
   for (const name of names) out[name] = fields[name] ?? null;
   return out;
+}
+
+/** The online field of a tile or slice row as PostgreSQL holds it: its version and partial text. */
+export function storedPieceField(kind: PieceKind, width: number, start: number, version: number, json: string): PieceField {
+  return { name: kind === 'tile' ? tileField(width, start) : sliceField(width, start), value: encodePiece(version, json) };
+}
+
+/** The online field of one raw event the view keeps: the source fields its features read. */
+export function rawEventField(view: AggregationView, time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }, fields: Readonly<Record<string, unknown>>): PieceField {
+  // A raw event never changes: version 0.
+  return { name: eventField(time, position), value: encodePiece(0, JSON.stringify(eventInputs(view, fields))) };
 }

@@ -11,13 +11,12 @@ import { storedValue } from '../features/time.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
-import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
 import type { PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
 import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
-import { eventInputs, groupBounds, pruneBounds } from './online-retention.ts';
+import { groupBounds, pruneBounds, rawEventField, storedPieceField } from './online-retention.ts';
 import { pieceWidth, tileGroups } from './tiles.ts';
 import type { TileGroup } from './tiles.ts';
 
@@ -141,8 +140,7 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     );
     for (const row of rows) {
       if (row.tile_start < from(groups.get(row.width)!)) continue;
-      const name = kind === 'tile' ? tileField(row.width, row.tile_start) : sliceField(row.width, row.tile_start);
-      add(row.entity_key, { name, value: encodePiece(row.version, JSON.stringify(row.partial)) });
+      add(row.entity_key, storedPieceField(kind, row.width, row.tile_start, row.version, JSON.stringify(row.partial)));
     }
   }
   const entity = registry.entity(view.entity)!;
@@ -162,7 +160,7 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     const key = entityKey(entity, row);
     if (!key.ok) continue;
     const position = { topic: e._topic as string, partition: Number(e._partition), offset: Number(e._offset) };
-    add(key.key, { name: eventField(row[source.timestampField] as number, position), value: encodePiece(0, JSON.stringify(eventInputs(view, row))) });
+    add(key.key, rawEventField(view, row[source.timestampField] as number, position, row));
   }
   return [...fields].map(([key, list]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields: list, prune: bounds }));
 }

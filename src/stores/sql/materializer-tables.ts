@@ -169,7 +169,7 @@ function advanceArchiveMarksSql(source: string, next: readonly { topic: string; 
  * pg-array.ts. DateTime values go as epoch milliseconds and become timestamps in SQL: no ISO string per
  * event to build and parse.
  *
- * `marks`, when given, are moved past the events in the same statement (a data-modifying WITH, so the
+ * The statement also moves the source's archive `marks` past the events (a data-modifying WITH, so the
  * insert is one round trip: node-postgres sends a statement only once the one before it has answered).
  *
  * `unseen`: the caller holds the archive marks and every event is at or past its partition's mark, so none
@@ -178,7 +178,7 @@ function advanceArchiveMarksSql(source: string, next: readonly { topic: string; 
  * all, the key refuses it and the transaction fails: loud, never a double count. Otherwise the insert
  * returns the positions it archived: the events no other group archived (and folded) first.
  */
-export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], unseen = false, marks?: readonly { topic: string; partition: number; offset: number }[]): { sql: string; params: unknown[] } {
+export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], marks: readonly { topic: string; partition: number; offset: number }[], unseen: boolean): { sql: string; params: unknown[] } {
   const columns = ['_topic', '_partition', '_offset', ...source.fields.map((f) => f.name)];
   const kinds = source.fields.map((f): 'text' | 'number' | 'time' | 'json' =>
     sqlType(f.type) === 'jsonb' ? 'json' : f.type.scalar === 'DateTime' ? 'time' : f.type.scalar === 'Int' || f.type.scalar === 'Float' ? 'number' : 'text',
@@ -199,7 +199,6 @@ export function archiveEventsSql(source: EventSource, events: readonly SourceEve
     else params.push(textArray(values.map((v) => (v === null || v === undefined ? null : String(v)))));
   });
   const insert = `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')})${unseen ? '' : ' on conflict do nothing returning _topic, _partition, _offset'}`;
-  if (marks === undefined) return { sql: insert, params };
   const move = advanceArchiveMarksSql(source.name, marks, params.length + 1);
   return { sql: `with moved_marks as (${move.sql}) ${insert}`, params: [...params, ...move.params] };
 }
