@@ -145,7 +145,15 @@ interface Throughput {
   /** Share of one core: the consumer process, and every other process on the machine. */
   readonly cpu: number | undefined;
   readonly otherCpu: number | undefined;
+  /** Share of one core per part of the machine (MACHINE_PARTS, then the bench and the rest), over the same window. */
+  readonly parts: ReadonlyMap<string, number | undefined>;
 }
+
+/**
+ * The services' processes on this machine, by command name: where the machine's CPU goes besides the
+ * consumer. A service on another host (KAFKA_BROKERS, DATABASE_URL or REDIS_URL pointing elsewhere) reads 0.
+ */
+const MACHINE_PARTS: Readonly<Record<string, string>> = { PostgreSQL: 'postgres', Redis: 'redis-server', 'Kafka (java)': 'java' };
 
 /**
  * Rate from the first batch done to the batch that completes `total`: the first batch's messages are not
@@ -158,13 +166,14 @@ function throughputOf(batches: readonly Batch[], topic: string, total: number, c
   const first = list[0]!;
   const last = list[end]!;
   const seconds = (last.atMs - first.atMs) / 1000;
-  return { messages: sum, batches: end + 1, seconds, perSecond: (sum - messagesOf(first)) / seconds, windowUs: [first.atUs, last.atUs], cpu: cpu.share(name), otherCpu: cpu.share(OTHERS) };
+  const parts = new Map([...Object.keys(MACHINE_PARTS), 'this bench', OTHERS].map((part) => [part, cpu.share(part)]));
+  return { messages: sum, batches: end + 1, seconds, perSecond: (sum - messagesOf(first)) / seconds, windowUs: [first.atUs, last.atUs], cpu: cpu.share(name), otherCpu: sumOf([...parts.values()]), parts };
 }
 
 /** Starts a consumer process and measures it reading `total` messages of the topic. */
 async function consume(args: WorkerArgs, topic: string, total: number, execArgv: readonly string[] = []): Promise<{ worker: Worker; result: Throughput }> {
   const worker = await Worker.start(args, execArgv);
-  const cpu = new CpuWindow({ consumer: worker.pid });
+  const cpu = new CpuWindow({ consumer: worker.pid, 'this bench': process.pid }, MACHINE_PARTS);
   let opened = false;
   worker.onBatch = (b) => {
     if (b.topic !== topic) return;
@@ -265,7 +274,7 @@ export const materializerBench: Benchmark = {
       });
       await materialized.worker.stop();
 
-      const sections = [throughputSection(materialized.result, raw.result, total, produceSeconds, checked, quick), freshnessSection(freshness)];
+      const sections = [throughputSection(materialized.result, raw.result, total, produceSeconds, checked, quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness)];
       if (ctx.options.profile) {
         const profiled = await profileSections(ctx, fixture, base, total);
         workers.push(profiled.worker);
@@ -285,6 +294,41 @@ export const materializerBench: Benchmark = {
 /** A ratio such as "0.031×" or "1.0×": two significant digits below 1, where times() would print 0.0×. */
 function fraction(value: number): string {
   return Number.isFinite(value) && value < 1 ? `${value.toPrecision(2)}×` : times(value);
+}
+
+/** The sum, or undefined when any share could not be read. */
+function sumOf(shares: readonly (number | undefined)[]): number | undefined {
+  return shares.includes(undefined) ? undefined : shares.reduce<number>((a, b) => a + b!, 0);
+}
+
+/**
+ * Where the whole machine's CPU went per event during the materializer's run, and what that cost allows:
+ * the services share the cores with the consumer here, so cores ÷ CPU per event bounds events/s however well
+ * the consumer overlaps its waits.
+ */
+function machineSection(m: Throughput, cores: number): Section {
+  const perEvent = (share: number | undefined) => (share === undefined || !(m.perSecond > 0) ? undefined : (share / m.perSecond) * 1e6);
+  const us = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(1)} µs`);
+  const rows: [string, number | undefined][] = [['materializer (consumer process)', m.cpu], ...m.parts];
+  const total = sumOf(rows.map(([, share]) => share));
+  const totalUs = perEvent(total);
+  return {
+    title: 'Machine CPU per event, materializer run',
+    text: [
+      'The same window as the materializer row above: CPU time of each part of the machine divided by the events completed in it. ' +
+        `PostgreSQL, Redis and Kafka are every process with that command name (\`${Object.values(MACHINE_PARTS).join('`, `')}\`); "others" is the rest of the machine.`,
+    ],
+    table: {
+      columns: ['part', 'CPU share', 'CPU per event'],
+      rows: [...rows.map(([part, share]) => [part, percent(share), us(perEvent(share))]), ['total', percent(total), us(totalUs)]],
+    },
+    notes: [
+      totalUs === undefined
+        ? 'Ceiling: n/a (CPU not readable here).'
+        : `Ceiling at this cost: ${cores} cores ÷ ${totalUs.toFixed(1)} µs per event = ${perSecond((cores * 1e6) / totalUs)} events/s, if every core were busy all the time. ` +
+          `The ${TARGET_PER_SECOND.toLocaleString('en-US')} events/s target needs at most ${((cores * 1e6) / TARGET_PER_SECOND).toFixed(1)} µs per event in all on this machine.`,
+    ],
+  };
 }
 
 function throughputSection(m: Throughput, raw: Throughput, total: number, produceSeconds: number, checked: string, quick: boolean): Section {
