@@ -165,6 +165,9 @@ export function piecesScriptArgs(header: string, writes: readonly PiecesWrite[])
   return args;
 }
 
+/** Fields per HMGET and per HSET inside WRITE_PIECES_LUA: well under what Lua's `unpack` can spread (about 8,000 values). */
+const FIELDS_PER_REDIS_CALL = 1000;
+
 /**
  * Lua for pieces writes, atomic per hash, any number of hashes per call. KEYS the hashes; ARGV[1] the
  * header (piecesHeader), then per key: its number of fields n, then n (field, value) pairs. Same rules as
@@ -180,18 +183,30 @@ local results = {}
 local a = 2
 for k = 1, #KEYS do
   local key = KEYS[k]
-  local last = a + 2 * tonumber(ARGV[a])
+  local last = a + 1 + 2 * tonumber(ARGV[a])
   a = a + 1
   local written = 0
+  -- One HMGET and one HSET per ${FIELDS_PER_REDIS_CALL} fields rather than an HGET and an HSET per field: each
+  -- redis.call costs more than the comparison. A field named twice compares with what it was just given.
   while a < last do
-    local field, value = ARGV[a], ARGV[a + 1]
-    local current = redis.call('HGET', key, field)
-    local cv = current and tonumber(string.match(current, '^(%d+)|'))
-    if not cv or cv < tonumber(string.match(value, '^(%d+)|')) then
-      redis.call('HSET', key, field, value)
-      written = written + 1
+    local stop = math.min(last, a + ${2 * FIELDS_PER_REDIS_CALL})
+    local names = {}
+    for i = a, stop - 1, 2 do names[#names + 1] = ARGV[i] end
+    local current = redis.call('HMGET', key, unpack(names))
+    local set, given = {}, {}
+    for j = 1, #names do
+      local name, value = names[j], ARGV[a + 2 * j - 1]
+      local held = given[name] or current[j]
+      local cv = held and tonumber(string.match(held, '^(%d+)|'))
+      if not cv or cv < tonumber(string.match(value, '^(%d+)|')) then
+        set[#set + 1] = name
+        set[#set + 1] = value
+        given[name] = value
+        written = written + 1
+      end
     end
-    a = a + 2
+    if #set > 0 then redis.call('HSET', key, unpack(set)) end
+    a = stop
   end
   if dropOutdated then
     for _, name in ipairs(redis.call('HKEYS', key)) do

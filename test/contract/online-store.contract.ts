@@ -222,6 +222,33 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         }
       });
 
+      it('writes one hash of thousands of fields, a field named twice comparing with what it was just given', async () => {
+        // More fields than Lua's unpack can spread at once (about 8,000), so the script must take them in
+        // chunks; repeats within a chunk and across two.
+        const k = pieceKey(fresh());
+        const tile = (n: number) => tileField(HOP, NOW - n * HOP);
+        await store.writePieces([{ ...k, fields: [{ name: tile(1), value: encodePiece(5, '"stored"') }], prune: keep }]);
+        const events = 9_000;
+        const fields = Array.from({ length: events }, (_, i) => ({ name: eventField(NOW - 1_000, { topic: 't', partition: 0, offset: i }), value: encodePiece(0, `{"i":${i}}`) }));
+        // tile(2): a higher version right after a lower one wins; tile(3): a lower one right after a higher
+        // one loses; tile(4): the same, the pair far apart; tile(1): loses to the stored version 5, then beats it.
+        fields.splice(10, 0, { name: tile(2), value: encodePiece(1, '"low"') }, { name: tile(2), value: encodePiece(2, '"high"') });
+        fields.splice(20, 0, { name: tile(3), value: encodePiece(7, '"first"') }, { name: tile(3), value: encodePiece(6, '"second"') });
+        fields.splice(990, 0, { name: tile(4), value: encodePiece(7, '"first"') });
+        fields.splice(1_500, 0, { name: tile(4), value: encodePiece(6, '"second"') });
+        fields.splice(2_000, 0, { name: tile(1), value: encodePiece(4, '"older"') }, { name: tile(1), value: encodePiece(6, '"newer"') });
+        const [written] = await store.writePieces([{ ...k, fields, prune: keep }]);
+        // Every raw event, both tile(2) writes, the first of tile(3) and tile(4), the newer tile(1) write.
+        assert.equal(written, events + 2 + 1 + 1 + 1);
+        const stored = await pieces(k);
+        assert.equal(stored[tile(1)], '6|"newer"');
+        assert.equal(stored[tile(2)], '2|"high"');
+        assert.equal(stored[tile(3)], '7|"first"');
+        assert.equal(stored[tile(4)], '7|"first"');
+        assert.equal(Object.keys(stored).filter((name) => name.startsWith('E:')).length, events);
+        assert.equal(stored[eventField(NOW - 1_000, { topic: 't', partition: 0, offset: events - 1 })], `0|{"i":${events - 1}}`);
+      });
+
       it('keeps fields of the per-feature layout of earlier versions until a write drops them', async () => {
         const k = pieceKey(fresh());
         const old = ['T:c:0', 'S:c:0'];
