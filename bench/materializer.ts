@@ -325,7 +325,8 @@ function machineSection(m: Throughput, cores: number): Section {
     notes: [
       totalUs === undefined
         ? 'Ceiling: n/a (CPU not readable here).'
-        : `Ceiling at this cost: ${cores} cores ÷ ${totalUs.toFixed(1)} µs per event = ${perSecond((cores * 1e6) / totalUs)} events/s, if every core were busy all the time. ` +
+        : `Ceiling at this cost: ${cores} cores ÷ ${totalUs.toFixed(1)} µs per event = ${perSecond((cores * 1e6) / totalUs)} events/s, if every core were busy all the time; ` +
+          `the run did ${perSecond(m.perSecond)}, ${Math.round((m.perSecond / ((cores * 1e6) / totalUs)) * 100)}% of it (steadier than events/s when the machine's speed drifts between runs, docs/benchmarks.md). ` +
           `The ${TARGET_PER_SECOND.toLocaleString('en-US')} events/s target needs at most ${((cores * 1e6) / TARGET_PER_SECOND).toFixed(1)} µs per event in all on this machine.`,
     ],
   };
