@@ -42,7 +42,7 @@ export interface CommitResult extends BatchWrites {
 
 export async function commitBatch(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<CommitResult> {
   const committed = await commitOffline(registry, stores, group, messages, decoded, bounds, now, cache);
-  const online = committed.online();
+  const online = await committed.online();
   await writeOnline(stores, online);
   return { ...committed.writes, onlineWrites: online.rows.length + online.pieces.length };
 }
@@ -53,7 +53,7 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
  * next batch's transaction: online writes are absolute and only-if-newer, so their order does not matter);
  * it is a function so that the work happens off the transaction, whenever the caller gets to it.
  */
-export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Owed }> {
+export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Promise<Owed> }> {
   const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
   const result = await stores.offline.transaction(async (tx) => {
@@ -101,7 +101,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
   // Only now, committed: what the cache holds is always a state PostgreSQL has (piece-cache.ts).
   for (const m of result.merged) cache?.remember(piecesTable(m.kind, m.group.view.name), m.piece);
   const { writes, rows, merged, events, keys } = result;
-  return { writes, online: () => ({ rows, pieces: piecesOwed(merged, events, keys, now), token }) };
+  return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, now), token }) };
 }
 
 /** The entities each aggregation view's deltas touch: what the commit may owe online. */
@@ -115,11 +115,21 @@ function entitiesOf(deltas: readonly TileDelta[]): Map<string, string[]> {
   return new Map([...byView].map(([view, keys]) => [view, [...keys]]));
 }
 
+/** Pieces and events piecesOwed goes through between yields to the event loop. */
+const OWED_PER_TURN = 4000;
+
+/** Resolves on the event loop's next turn, after the I/O that is ready: PostgreSQL's answers among it. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * The online pieces a committed batch owes, per (view, entity): each merged tile and slice the online
  * store still keeps, with its version, and the batch's events it keeps raw (online-retention.ts).
+ *
+ * It runs while the next commit's transaction does, and a busy commit owes tens of thousands of pieces:
+ * in one go it would hold up that transaction's next statement by tens of milliseconds, so it yields
+ * every OWED_PER_TURN items.
  */
-function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, now: number): PiecesWrite[] {
+async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, now: number): Promise<PiecesWrite[]> {
   // Per view, then per entity: nested maps rather than a joined key string per piece.
   const writes = new Map<AggregationView, Map<string, PieceField[]>>();
   const bounds = new Map<AggregationView, { prune: PruneBounds; groups: ReturnType<typeof groupBounds> }>();
@@ -135,7 +145,9 @@ function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'
     if (fields === undefined) byEntity.set(entityKey, (fields = []));
     return fields;
   };
-  for (const { kind, group, piece, text } of merged) {
+  for (let m = 0; m < merged.length; m++) {
+    if (m % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
+    const { kind, group, piece, text } = merged[m]!;
     const kept = boundsOf(group.view).groups.get(group)!;
     if (piece.start < (kind === 'tile' ? kept.tileFrom : kept.sliceFrom)) continue;
     fieldsOf(group.view, piece.entityKey).push(storedPieceField(kind, piece.width, piece.start, piece.version, text));
@@ -145,6 +157,7 @@ function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'
     const list = events.get(view.source) ?? [];
     const eventKeys = keys.get(view)!;
     for (let i = 0; i < list.length; i++) {
+      if (i % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
       const event = list[i]!;
       const key = eventKeys[i];
       if (key === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;

@@ -101,11 +101,11 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   // stores, so neither waits for the other); at most one is in flight. Online writes are absolute and
   // only-if-newer, so they may land in any order, and a failed one leaves its entries in the outbox.
   let onlineWrite: Promise<void> = Promise.resolve();
-  const writeBehind = (owe: () => Owed, done: (onlineWrites: number) => void, messages: number): Promise<void> => {
+  const writeBehind = (owe: () => Promise<Owed>, done: (onlineWrites: number) => void, messages: number): Promise<void> => {
     // Worked out here, not in the transaction: this runs while the next commit waits on PostgreSQL.
     let online: Owed;
-    return Promise.resolve()
-      .then(() => writeOnline(stores, (online = owe())))
+    return owe()
+      .then((owed) => writeOnline(stores, (online = owed)))
       .then(
         () => done(online.rows.length + online.pieces.length),
         (error: unknown) => {
