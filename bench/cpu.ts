@@ -27,14 +27,19 @@ export function cpuSeconds(pid: number): number | undefined {
     return (usage.user + usage.system) / 1e6;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name (which may itself contain spaces): state is field 3,
-    // utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+    return procStat(pid).seconds;
   } catch {
     return undefined;
   }
+}
+
+/** A process's command name and user + system CPU seconds, from /proc/PID/stat; throws when it is gone. */
+function procStat(pid: number | string): { command: string; seconds: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name is in parentheses and may itself contain spaces. The fields after it start at state
+  // (field 3); utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / clockTicks() };
 }
 
 /**
@@ -52,10 +57,8 @@ export function commandSeconds(command: string): Map<number, number> {
   }
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(pid), (Number(fields[11]) + Number(fields[12])) / clockTicks());
+      const stat = procStat(pid);
+      if (stat.command === command) out.set(Number(pid), stat.seconds);
     } catch {
       // Gone since the directory was listed.
     }

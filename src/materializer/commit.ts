@@ -51,7 +51,8 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
  * The PostgreSQL half of commitBatch: once it resolves the batch is in, and every entity it owes online is
  * in the outbox under one token. `online()` works out those writes (for writeOnline, which may overlap the
  * next batch's transaction: online writes are absolute and only-if-newer, so their order does not matter);
- * it is a function so that the work happens off the transaction, whenever the caller gets to it.
+ * it is a function so that the work happens off the transaction, whenever the caller gets to it, and
+ * it yields to the event loop as it goes (piecesOwed).
  */
 export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Promise<Owed> }> {
   const token = randomUUID();
