@@ -38,6 +38,21 @@ export function entityKey(entity: Entity, row: Readonly<Record<string, unknown>>
 }
 
 /**
+ * The entity key alone, or undefined where entityKey gives a reason: for the materializer's fold, which
+ * needs it per event and view. A single text join key holding a non-empty string (the common case) is its
+ * own key, with no arrays or result objects built; anything else goes through entityKey.
+ */
+export function entityKeyText(entity: Entity, row: Readonly<Record<string, unknown>>): string | undefined {
+  if (entity.joinKeys.length === 1) {
+    const field = entity.joinKeys[0]!;
+    const value = row[field.name];
+    if (field.type.scalar !== 'Int' && typeof value === 'string' && value !== '' && !value.includes('\u0000')) return value;
+  }
+  const key = entityKey(entity, row);
+  return key.ok ? key.key : undefined;
+}
+
+/**
  * One string per entity: the value itself for single-key entities (the common case, readable in
  * redis-cli), a JSON array for composite keys (unambiguous whatever the values contain).
  */

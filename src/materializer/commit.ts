@@ -18,7 +18,7 @@ import type { Stores } from '../stores/open.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
 import { appendHistory } from '../stores/sql/history.ts';
-import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, piecesTable, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
+import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
 import { archiveEvents } from './archive.ts';
 import { foldTiles } from './tiles.ts';
 import type { EventKeys, TileDelta } from './tiles.ts';
@@ -100,7 +100,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     return { writes, rows, merged, events, keys };
   });
   // Only now, committed: what the cache holds is always a state PostgreSQL has (piece-cache.ts).
-  for (const m of result.merged) cache?.remember(piecesTable(m.kind, m.group.view.name), m.piece);
+  for (const m of result.merged) cache?.remember(m.table, m.id, m.piece);
   const { writes, rows, merged, events, keys } = result;
   return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, now), token }) };
 }

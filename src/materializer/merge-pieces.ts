@@ -16,11 +16,13 @@
  * deadlocking. Merging is exact and order-independent, so which path a row took never shows in its value.
  */
 import type { Json } from '../features/aggregate/aggregator.ts';
+import type { AggregationView } from '../registry/types.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { insertNewPiecesSql, lockPiecesSql, lockVersionsSql, piecesTable, savePiecesSql } from '../stores/sql/materializer-tables.ts';
 import type { PieceKey, StoredPiece } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
+import { pieceId } from './piece-cache.ts';
 import type { CachedPiece, PieceCache } from './piece-cache.ts';
 import type { PieceKind, TileDelta, TileGroup } from './tiles.ts';
 
@@ -31,12 +33,17 @@ export interface MergedPiece {
   readonly piece: StoredPiece;
   /** The row's partials as JSON ({feature: partial}): serialised once, for both stores. */
   readonly text: string;
+  /** Where it is stored: its table and its pieceId there (for the piece cache). */
+  readonly table: string;
+  readonly id: string;
 }
 
 /** One delta with its planned row: the merge of the delta into `cached`, or into nothing. */
 interface Plan {
   readonly delta: TileDelta;
   readonly key: PieceKey;
+  /** pieceId(key), built once. */
+  readonly id: string;
   readonly cached: CachedPiece | undefined;
   partial: Record<string, Json>;
   /** The row's `partial` column text. */
@@ -51,15 +58,26 @@ export interface TablePlan {
 
 /** Pure: the deltas by table (in lock order), each merged into its cached row or an empty one. */
 export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): TablePlan[] {
-  const byTable = groupBy(deltas, (d) => piecesTable(d.kind, d.group.view.name));
+  const byTable = groupBy(deltas, (d) => tableOf(d));
   return [...byTable.keys()].sort().map((table) => ({
     table,
     plans: byTable.get(table)!.map((delta) => {
       const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
-      const cached = cache?.get(table, key.entityKey, key.width, key.start);
-      return { delta, key, cached, ...mergeInto(delta, cached?.partial) };
+      const id = pieceId(key.entityKey, key.width, key.start);
+      const cached = cache?.get(table, id);
+      return { delta, key, id, cached, ...mergeInto(delta, cached?.partial) };
     }),
   }));
+}
+
+const tableNames = new WeakMap<AggregationView, { readonly [kind in PieceKind]: string }>();
+
+/** The table of a delta's piece: named once per view, not once per delta. */
+function tableOf(delta: TileDelta): string {
+  const view = delta.group.view;
+  let names = tableNames.get(view);
+  if (names === undefined) tableNames.set(view, (names = { tile: piecesTable('tile', view.name), slice: piecesTable('slice', view.name) }));
+  return names[delta.kind];
 }
 
 /**
@@ -78,7 +96,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
       const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(r.entity_key, r.width, r.tile_start)));
       for (const plan of fresh) {
-        if (inserted.has(pieceId(plan.key.entityKey, plan.key.width, plan.key.start))) written.push({ plan, version: baseVersion + 1 });
+        if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
         else toLock.push(plan);
       }
     }
@@ -87,7 +105,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       const lock = lockVersionsSql(table, toLock.map((p) => p.key));
       const versions = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; version: number }>(lock.sql, lock.params)).map((r) => [pieceId(r.entity_key, r.width, r.tile_start), Number(r.version)]));
       for (const plan of toLock) {
-        const version = versions.get(pieceId(plan.key.entityKey, plan.key.width, plan.key.start));
+        const version = versions.get(plan.id);
         if (version !== undefined && version === plan.cached?.version) toSave.push({ plan, version: version + 1 });
         else toRead.push(plan);
       }
@@ -98,7 +116,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       await tx.query(read.insert.sql, read.insert.params);
       const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(r.entity_key, r.width, r.tile_start), r]));
       for (const plan of toRead) {
-        const row = stored.get(pieceId(plan.key.entityKey, plan.key.width, plan.key.start))!;
+        const row = stored.get(plan.id)!;
         Object.assign(plan, mergeInto(plan.delta, row.partial));
         toSave.push({ plan, version: Number(row.version) + 1 });
       }
@@ -107,7 +125,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
-    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, text: plan.text });
+    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, text: plan.text, table, id: plan.id });
   }
   return out;
 }
@@ -157,4 +175,3 @@ export function emptyPartials(group: TileGroup): Record<string, Json> {
   return out;
 }
 
-const pieceId = (entityKey: string, width: number, start: number) => `${entityKey}\u0000${width}\u0000${start}`;

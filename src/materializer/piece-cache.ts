@@ -34,14 +34,15 @@ export class PieceCache {
     return this.#rows.size;
   }
 
-  get(table: string, entityKey: string, width: number, start: number): CachedPiece | undefined {
-    return this.#rows.get(cacheKey(table, entityKey, width, start));
+  /** The row `id` (pieceId) of `table` as last committed, if kept. */
+  get(table: string, id: string): CachedPiece | undefined {
+    return this.#rows.get(cacheKey(table, id));
   }
 
-  /** Records a row as committed in `table` (call only after its transaction committed). */
-  remember(table: string, piece: StoredPiece): void {
+  /** Records a row as committed in `table` under its `id` (call only after its transaction committed). */
+  remember(table: string, id: string, piece: StoredPiece): void {
     if (this.capacity <= 0) return;
-    const key = cacheKey(table, piece.entityKey, piece.width, piece.start);
+    const key = cacheKey(table, id);
     // Re-inserted at the end: Map order is write order, so the first entry is the least recently written.
     this.#rows.delete(key);
     this.#rows.set(key, { version: piece.version, partial: piece.partial });
@@ -53,4 +54,10 @@ export class PieceCache {
   }
 }
 
-const cacheKey = (table: string, entityKey: string, width: number, start: number) => `${table}\u0000${entityKey}\u0000${width}\u0000${start}`;
+/**
+ * A row's identity within its table: built once per row and commit (numbers spelled out cost more than the
+ * map lookups they key), then used for the cache and for matching PostgreSQL's answers to the plans.
+ */
+export const pieceId = (entityKey: string, width: number, start: number): string => `${entityKey}\u0000${width}\u0000${start}`;
+
+const cacheKey = (table: string, id: string) => `${table}\u0000${id}`;

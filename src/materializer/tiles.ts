@@ -12,7 +12,7 @@ import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts'
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
-import { entityKey } from '../features/keys.ts';
+import { entityKeyText } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Aggregation, AggregationView, Feature } from '../registry/types.ts';
 import { groupBy } from './batch.ts';
@@ -121,15 +121,15 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
       const eventKeys: (string | undefined)[] | undefined = keys === undefined ? undefined : [];
       if (eventKeys !== undefined) keys!.set(view, eventKeys);
       for (const event of list) {
-        const key = entityKey(entity, event.fields);
-        eventKeys?.push(key.ok ? key.key : undefined);
-        if (!key.ok) continue;
-        let pieces = byEntity.get(key.key);
-        if (pieces === undefined) byEntity.set(key.key, (pieces = Array.from({ length: groups.length * 2 }, () => new Map())));
+        const key = entityKeyText(entity, event.fields);
+        eventKeys?.push(key);
+        if (key === undefined) continue;
+        let pieces = byEntity.get(key);
+        if (pieces === undefined) byEntity.set(key, (pieces = Array.from({ length: groups.length * 2 }, () => new Map())));
         for (let g = 0; g < groups.length; g++) {
           const group = groups[g]!;
-          fold(deltaFor(pieces, 2 * g, 'tile', group, key.key, event.eventTs), event);
-          if (feedsSlices(group.features[0]!.aggregation!, event, now)) fold(deltaFor(pieces, 2 * g + 1, 'slice', group, key.key, event.eventTs), event);
+          fold(deltaFor(pieces, 2 * g, 'tile', group, key, event.eventTs), event);
+          if (feedsSlices(group.features[0]!.aggregation!, event, now)) fold(deltaFor(pieces, 2 * g + 1, 'slice', group, key, event.eventTs), event);
         }
       }
     }

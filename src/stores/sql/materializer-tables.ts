@@ -29,7 +29,7 @@ import type { AggregationView, Entity, EventSource } from '../../registry/types.
 import type { Json } from '../../features/aggregate/aggregator.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
 import { SCHEMA, ident, sqlType } from './history.ts';
-import { numberArray, textArray } from './pg-array.ts';
+import { jsonArray, numberArray, textArray } from './pg-array.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
 export const DEAD_LETTERS = `${SCHEMA}.dead_letters`;
@@ -55,6 +55,15 @@ export function slicesTable(view: string): string {
 export function piecesTable(kind: 'tile' | 'slice', view: string): string {
   return kind === 'tile' ? tilesTable(view) : slicesTable(view);
 }
+
+/**
+ * How full PostgreSQL packs a new page of tiles or slices (percent). Every commit rewrites the rows it
+ * merges; an update that finds room on its row's page is a HOT update (no new primary-key entry, dead
+ * versions pruned in place), one that does not moves the row and adds an index entry. Slices are rewritten
+ * while their tile is the head and pruned soon after, so half of each page is left for their next
+ * versions. Tiles are kept for good, so they leave less: the space is held by every tile ever written.
+ */
+const PIECES_FILLFACTOR: { readonly [kind in 'tile' | 'slice']: number } = { tile: 80, slice: 50 };
 
 export function materializerDdl(sources: readonly EventSource[], views: readonly AggregationView[], entities: ReadonlyMap<string, Entity>): string[] {
   return [
@@ -84,6 +93,8 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
           outdatedLayoutCheck(`${kind}s_${view.name}`, view.name),
           // version: incremented by every merge; the online store keeps a piece only if its version is newer.
           `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial jsonb not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
+          // Also for tables an earlier version created: it applies to pages filled from now on.
+          `alter table ${piecesTable(kind, view.name)} set (fillfactor = ${PIECES_FILLFACTOR[kind]})`,
         ]),
         // The head of a window is read from the archive: one entity's events in a time range.
         `create index if not exists ${ident(`events_${source.name}_by_${view.name}`)} on ${eventsTable(source.name)} (${[...keys, ident(source.timestampField)].join(', ')})`,
@@ -271,8 +282,8 @@ const keyColumns = (pieces: readonly PieceKey[]) => [textArray(pieces.map((p) =>
  */
 export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
-    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p::jsonb, $5 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as u(k, w, s, p) order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
-    params: [...keyColumns(pieces), textArray(partials), version],
+    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb)) as u(k, w, s, p) order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
+    params: [...keyColumns(pieces), jsonArray(partials), version],
   };
 }
 
@@ -302,7 +313,7 @@ export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty:
 /** Writes rows already locked: `partials` (column text) and `versions` by position. */
 export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${table} t set partial = u.p::jsonb, version = u.v from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) as u(k, w, s, p, v) where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
-    params: [...keyColumns(pieces), textArray(partials), numberArray(versions)],
+    sql: `update ${table} t set partial = u.p, version = u.v from rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb), unnest($5::bigint[])) as u(k, w, s, p, v) where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
+    params: [...keyColumns(pieces), jsonArray(partials), numberArray(versions)],
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeKey, entityKey, onlineKey } from '../../../src/features/keys.ts';
+import { encodeKey, entityKey, entityKeyText, onlineKey } from '../../../src/features/keys.ts';
 import { normalizeValue } from '../../../src/features/values.ts';
 import type { Entity, FieldType } from '../../../src/registry/types.ts';
 
@@ -39,6 +39,23 @@ describe('entity keys', () => {
     assert.deepEqual(entityKey(e, { user_id: 'u', n: '1' }), { ok: false, field: 'n', reason: 'join key "n" must be an integer, got "1"' });
     assert.equal(entityKey(e, { user_id: 1.5, n: 1 }).ok, false);
     assert.equal(entityKey(e, { user_id: '', n: 1 }).ok, false);
+  });
+
+  it('gives the key entityKey gives, or undefined where it gives a reason (entityKeyText, the fold\'s shortcut)', () => {
+    const values: unknown[] = ['u1', '', 'u\u00001', '123', 123, -7, 1.5, 2 ** 60, null, undefined, true, { a: 1 }, ['x'], ' ', 'ü'];
+    const entities = [entity([['k', 'ID']]), entity([['k', 'String']]), entity([['k', 'Int']]), entity([['k', 'ID'], ['j', 'String']])];
+    let keyed = 0;
+    for (const e of entities) {
+      for (const k of values) {
+        for (const j of ['j1', undefined]) {
+          const row = { k, j };
+          const full = entityKey(e, row);
+          assert.equal(entityKeyText(e, row), full.ok ? full.key : undefined, `${e.joinKeys.map((f) => f.type.scalar).join('+')} ${JSON.stringify(row)}`);
+          if (full.ok) keyed++;
+        }
+      }
+    }
+    assert.ok(keyed > 10);
   });
 
   it('hash-tags online keys by entity so one entity\'s views share a cluster slot', () => {

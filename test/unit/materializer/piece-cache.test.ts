@@ -9,7 +9,7 @@ import { DEFAULT_TIME_BOUNDS } from '../../../src/materializer/batch.ts';
 import { commitBatch } from '../../../src/materializer/commit.ts';
 import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts';
 import type { RawMessage } from '../../../src/materializer/decode.ts';
-import { PieceCache } from '../../../src/materializer/piece-cache.ts';
+import { PieceCache, pieceId } from '../../../src/materializer/piece-cache.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
 import type { Stores } from '../../../src/stores/open.ts';
@@ -25,19 +25,19 @@ const piece = (entityKey: string, version: number): StoredPiece => ({ entityKey,
 describe('PieceCache', () => {
   it('keeps the most recently written rows, up to its capacity', () => {
     const cache = new PieceCache(2);
-    cache.remember('t', piece('a', 1));
-    cache.remember('t', piece('b', 1));
-    cache.remember('t', piece('a', 2));
-    cache.remember('t', piece('c', 1));
+    cache.remember('t', pieceId('a', 60_000, T0), piece('a', 1));
+    cache.remember('t', pieceId('b', 60_000, T0), piece('b', 1));
+    cache.remember('t', pieceId('a', 60_000, T0), piece('a', 2));
+    cache.remember('t', pieceId('c', 60_000, T0), piece('c', 1));
     assert.equal(cache.size, 2);
-    assert.equal(cache.get('t', 'b', 60_000, T0), undefined, 'b was written least recently');
-    assert.deepEqual(cache.get('t', 'a', 60_000, T0), { version: 2, partial: { n: 2 } });
-    assert.equal(cache.get('other', 'a', 60_000, T0), undefined, 'tables are apart');
+    assert.equal(cache.get('t', pieceId('b', 60_000, T0)), undefined, 'b was written least recently');
+    assert.deepEqual(cache.get('t', pieceId('a', 60_000, T0)), { version: 2, partial: { n: 2 } });
+    assert.equal(cache.get('other', pieceId('a', 60_000, T0)), undefined, 'tables are apart');
   });
 
   it('keeps nothing at capacity 0', () => {
     const cache = new PieceCache(0);
-    cache.remember('t', piece('a', 1));
+    cache.remember('t', pieceId('a', 60_000, T0), piece('a', 1));
     assert.equal(cache.size, 0);
   });
 });
@@ -146,7 +146,7 @@ describe('merging with a piece cache', () => {
     const cache = new PieceCache();
     const [first, second] = batches(0, 2);
     await commit(stores, first!, cache);
-    const before = cache.get('skewless."tiles_windows"', 'u0', 3_600_000, Math.floor((T0 - 50 * 60_000) / 3_600_000) * 3_600_000);
+    const before = cache.get('skewless."tiles_windows"', pieceId('u0', 3_600_000, Math.floor((T0 - 50 * 60_000) / 3_600_000) * 3_600_000));
     assert.ok(before !== undefined, 'the first commit cached its tile');
     const failing: Stores = {
       ...stores,
@@ -158,7 +158,7 @@ describe('merging with a piece cache', () => {
       ),
     };
     await assert.rejects(commit(failing, second!, cache), /commit refused/);
-    assert.deepEqual(cache.get('skewless."tiles_windows"', 'u0', 3_600_000, Math.floor((T0 - 50 * 60_000) / 3_600_000) * 3_600_000), before);
+    assert.deepEqual(cache.get('skewless."tiles_windows"', pieceId('u0', 3_600_000, Math.floor((T0 - 50 * 60_000) / 3_600_000) * 3_600_000)), before);
     // And the next commit of the same batch, with that cache, stores the right values.
     await commit(stores, second!, cache);
     const reference = await openStores([]);

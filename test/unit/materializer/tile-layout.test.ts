@@ -1,4 +1,7 @@
-/** A tiles table in the one-row-per-feature layout of an earlier Skewless is refused, with the fix named. */
+/**
+ * A tiles table in the one-row-per-feature layout of an earlier Skewless is refused, with the fix named; tables
+ * in the current layout get the fill factor that leaves room for their rows' next versions.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
@@ -25,6 +28,34 @@ describe('tile table layout', () => {
       assert.equal((await offline.query('select count(*)::int as n from skewless."tiles_windows"'))[0]!.n, 1, 'nothing dropped behind the operator\'s back');
     } finally {
       await offline.close();
+    }
+  });
+
+  it('leaves room on each page of tiles and slices for updated rows, in new tables and in tables an earlier version created', async () => {
+    const registry = await registryFromSdl(`
+      type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! at: DateTime! }
+      type Windows @featureView(entity: "User", source: "Txn") { n: Int! @aggregate(fn: COUNT, window: "1h") }
+    `);
+    const fillFactors = async (offline: Awaited<ReturnType<typeof pgliteOfflineStore>>) =>
+      Object.fromEntries(
+        (await offline.query<{ relname: string; options: string[] | null }>(`select relname, reloptions as options from pg_class where relname in ('tiles_windows', 'slices_windows')`)).map((r) => [r.relname, r.options]),
+      );
+    const fresh = await pgliteOfflineStore();
+    const earlier = await pgliteOfflineStore();
+    try {
+      await fresh.ensureSchema(registry);
+      assert.deepEqual(await fillFactors(fresh), { tiles_windows: ['fillfactor=80'], slices_windows: ['fillfactor=50'] });
+      await earlier.query('create schema skewless');
+      for (const table of ['tiles_windows', 'slices_windows'])
+        await earlier.query(`create table skewless."${table}" (entity_key text not null, width bigint not null, tile_start bigint not null, partial jsonb not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`);
+      await earlier.query(`insert into skewless."tiles_windows" values ('u1', 3600000, 0, '{"n":1}', 1)`);
+      await earlier.ensureSchema(registry);
+      assert.deepEqual(await fillFactors(earlier), { tiles_windows: ['fillfactor=80'], slices_windows: ['fillfactor=50'] });
+      assert.equal((await earlier.query('select count(*)::int as n from skewless."tiles_windows"'))[0]!.n, 1);
+    } finally {
+      await fresh.close();
+      await earlier.close();
     }
   });
 });
