@@ -6,10 +6,10 @@
  *
  *   planMerges (pure)   each delta merged into its row as this process last committed it (piece-cache.ts),
  *                       or into an empty row when none is cached;
- *   writeMerges (SQL)   per table: insert the rows planned as new, lock the rest in key order and check
- *                       each version is the one cached, then write. A row whose plan turns out wrong (it
- *                       exists though none was cached, or another writer changed it) is read under its
- *                       lock and merged again from what is stored.
+ *   writeMerges (SQL)   per table: insert the rows planned as new; lock the rest in key order and write
+ *                       each still at the version cached, in one statement. A row whose plan turns out
+ *                       wrong (it exists though none was cached, or another writer changed it) is read
+ *                       under its lock and merged again from what is stored.
  *
  * Rows are locked in key order, per table, tables in a fixed order, as every commit does: two
  * materializers touching one row (an entity's events split over partitions) wait for each other instead of
@@ -19,7 +19,7 @@ import type { Json } from '../features/aggregate/aggregator.ts';
 import type { AggregationView } from '../registry/types.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
-import { insertNewPiecesSql, lockPiecesSql, lockVersionsSql, piecesTable, savePiecesSql } from '../stores/sql/materializer-tables.ts';
+import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql } from '../stores/sql/materializer-tables.ts';
 import type { PieceKey, StoredPiece } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
 import { pieceId } from './piece-cache.ts';
@@ -102,12 +102,12 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     }
     const toRead: Plan[] = [];
     if (toLock.length > 0) {
-      const lock = lockVersionsSql(table, toLock.map((p) => p.key));
-      const versions = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; version: number }>(lock.sql, lock.params)).map((r) => [pieceId(r.entity_key, r.width, r.tile_start), Number(r.version)]));
+      // Written as planned where the row is still at the version cached; the rest come back to be read.
+      const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
+      const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(r.entity_key, r.width, r.tile_start)));
       for (const plan of toLock) {
-        const version = versions.get(plan.id);
-        if (version !== undefined && version === plan.cached?.version) toSave.push({ plan, version: version + 1 });
-        else toRead.push(plan);
+        if (unsaved.has(plan.id)) toRead.push(plan);
+        else written.push({ plan, version: plan.cached!.version + 1 });
       }
     }
     if (toRead.length > 0) {

@@ -295,9 +295,23 @@ function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string
   };
 }
 
-/** Locks the rows named that exist, in key order, and returns their versions (not their partials). */
-export function lockVersionsSql(table: string, pieces: readonly PieceKey[]): { sql: string; params: unknown[] } {
-  return lockRowsSql(table, pieces, 'version::float8 as version');
+/**
+ * Locks the rows named that exist, in key order, and writes each whose version is still `expected` (its
+ * partial from `partials`, column text by position, at version expected + 1); an `expected` of null writes
+ * nothing. Returns the keys it did not write (a row missing, or at another version): usually none, so the
+ * common merge is one statement and no rows back. Locking every row named first, in key order, as a
+ * separate step of the statement is what keeps two writers from deadlocking (lockRowsSql).
+ */
+export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
+  return {
+    sql:
+      `with locked as materialized (select entity_key, width, tile_start from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update), ` +
+      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb), unnest($5::bigint[])) as u(k, w, s, p, v) ` +
+      `where (t.entity_key, t.width, t.tile_start) in (select * from locked) and t.entity_key = u.k and t.width = u.w and t.tile_start = u.s and t.version = u.v returning t.entity_key, t.width, t.tile_start) ` +
+      `select k as entity_key, w::float8 as width, s::float8 as tile_start from unnest($1::text[], $2::bigint[], $3::bigint[]) as u(k, w, s) ` +
+      `where not exists (select 1 from saved where saved.entity_key = u.k and saved.width = u.w and saved.tile_start = u.s)`,
+    params: [...keyColumns(pieces), jsonArray(partials), numberArray(expected)],
+  };
 }
 
 /**
