@@ -7,13 +7,17 @@ import { describe, it } from 'node:test';
 import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
+/** One aggregation view, `windows`: its tables are tiles_windows and slices_windows. */
+const windowsRegistry = () =>
+  registryFromSdl(`
+    type User @entity(key: ["user_id"]) { user_id: ID! }
+    type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! at: DateTime! }
+    type Windows @featureView(entity: "User", source: "Txn") { n: Int! @aggregate(fn: COUNT, window: "1h") }
+  `);
+
 describe('tile table layout', () => {
   it('refuses an old per-feature tiles table at ensureSchema, naming the tables to drop and the backfill to run, and keeps its rows', async () => {
-    const registry = await registryFromSdl(`
-      type User @entity(key: ["user_id"]) { user_id: ID! }
-      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! at: DateTime! }
-      type Windows @featureView(entity: "User", source: "Txn") { n: Int! @aggregate(fn: COUNT, window: "1h") }
-    `);
+    const registry = await windowsRegistry();
     const offline = await pgliteOfflineStore();
     try {
       await offline.query('create schema skewless');
@@ -32,11 +36,7 @@ describe('tile table layout', () => {
   });
 
   it('leaves room on each page of tiles and slices for updated rows, in new tables and in tables an earlier version created', async () => {
-    const registry = await registryFromSdl(`
-      type User @entity(key: ["user_id"]) { user_id: ID! }
-      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! at: DateTime! }
-      type Windows @featureView(entity: "User", source: "Txn") { n: Int! @aggregate(fn: COUNT, window: "1h") }
-    `);
+    const registry = await windowsRegistry();
     const fillFactors = async (offline: Awaited<ReturnType<typeof pgliteOfflineStore>>) =>
       Object.fromEntries(
         (await offline.query<{ relname: string; options: string[] | null }>(`select relname, reloptions as options from pg_class where relname in ('tiles_windows', 'slices_windows')`)).map((r) => [r.relname, r.options]),
