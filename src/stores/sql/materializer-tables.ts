@@ -276,13 +276,27 @@ export interface StoredPiece extends PieceKey {
 
 const keyColumns = (pieces: readonly PieceKey[]) => [textArray(pieces.map((p) => p.entityKey)), numberArray(pieces.map((p) => p.width)), numberArray(pieces.map((p) => p.start))];
 
+/** The rows the key parameters $1–$3 (keyColumns) name, as a set-returning expression of (k, w, s). */
+const NAMED_KEYS = 'unnest($1::text[], $2::bigint[], $3::bigint[])';
+
+/**
+ * The key parameters zipped by position with $4, the rows' partials (jsonArray), and, with `numbered`, $5,
+ * a bigint per row: `u(k, w, s, p)` or `u(k, w, s, p, v)`.
+ */
+const pieceRows = (numbered: boolean) =>
+  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb)${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
+
+/** Selects `columns` of the rows named that exist, locking them in key order (what keeps two writers from deadlocking). */
+const lockingSelect = (table: string, columns: string) =>
+  `select ${columns} from ${table} where (entity_key, width, tile_start) in (select * from ${NAMED_KEYS}) order by entity_key, width, tile_start for update`;
+
 /**
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
  * `version`, in key order; returns the keys inserted. A row that exists is left alone (and not locked).
  */
 export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
-    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb)) as u(k, w, s, p) order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
+    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
     params: [...keyColumns(pieces), jsonArray(partials), version],
   };
 }
@@ -290,7 +304,7 @@ export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], p
 /** Locks the rows named that exist, in key order, and returns `columns` of each besides its key. */
 function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string): { sql: string; params: unknown[] } {
   return {
-    sql: `select entity_key, width::float8 as width, tile_start::float8 as tile_start, ${columns} from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update`,
+    sql: lockingSelect(table, `entity_key, width::float8 as width, tile_start::float8 as tile_start, ${columns}`),
     params: keyColumns(pieces),
   };
 }
@@ -300,15 +314,15 @@ function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string
  * partial from `partials`, column text by position, at version expected + 1); an `expected` of null writes
  * nothing. Returns the keys it did not write (a row missing, or at another version): usually none, so the
  * common merge is one statement and no rows back. Locking every row named first, in key order, as a
- * separate step of the statement is what keeps two writers from deadlocking (lockRowsSql).
+ * separate step of the statement is what keeps two writers from deadlocking (lockingSelect).
  */
 export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
   return {
     sql:
-      `with locked as materialized (select entity_key, width, tile_start from ${table} where (entity_key, width, tile_start) in (select * from unnest($1::text[], $2::bigint[], $3::bigint[])) order by entity_key, width, tile_start for update), ` +
-      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb), unnest($5::bigint[])) as u(k, w, s, p, v) ` +
+      `with locked as materialized (${lockingSelect(table, 'entity_key, width, tile_start')}), ` +
+      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from ${pieceRows(true)} ` +
       `where (t.entity_key, t.width, t.tile_start) in (select * from locked) and t.entity_key = u.k and t.width = u.w and t.tile_start = u.s and t.version = u.v returning t.entity_key, t.width, t.tile_start) ` +
-      `select k as entity_key, w::float8 as width, s::float8 as tile_start from unnest($1::text[], $2::bigint[], $3::bigint[]) as u(k, w, s) ` +
+      `select k as entity_key, w::float8 as width, s::float8 as tile_start from ${NAMED_KEYS} as u(k, w, s) ` +
       `where not exists (select 1 from saved where saved.entity_key = u.k and saved.width = u.w and saved.tile_start = u.s)`,
     params: [...keyColumns(pieces), jsonArray(partials), numberArray(expected)],
   };
@@ -327,7 +341,7 @@ export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty:
 /** Writes rows already locked: `partials` (column text) and `versions` by position. */
 export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${table} t set partial = u.p, version = u.v from rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb), unnest($5::bigint[])) as u(k, w, s, p, v) where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
+    sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
     params: [...keyColumns(pieces), jsonArray(partials), numberArray(versions)],
   };
 }
