@@ -57,7 +57,7 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
 export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Promise<Owed> }> {
   const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
-  const result = await stores.offline.transaction(async (tx) => {
+  const result = await committed(cache, () => stores.offline.transaction(async (tx) => {
     const lock = lockOffsetsSql(group, partitions);
     await tx.query(lock.insert.sql, lock.insert.params);
     const locked = await tx.query<{ topic: string; partition: number; next_offset: string | number }>(lock.select.sql, lock.select.params);
@@ -98,11 +98,24 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       await tx.query(sql, params);
     }
     return { writes, rows, merged, events, keys };
-  });
-  // Only now, committed: what the cache holds is always a state PostgreSQL has (piece-cache.ts).
-  for (const m of result.merged) cache?.remember(m.table, m.id, m.piece);
+  }));
+  // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).
+  for (const m of result.merged) cache?.remember(m.id, { version: m.piece.version, states: m.states });
   const { writes, rows, merged, events, keys } = result;
   return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, now), token }) };
+}
+
+/**
+ * The transaction, clearing the piece cache if it fails: the merge changed the cached states of its rows
+ * in place, ahead of a commit that is not going to be (piece-cache.ts).
+ */
+async function committed<T>(cache: PieceCache | undefined, transaction: () => Promise<T>): Promise<T> {
+  try {
+    return await transaction();
+  } catch (error) {
+    cache?.clear();
+    throw error;
+  }
 }
 
 /** The entities each aggregation view's deltas touch: what the commit may owe online. */

@@ -20,7 +20,7 @@ import type { AggregationView } from '../registry/types.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql } from '../stores/sql/materializer-tables.ts';
-import type { PieceKey, StoredPiece } from '../stores/sql/materializer-tables.ts';
+import type { PieceKey } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
 import { pieceId } from './piece-cache.ts';
 import type { CachedPiece, PieceCache } from './piece-cache.ts';
@@ -30,24 +30,28 @@ import type { PieceKind, TileDelta, TileGroup } from './tiles.ts';
 export interface MergedPiece {
   readonly kind: PieceKind;
   readonly group: TileGroup;
-  readonly piece: StoredPiece;
+  readonly piece: PieceKey & { readonly version: number };
+  /** The row's partials, one aggregator state per feature of the group: what the piece cache keeps. */
+  readonly states: readonly unknown[];
   /** The row's partials as JSON ({feature: partial}): serialised once, for both stores. */
   readonly text: string;
-  /** Where it is stored: its table and its pieceId there (for the piece cache). */
-  readonly table: string;
+  /** Its pieceId (table included), for the piece cache. */
   readonly id: string;
 }
 
+/** A row's partials merged: the states, and their `partial` column text. */
+interface MergedRow {
+  states: unknown[];
+  text: string;
+}
+
 /** One delta with its planned row: the merge of the delta into `cached`, or into nothing. */
-interface Plan {
+interface Plan extends MergedRow {
   readonly delta: TileDelta;
   readonly key: PieceKey;
-  /** pieceId(key), built once. */
+  /** pieceId(table, key), built once. */
   readonly id: string;
   readonly cached: CachedPiece | undefined;
-  partial: Record<string, Json>;
-  /** The row's `partial` column text. */
-  text: string;
 }
 
 /** A table's plans; `table` names where they go. */
@@ -61,11 +65,12 @@ export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): Ta
   const byTable = groupBy(deltas, (d) => tableOf(d));
   return [...byTable.keys()].sort().map((table) => ({
     table,
-    plans: byTable.get(table)!.map((delta) => {
+    plans: byTable.get(table)!.map((delta): Plan => {
       const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
-      const id = pieceId(key.entityKey, key.width, key.start);
-      const cached = cache?.get(table, id);
-      return { delta, key, id, cached, ...mergeInto(delta, cached?.partial) };
+      const id = pieceId(table, key.entityKey, key.width, key.start);
+      const cached = cache?.get(id);
+      const { states, text } = cached === undefined ? newRow(delta) : mergeCached(delta, cached.states);
+      return { delta, key, id, cached, states, text };
     }),
   }));
 }
@@ -94,7 +99,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     const fresh = plans.filter((p) => p.cached === undefined);
     if (fresh.length > 0) {
       const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
-      const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(r.entity_key, r.width, r.tile_start)));
+      const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of fresh) {
         if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
         else toLock.push(plan);
@@ -104,7 +109,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     if (toLock.length > 0) {
       // Written as planned where the row is still at the version cached; the rest come back to be read.
       const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
-      const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(r.entity_key, r.width, r.tile_start)));
+      const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of toLock) {
         if (unsaved.has(plan.id)) toRead.push(plan);
         else written.push({ plan, version: plan.cached!.version + 1 });
@@ -114,10 +119,10 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge again.
       const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
       await tx.query(read.insert.sql, read.insert.params);
-      const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(r.entity_key, r.width, r.tile_start), r]));
+      const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
       for (const plan of toRead) {
         const row = stored.get(plan.id)!;
-        Object.assign(plan, mergeInto(plan.delta, row.partial));
+        Object.assign(plan, mergeStored(plan.delta, row.partial));
         toSave.push({ plan, version: Number(row.version) + 1 });
       }
     }
@@ -125,7 +130,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
-    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, partial: plan.partial, version }, text: plan.text, table, id: plan.id });
+    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, id: plan.id });
   }
   return out;
 }
@@ -136,24 +141,50 @@ export async function mergePieces(tx: SqlQueryable, deltas: readonly TileDelta[]
 }
 
 /**
- * The delta merged into a stored partial (decoded here; `stored` is not changed), or into an empty one:
- * the row's partials and their column text, each feature's JSON serialised once.
+ * The delta merged into a row's stored partials (JSON by feature name, decoded here), or into an empty row.
+ * A feature added to the view after the row was written has no partial in it yet: empty. The delta is
+ * left unchanged, for a merge again should the row turn out to differ (writeMerges).
  */
-function mergeInto(delta: TileDelta, stored: { readonly [feature: string]: unknown } | undefined): { partial: Record<string, Json>; text: string } {
+function mergeStored(delta: TileDelta, stored: { readonly [feature: string]: unknown } | undefined): MergedRow {
   const { features, aggregators } = delta.group;
-  const partial: Record<string, Json> = {};
-  let text = '{';
+  const states = new Array<unknown>(features.length);
   for (let f = 0; f < features.length; f++) {
     const aggregator = aggregators[f]!;
-    const name = features[f]!.name;
-    const held = stored?.[name];
-    // A feature added to the view after the row was written has no partial in it yet: empty.
-    const into = held === undefined ? aggregator.empty() : aggregator.decode(held);
-    const encoded = aggregator.encode(aggregator.mergeInto(into, delta.partials[f]));
-    partial[name] = encoded;
-    text += `${f === 0 ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(encoded)}`;
+    const held = stored?.[features[f]!.name];
+    states[f] = aggregator.mergeInto(held === undefined ? aggregator.empty() : aggregator.decode(held), delta.partials[f]);
   }
-  return { partial, text: `${text}}` };
+  return { states, text: rowText(delta.group, states) };
+}
+
+/**
+ * A row of the delta's events alone, for a row not cached: most often a new one. Its states are the
+ * delta's own, not copies: they are merged into (mergeCached) only by a later commit, once this one is in,
+ * and a merge again (writeMerges, when the row exists after all) reads them without changing them.
+ */
+function newRow(delta: TileDelta): MergedRow {
+  const states = [...delta.partials];
+  return { states, text: rowText(delta.group, states) };
+}
+
+/**
+ * The delta merged into a row as the piece cache holds it, in place: only the delta's events are folded,
+ * not the whole row copied or decoded. Until the commit is in, the cache holds a state PostgreSQL does not
+ * have yet; a failed commit clears the cache (commit.ts), and a row found changed by another writer is
+ * merged again from what is stored, and cached as that.
+ */
+function mergeCached(delta: TileDelta, cached: readonly unknown[]): MergedRow {
+  const { aggregators } = delta.group;
+  const states = new Array<unknown>(aggregators.length);
+  for (let f = 0; f < aggregators.length; f++) states[f] = aggregators[f]!.mergeInto(cached[f], delta.partials[f]);
+  return { states, text: rowText(delta.group, states) };
+}
+
+/** A row's `partial` column text, {feature: encoding}: each feature's JSON serialised once. */
+function rowText(group: TileGroup, states: readonly unknown[]): string {
+  const { features, aggregators } = group;
+  let text = '{';
+  for (let f = 0; f < features.length; f++) text += `${f === 0 ? '' : ','}${JSON.stringify(features[f]!.name)}:${JSON.stringify(aggregators[f]!.encode(states[f]))}`;
+  return `${text}}`;
 }
 
 const emptyRows = new WeakMap<TileGroup, string>();

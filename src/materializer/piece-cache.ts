@@ -5,21 +5,26 @@
  * backfill) has another version and is read and merged as if it were not cached.
  *
  * Safe because a version names one committed state of a row: every merge of a row increments it under the
- * row's lock, and a backfill recreates rows above every version the table held. Only committed states go
- * in (`remember` runs after the transaction), so a failed commit leaves the cache as it was.
+ * row's lock, and a backfill recreates rows above every version the table held.
  *
- * Bounded: at most `capacity` rows, the least recently written dropped first. A row's partials are kept
- * encoded (immutable JSON), so a merge decodes its own copy.
+ * A row's partials are kept decoded, one aggregator state per feature, and the next commit merges its
+ * delta into them in place: only the delta's events are folded, with nothing decoded or copied (decoding
+ * every cached set and sum at every commit was as much CPU as the merging itself). So while a commit runs,
+ * the states it merged are ahead of PostgreSQL, with their versions still those committed; once it is in,
+ * `remember` records the new versions. A commit that fails clears the whole cache (commit.ts): the next
+ * one reads its rows. One committer at a time per cache.
+ *
+ * Bounded: at most `capacity` rows, the least recently written dropped first. Decoded states take more
+ * memory than their JSON (a set of strings is a Map instead of an array).
  */
-import type { Json } from '../features/aggregate/aggregator.ts';
-import type { StoredPiece } from '../stores/sql/materializer-tables.ts';
 
 /** Rows kept by default: the materializer bench (5,000 users, 300 merchants, the example's views) merges into 49,239. */
 export const DEFAULT_PIECE_CACHE_ROWS = 100_000;
 
 export interface CachedPiece {
   readonly version: number;
-  readonly partial: { readonly [feature: string]: Json };
+  /** The row's partials, decoded: one aggregator state per feature of its tile group, in the group's order. */
+  readonly states: readonly unknown[];
 }
 
 export class PieceCache {
@@ -34,18 +39,17 @@ export class PieceCache {
     return this.#rows.size;
   }
 
-  /** The row `id` (pieceId) of `table` as last committed, if kept. */
-  get(table: string, id: string): CachedPiece | undefined {
-    return this.#rows.get(cacheKey(table, id));
+  /** The row `id` (pieceId) as last committed, if kept. */
+  get(id: string): CachedPiece | undefined {
+    return this.#rows.get(id);
   }
 
-  /** Records a row as committed in `table` under its `id` (call only after its transaction committed). */
-  remember(table: string, id: string, piece: StoredPiece): void {
+  /** Records the row `id` (pieceId) as committed (call only after its transaction committed). */
+  remember(id: string, piece: CachedPiece): void {
     if (this.capacity <= 0) return;
-    const key = cacheKey(table, id);
     // Re-inserted at the end: Map order is write order, so the first entry is the least recently written.
-    this.#rows.delete(key);
-    this.#rows.set(key, { version: piece.version, partial: piece.partial });
+    this.#rows.delete(id);
+    this.#rows.set(id, piece);
     if (this.#rows.size > this.capacity) this.#rows.delete(this.#rows.keys().next().value!);
   }
 
@@ -55,9 +59,8 @@ export class PieceCache {
 }
 
 /**
- * A row's identity within its table: built once per row and commit (numbers spelled out cost more than the
- * map lookups they key), then used for the cache and for matching PostgreSQL's answers to the plans.
+ * A row's identity, its table included: built once per row and commit (a key string costs more to build
+ * and hash than the map lookups it serves), then used for the cache and for matching PostgreSQL's answers
+ * to the plans.
  */
-export const pieceId = (entityKey: string, width: number, start: number): string => `${entityKey}\u0000${width}\u0000${start}`;
-
-const cacheKey = (table: string, id: string) => `${table}\u0000${id}`;
+export const pieceId = (table: string, entityKey: string, width: number, start: number): string => `${table}\u0000${entityKey}\u0000${width}\u0000${start}`;

@@ -19,32 +19,42 @@ import type { Sketch } from './sketch.ts';
 import { sketchAdd, sketchDecode, sketchEmpty, sketchEncode, sketchMergeInto, sketchQuantile } from './sketch.ts';
 
 export interface Distinct {
-  readonly texts: Set<string>;
+  /**
+   * Canonical text → the value it spells, in canonical form (JSON.parse of the text). The value is parsed
+   * once, when the text first joins a partial, and carried by every merge after: encoding a row's set at
+   * each commit then parses nothing.
+   */
+  readonly values: Map<string, Json>;
+}
+
+/** Adds a value by its canonical text, parsing the text only when it is new to the set. */
+function addText(into: Distinct, text: string): void {
+  if (!into.values.has(text)) into.values.set(text, JSON.parse(text) as Json);
 }
 
 export const COUNT_DISTINCT: Aggregator<Distinct> = {
   fn: 'COUNT_DISTINCT',
-  empty: () => ({ texts: new Set() }),
+  empty: () => ({ values: new Map() }),
   add(into, value) {
-    if (!isMissing(value)) into.texts.add(canonicalText(value));
+    if (!isMissing(value)) addText(into, canonicalText(value));
     return into;
   },
   mergeInto(into, from) {
-    for (const text of from.texts) into.texts.add(text);
+    for (const [text, value] of from.values) if (!into.values.has(text)) into.values.set(text, value);
     return into;
   },
-  result: (state) => state.texts.size,
-  encode: (state): Json => [...state.texts].sort().map((text) => JSON.parse(text) as Json),
+  result: (state) => state.values.size,
+  encode: (state): Json => [...state.values.keys()].sort().map((text) => state.values.get(text)!),
   decode(json) {
     if (!Array.isArray(json)) throw new PartialDecodeError('COUNT_DISTINCT', json);
-    const texts = new Set<string>();
+    const state: Distinct = { values: new Map() };
     try {
-      for (const value of json) if (!isMissing(value)) texts.add(canonicalText(value));
+      for (const value of json) if (!isMissing(value)) addText(state, canonicalText(value));
     } catch {
       throw new PartialDecodeError('COUNT_DISTINCT', json);
     }
-    if (texts.size !== json.length) throw new PartialDecodeError('COUNT_DISTINCT', json);
-    return { texts };
+    if (state.values.size !== json.length) throw new PartialDecodeError('COUNT_DISTINCT', json);
+    return state;
   },
 };
 

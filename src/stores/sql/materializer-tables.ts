@@ -26,7 +26,6 @@
  * Every table keyed by message position also refuses a second copy of a message, as a second guard.
  */
 import type { AggregationView, Entity, EventSource } from '../../registry/types.ts';
-import type { Json } from '../../features/aggregate/aggregator.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
 import { SCHEMA, ident, sqlType } from './history.ts';
 import { jsonArray, numberArray, textArray } from './pg-array.ts';
@@ -265,13 +264,6 @@ export interface PieceKey {
   readonly entityKey: string;
   readonly width: number;
   readonly start: number;
-}
-
-/** A stored tile or slice row: every feature of its group's partial, by feature name. */
-export interface StoredPiece extends PieceKey {
-  readonly partial: { readonly [feature: string]: Json };
-  /** The row's merge count after this write. */
-  readonly version: number;
 }
 
 const keyColumns = (pieces: readonly PieceKey[]) => [textArray(pieces.map((p) => p.entityKey)), numberArray(pieces.map((p) => p.width)), numberArray(pieces.map((p) => p.start))];

@@ -92,6 +92,23 @@ describe('partials merge order-independently', () => {
       assert.equal(encoded(a, y), ey, fn);
     }
   });
+
+  // The materializer's piece cache holds states that later merges fold into copies of other partials
+  // (merge-pieces.ts): what mergeInto folded in must stay apart from what it was folded from.
+  it('folding into a merge result leaves what was merged into it unchanged', () => {
+    for (const fn of AGGREGATE_FUNCTIONS) {
+      const a = agg(fn);
+      const r = rng(11);
+      const partial = (n: number, t0: number) => fold(a, Array.from({ length: n }, (_, i) => ({ value: randomValue(fn, r), time: t0 + i })));
+      const [x, y, z] = [partial(40, 0), partial(40, 5), partial(1200, -3)];
+      const [ex, ey] = [encoded(a, x), encoded(a, y)];
+      const into = a.mergeInto(a.mergeInto(a.empty(), x), y);
+      a.mergeInto(into, z);
+      for (let i = 0; i < 50; i++) a.add(into, randomValue(fn, r), -10 + i);
+      assert.equal(encoded(a, x), ex, `${fn}: the first partial`);
+      assert.equal(encoded(a, y), ey, `${fn}: the second partial`);
+    }
+  });
 });
 
 describe('golden values', () => {
