@@ -4,8 +4,8 @@
  * In two steps, so that the JavaScript can run while PostgreSQL is busy with something else (commit.ts
  * plans while the archive insert runs):
  *
- *   planMerges (pure)   each delta merged into its row as this process last committed it (piece-cache.ts),
- *                       or into an empty row when none is cached;
+ *   planMerges (no I/O) each delta merged into its row as this process last committed it (piece-cache.ts,
+ *                       whose states it changes in place), or into an empty row when none is cached;
  *   writeMerges (SQL)   per table: insert the rows planned as new; lock the rest in key order and write
  *                       each still at the version cached, in one statement. A row whose plan turns out
  *                       wrong (it exists though none was cached, or another writer changed it) is read
@@ -60,7 +60,10 @@ export interface TablePlan {
   readonly plans: readonly Plan[];
 }
 
-/** Pure: the deltas by table (in lock order), each merged into its cached row or an empty one. */
+/**
+ * The deltas by table (in lock order), each merged into its cached row or an empty one. No I/O, but not
+ * pure: a cached row's states take the delta in place (mergeCached), ahead of the commit.
+ */
 export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): TablePlan[] {
   const byTable = groupBy(deltas, (d) => tableOf(d));
   return [...byTable.keys()].sort().map((table) => ({
