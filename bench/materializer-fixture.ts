@@ -62,9 +62,9 @@ export async function createFixture(services: { readonly brokers: string; readon
     if (groups.length > 0) await attempt(`delete consumer groups ${groups.join(', ')}`, () => admin.deleteGroups([...groups]));
     if (topicsCreated) await attempt('delete the topics', () => admin.deleteTopics({ topics: [transactionsTopic, probeTopic] }));
     await attempt('disconnect from Kafka', () => admin.disconnect());
-    // SKEWLESS_BENCH_KEEP_DB: left for inspection (docs/benchmarks.md).
+    // SKEWLESS_BENCH_KEEP_DB: the databases and Redis keys are left for inspection (docs/benchmarks.md).
     if (process.env.SKEWLESS_BENCH_KEEP_DB === undefined) for (const name of databases) await attempt(`drop database ${name}`, () => withServer(services.databaseUrl, (c) => c.query(`drop database if exists ${name} with (force)`)));
-    await attempt('delete the Redis keys', () => deleteKeys(services.redisUrl, `*${id}*`));
+    if (process.env.SKEWLESS_BENCH_KEEP_DB === undefined) await attempt('delete the Redis keys', () => deleteKeys(services.redisUrl, `*${id}*`));
     await rm(dir, { recursive: true, force: true });
   };
 
