@@ -60,15 +60,15 @@ export function encodeKey(values: readonly string[]): string {
   return values.length === 1 ? values[0]! : JSON.stringify(values);
 }
 
-/**
- * The online store key of (view, entity): `{Entity:key}:view`. The braces are a Redis Cluster hash tag,
- * so every view of one entity lives in one slot and a request for one entity touches one node.
- */
 /** The join key values an encoded key stands for (the inverse of encodeKey), given how many keys its entity has. */
 export function decodeKey(key: string, count: number): string[] {
   return count === 1 ? [key] : (JSON.parse(key) as string[]);
 }
 
+/**
+ * The online store key of (view, entity): `{Entity:key}:view`. The braces are a Redis Cluster hash tag,
+ * so every view of one entity lives in one slot and a request for one entity touches one node.
+ */
 export function onlineKey(entity: string, key: string, view: string): string {
   return `{${entity}:${key}}:${view}`;
 }

@@ -57,7 +57,7 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
 export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Promise<Owed> }> {
   const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
-  const result = await committed(cache, () => stores.offline.transaction(async (tx) => {
+  const result = await clearingCacheOnFailure(cache, () => stores.offline.transaction(async (tx) => {
     const lock = lockOffsetsSql(group, partitions);
     await tx.query(lock.insert.sql, lock.insert.params);
     const locked = await tx.query<{ topic: string; partition: number; next_offset: string | number }>(lock.select.sql, lock.select.params);
@@ -109,7 +109,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
  * The transaction, clearing the piece cache if it fails: the merge changed the cached states of its rows
  * in place, ahead of a commit that is not going to be (piece-cache.ts).
  */
-async function committed<T>(cache: PieceCache | undefined, transaction: () => Promise<T>): Promise<T> {
+async function clearingCacheOnFailure<T>(cache: PieceCache | undefined, transaction: () => Promise<T>): Promise<T> {
   try {
     return await transaction();
   } catch (error) {
