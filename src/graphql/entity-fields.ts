@@ -136,7 +136,7 @@ export async function loadStoredView(view: FeatureView, parent: EntityObject, ct
   const entity = view.entities[0]!;
   let entry;
   try {
-    entry = await ctx.online.load(onlineKeyOf(view, entity, parent.__keys[entity]!));
+    entry = await ctx.online.load(onlineKeyOf(view, entity, parent.__keys[entity]!, ctx.asOf));
   } catch (error) {
     if (error instanceof SkewlessError) return viewValueAt(view, error, ctx.asOf);
     throw error;

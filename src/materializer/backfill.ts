@@ -43,8 +43,8 @@ import { emptyPartials, mergePieces } from './merge-pieces.ts';
 import type { SourceEvent } from './decode.ts';
 import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
-import { foldTiles, pieceWidth, tileGroups } from './tiles.ts';
-import type { TileDelta } from './tiles.ts';
+import { foldTiles, pieceGroups } from './tiles.ts';
+import type { PieceGroup, TileDelta } from './tiles.ts';
 
 /** Event times [from, to), epoch ms; either end open when undefined (everything archived). */
 export interface BackfillRange {
@@ -129,6 +129,16 @@ function readRange(ranges: readonly FeatureRange[]): { from: number | null; to: 
   return { from, to };
 }
 
+/**
+ * The range of a group's pieces to recompute. A tile group's features share a hop, so their aligned ranges
+ * are the same: the group's. A slice group's features may have different hops; each slice lies inside a
+ * tile of each, so the union of their ranges (one interval: each holds [from, to)) recomputes every slice
+ * any of them needs, whole, from events the read covers.
+ */
+function groupRange(group: PieceGroup, ranges: readonly FeatureRange[]): { from: number | null; to: number | null } {
+  return readRange(ranges.filter((r) => group.features.some((f) => f.name === r.feature)));
+}
+
 /** Archive partitions and the last offset of each the backfill reads. */
 interface Snapshot {
   readonly topics: string[];
@@ -150,8 +160,7 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
 
   let done = 0;
   let merges = 0;
-  // Features of one group share a hop, so their aligned ranges are the same: the group's.
-  const rangeOf = new Map(tileGroups(view).map((g) => [g, ranges.find((r) => r.feature === g.features[0]!.name)!]));
+  const rangeOf = new Map([...pieceGroups(view, 'tile'), ...pieceGroups(view, 'slice')].map((g) => [g, groupRange(g, ranges)]));
   const inRange = (d: TileDelta) => {
     const r = rangeOf.get(d.group);
     return r !== undefined && (r.from === null || d.start >= r.from) && (r.to === null || d.start < r.to);
@@ -192,16 +201,16 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
 
   for (const kind of ['tile', 'slice'] as const) {
     const table = piecesTable(kind, view.name);
-    const groups = tileGroups(view);
+    const groups = pieceGroups(view, kind);
     const inRange = (from: number, to: number) => `($${from}::bigint is null or tile_start >= $${from}) and ($${to}::bigint is null or tile_start < $${to})`;
     // Rows of a width no group has any more (a hop changed, or its features left the view): nothing reads them.
-    await tx.query(`delete from ${table} where not (width = any($1::bigint[])) and ${inRange(2, 3)}`, [groups.map((g) => pieceWidth(g, kind)), read.from, read.to]);
+    await tx.query(`delete from ${table} where not (width = any($1::bigint[])) and ${inRange(2, 3)}`, [groups.map((g) => g.widthMs), read.from, read.to]);
     for (const group of groups) {
-      const r = ranges.find((x) => x.feature === group.features[0]!.name)!;
-      const params = [pieceWidth(group, kind), r.from, r.to];
+      const r = groupRange(group, ranges);
+      const params = [group.widthMs, r.from, r.to];
       if (kind === 'slice') {
         // Slices older than any online read: nothing reads them either.
-        await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, kept.get(group)!.sliceFrom]);
+        await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, kept.get(group)!]);
       }
       // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
       await tx.query(`update ${table} set partial = $4::jsonb, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);

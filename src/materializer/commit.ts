@@ -16,7 +16,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
 import type { OnlineWrite } from '../stores/types.ts';
-import type { PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
+import type { OnlineEvent, PieceField, PiecesWrite, PruneBounds } from '../stores/online-pieces.ts';
 import { appendHistory } from '../stores/sql/history.ts';
 import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
 import { archiveEvents } from './archive.ts';
@@ -26,7 +26,7 @@ import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
-import { feedsOnlineEvents, groupBounds, pruneBounds, rawEventField, storedPieceField } from './online-retention.ts';
+import { feedsOnlineEvents, groupBounds, pruneBounds, rawOnlineEvent, storedPieceField } from './online-retention.ts';
 import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 import { partitionId, planBatch } from './batch.ts';
@@ -145,26 +145,25 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  */
 async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, now: number): Promise<PiecesWrite[]> {
   // Per view, then per entity: nested maps rather than a joined key string per piece.
-  const writes = new Map<AggregationView, Map<string, PieceField[]>>();
+  const writes = new Map<AggregationView, Map<string, { fields: PieceField[]; events: OnlineEvent[] }>>();
   const bounds = new Map<AggregationView, { prune: PruneBounds; groups: ReturnType<typeof groupBounds> }>();
   const boundsOf = (view: AggregationView) => {
     let b = bounds.get(view);
     if (b === undefined) bounds.set(view, (b = { prune: pruneBounds(view, now), groups: groupBounds(view, now) }));
     return b;
   };
-  const fieldsOf = (view: AggregationView, entityKey: string) => {
+  const writeOf = (view: AggregationView, entityKey: string) => {
     let byEntity = writes.get(view);
     if (byEntity === undefined) writes.set(view, (byEntity = new Map()));
-    let fields = byEntity.get(entityKey);
-    if (fields === undefined) byEntity.set(entityKey, (fields = []));
-    return fields;
+    let write = byEntity.get(entityKey);
+    if (write === undefined) byEntity.set(entityKey, (write = { fields: [], events: [] }));
+    return write;
   };
   for (let m = 0; m < merged.length; m++) {
     if (m % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
     const { kind, group, piece, text } = merged[m]!;
-    const kept = boundsOf(group.view).groups.get(group)!;
-    if (piece.start < (kind === 'tile' ? kept.tileFrom : kept.sliceFrom)) continue;
-    fieldsOf(group.view, piece.entityKey).push(storedPieceField(kind, piece.width, piece.start, piece.version, text));
+    if (piece.start < boundsOf(group.view).groups.get(group)!) continue;
+    writeOf(group.view, piece.entityKey).fields.push(storedPieceField(kind, piece.width, piece.start, piece.version, text));
   }
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const from = boundsOf(view).prune.eventFrom;
@@ -174,14 +173,14 @@ async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['e
       if (i % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
       const event = list[i]!;
       const key = eventKeys[i];
-      if (key === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
-      fieldsOf(view, key).push(rawEventField(view, event.eventTs, event, event.fields));
+      if (key === undefined || event.eventTs < from || !feedsOnlineEvents(event)) continue;
+      writeOf(view, key).events.push(rawOnlineEvent(view, event.eventTs, event, event.fields));
     }
   }
   const out: PiecesWrite[] = [];
   for (const [view, byEntity] of writes) {
     const { prune } = boundsOf(view);
-    for (const [entityKey, fields] of byEntity) if (fields.length > 0) out.push({ view: view.name, entity: view.entity, entityKey, pieces: true, fields, prune });
+    for (const [entityKey, { fields, events }] of byEntity) out.push({ view: view.name, entity: view.entity, entityKey, pieces: true, fields, events, prune });
   }
   return out;
 }

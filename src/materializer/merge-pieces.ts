@@ -24,12 +24,12 @@ import type { PieceKey } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
 import { pieceId } from './piece-cache.ts';
 import type { CachedPiece, PieceCache } from './piece-cache.ts';
-import type { PieceKind, TileDelta, TileGroup } from './tiles.ts';
+import type { PieceGroup, PieceKind, TileDelta } from './tiles.ts';
 
 /** A tile or slice row as merged and committed: what the online store gets, with its version. */
 export interface MergedPiece {
   readonly kind: PieceKind;
-  readonly group: TileGroup;
+  readonly group: PieceGroup;
   readonly piece: PieceKey & { readonly version: number };
   /** The row's partials, one aggregator state per feature of the group: what the piece cache keeps. */
   readonly states: readonly unknown[];
@@ -183,24 +183,24 @@ function mergeCached(delta: TileDelta, cached: readonly unknown[]): MergedRow {
 }
 
 /** A row's `partial` column text, {feature: encoding}: each feature's JSON serialised once. */
-function rowText(group: TileGroup, states: readonly unknown[]): string {
+function rowText(group: PieceGroup, states: readonly unknown[]): string {
   const { features, aggregators } = group;
   let text = '{';
   for (let f = 0; f < features.length; f++) text += `${f === 0 ? '' : ','}${JSON.stringify(features[f]!.name)}:${JSON.stringify(aggregators[f]!.encode(states[f]))}`;
   return `${text}}`;
 }
 
-const emptyRows = new WeakMap<TileGroup, string>();
+const emptyRows = new WeakMap<PieceGroup, string>();
 
 /** A group's empty row as `partial` column text. */
-function emptyRowText(group: TileGroup): string {
+function emptyRowText(group: PieceGroup): string {
   let text = emptyRows.get(group);
   if (text === undefined) emptyRows.set(group, (text = JSON.stringify(emptyPartials(group))));
   return text;
 }
 
 /** A group's row partial of no events. */
-export function emptyPartials(group: TileGroup): Record<string, Json> {
+export function emptyPartials(group: PieceGroup): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const feature of group.features) {
     const aggregator = aggregatorFor(feature.aggregation!);

@@ -1,11 +1,11 @@
 /**
  * Which aggregation pieces the online store gets and how long it keeps them (pure). The gateway reads a
- * window at T ≈ now as completed tiles, slices of T's head tile and raw events of T's current slice
- * (serving/aggregation-online.ts), so online needs, per entity and feature:
+ * window at T ≈ now as completed tiles, the slices of T's head tile level by level, and the raw events of
+ * T's current second (serving/aggregation-online.ts), so online needs, per entity and feature:
  *
  *   tiles     from retainFrom (the oldest any T ≥ now − slack reads) on;
- *   slices    of the head tile of any T ≥ now − slack;
- *   events    of the current slice of any such T.
+ *   slices    of the head tile of any T ≥ now − slack, at every level;
+ *   events    of the current second of any such T.
  *
  * `ONLINE_CLOCK_SLACK_MS` is how far apart the clocks of producers, materializers and gateways may be. Which
  * events feed slices and raw online events is judged by the event's Kafka message timestamp (as lateness
@@ -14,19 +14,20 @@
  * tile than any T after its arrival reads by slices, so its tile (always merged) covers it.
  *
  * Memory per entity and aggregation view in the online store, at most: per tile group (the features of one
- * hop), window/hop + 2 tiles for its longest window (plus tiles dated ahead by the allowed future skew),
- * the slices of two head tiles (≤ 2 × 60), and the raw events of the last slice plus slack; each tile or
- * slice one partial per feature of the group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile sketch ~16
- * bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most
- * once per `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
+ * hop), window/hop + 2 tiles for its longest window (plus tiles dated ahead by the allowed future skew);
+ * per slice level, the slices of two head tiles or slices of the level above (≤ 2 × 60 each); and the raw
+ * events of the slack (2 minutes: kept, for a gateway whose clock lags, but only T's second is read). Each
+ * tile or slice holds one partial per feature of its group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile
+ * sketch ~16 bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most once per
+ * `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
  */
-import { headSliceMs, viewRetainFrom } from '../features/aggregate/tiles.ts';
+import { FINEST_SLICE_MS, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
-import type { Aggregation, AggregationView } from '../registry/types.ts';
-import { encodePiece, eventField, sliceField, tileField } from '../stores/online-pieces.ts';
-import type { PieceField, PruneBounds } from '../stores/online-pieces.ts';
-import { tileGroups } from './tiles.ts';
-import type { PieceKind, TileGroup } from './tiles.ts';
+import type { AggregationView } from '../registry/types.ts';
+import { encodePiece, onlineEvent, sliceField, tileField } from '../stores/online-pieces.ts';
+import type { OnlineEvent, PieceField, PruneBounds } from '../stores/online-pieces.ts';
+import { sliceGroups, tileGroups } from './tiles.ts';
+import type { PieceGroup, PieceKind } from './tiles.ts';
 
 /** How far apart producer, materializer and gateway clocks may be for online windows to stay exact. */
 export const ONLINE_CLOCK_SLACK_MS = 120_000;
@@ -34,41 +35,37 @@ export const ONLINE_CLOCK_SLACK_MS = 120_000;
 /** How often, at most, a write prunes an entity's online pieces. */
 export const PRUNE_EVERY_MS = 60_000;
 
-const sliceOf = (a: Aggregation): number => headSliceMs(a.hopMs);
-
-const sliceWidths = new WeakMap<AggregationView, readonly number[]>();
-
-/** The start of the oldest slice any T ≥ `at` − slack reads raw events from, over the view's features. */
-function eventFrom(view: AggregationView, at: number): number {
-  // Asked once per event (feedsOnlineEvents): the view's distinct slice widths are worked out once.
-  let widths = sliceWidths.get(view);
-  if (widths === undefined) sliceWidths.set(view, (widths = [...new Set(view.features.map((f) => sliceOf(f.aggregation!)))]));
+/** The start of the oldest head tile, over the given hops, of any T ≥ `at` − slack. */
+function oldestHead(hops: readonly number[], at: number): number {
   let from = Infinity;
-  for (const width of widths) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, width));
+  for (const hop of hops) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, hop));
   return from;
 }
 
-/** Per tile group, the oldest tile and slice start the online store keeps at the writer's clock `now`. */
-export function groupBounds(view: AggregationView, now: number): Map<TileGroup, { readonly tileFrom: number; readonly sliceFrom: number }> {
-  return new Map(
-    tileGroups(view).map((g) => [
-      g,
-      // A group's tiles serve all its features: kept for the longest window among them.
-      { tileFrom: viewRetainFrom(g.features.map((f) => f.aggregation!), now - ONLINE_CLOCK_SLACK_MS), sliceFrom: floorHop(now - ONLINE_CLOCK_SLACK_MS, g.hopMs) },
-    ]),
-  );
+/** The start of the oldest second any T ≥ `at` − slack reads raw events from. */
+function eventFrom(at: number): number {
+  return floorHop(at - ONLINE_CLOCK_SLACK_MS, FINEST_SLICE_MS);
+}
+
+/**
+ * Per group of the view (tiles and slices), the oldest piece start the online store keeps at the
+ * writer's clock `now`: a tile group's tiles serve all its features, so they are kept for the longest
+ * window among them; a slice group's slices while any of its features' head tiles may hold them.
+ */
+export function groupBounds(view: AggregationView, now: number): Map<PieceGroup, number> {
+  const out = new Map<PieceGroup, number>();
+  for (const g of tileGroups(view)) out.set(g, viewRetainFrom(g.aggregations, now - ONLINE_CLOCK_SLACK_MS));
+  for (const g of sliceGroups(view)) out.set(g, oldestHead(g.hops, now));
+  return out;
 }
 
 /** What the online store may drop at the writer's clock `now`, and when a quiet entity's pieces expire. */
 export function pruneBounds(view: AggregationView, now: number): PruneBounds {
   let reach = 0;
   for (const f of view.features) reach = Math.max(reach, f.aggregation!.windowMs + 2 * f.aggregation!.hopMs);
-  const pieces = [...groupBounds(view, now)].flatMap(([g, b]) => [
-    { kind: 'T' as const, width: g.hopMs, from: b.tileFrom },
-    { kind: 'S' as const, width: g.sliceMs, from: b.sliceFrom },
-  ]);
+  const pieces = [...groupBounds(view, now)].map(([g, from]) => ({ kind: g.kind === 'tile' ? ('T' as const) : ('S' as const), width: g.widthMs, from }));
   // Past this much time after its last write, no window at any T reaches an entity's newest piece.
-  return { now, everyMs: PRUNE_EVERY_MS, pieces, eventFrom: eventFrom(view, now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
+  return { now, everyMs: PRUNE_EVERY_MS, pieces, eventFrom: eventFrom(now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
 }
 
 interface Timed {
@@ -77,19 +74,19 @@ interface Timed {
 }
 
 /**
- * Whether an event is folded into the head slices of a feature. Only when online may still read them:
- * its tile was the head tile, or later, slack included, when the event was produced (so every replay
- * decides alike), and still is at the materializer's clock `now` (a backlog or a replay of old events,
- * as the demo seeds, writes no slices a gateway at T ≥ now − slack could never read). Skipping by either
- * rule is safe; folding more would be too.
+ * Whether an event is folded into a slice group's slices. Only when online may still read them: its tile
+ * (for one of the group's hops) was the head tile, or later, slack included, when the event was produced
+ * (so every replay decides alike), and still is at the materializer's clock `now` (a backlog or a replay
+ * of old events, as the demo seeds, writes no slices a gateway at T ≥ now − slack could never read).
+ * Skipping by either rule is safe; folding more would be too.
  */
-export function feedsSlices(aggregation: Aggregation, event: Timed, now: number): boolean {
-  return event.eventTs >= floorHop(Math.max(event.messageTs, now) - ONLINE_CLOCK_SLACK_MS, aggregation.hopMs);
+export function feedsSlices(group: PieceGroup, event: Timed, now: number): boolean {
+  return event.eventTs >= oldestHead(group.hops, Math.max(event.messageTs, now));
 }
 
-/** Whether an event is kept raw online for the view (see the header). */
-export function feedsOnlineEvents(view: AggregationView, event: Timed): boolean {
-  return event.eventTs >= eventFrom(view, event.messageTs);
+/** Whether an event is kept raw online (see the header): the same for every view. */
+export function feedsOnlineEvents(event: Timed): boolean {
+  return event.eventTs >= eventFrom(event.messageTs);
 }
 
 const inputsOf = new WeakMap<AggregationView, readonly string[]>();
@@ -108,8 +105,7 @@ export function storedPieceField(kind: PieceKind, width: number, start: number, 
   return { name: kind === 'tile' ? tileField(width, start) : sliceField(width, start), value: encodePiece(version, json) };
 }
 
-/** The online field of one raw event the view keeps: the source fields its features read. */
-export function rawEventField(view: AggregationView, time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }, fields: Readonly<Record<string, unknown>>): PieceField {
-  // A raw event never changes: version 0.
-  return { name: eventField(time, position), value: encodePiece(0, JSON.stringify(eventInputs(view, fields))) };
+/** One raw event as the view keeps it online: the source fields its features read. */
+export function rawOnlineEvent(view: AggregationView, time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }, fields: Readonly<Record<string, unknown>>): OnlineEvent {
+  return onlineEvent(time, position, JSON.stringify(eventInputs(view, fields)));
 }

@@ -11,14 +11,13 @@ import { storedValue } from '../features/time.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
-import type { PieceField, PiecesWrite } from '../stores/online-pieces.ts';
+import type { OnlineEvent, PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
 import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { groupBy } from './batch.ts';
-import { groupBounds, pruneBounds, rawEventField, storedPieceField } from './online-retention.ts';
-import { pieceWidth, tileGroups } from './tiles.ts';
-import type { TileGroup } from './tiles.ts';
+import { groupBounds, pruneBounds, rawOnlineEvent, storedPieceField } from './online-retention.ts';
+import { pieceGroups } from './tiles.ts';
 
 /** Entities written online per store call (see writeOnline). */
 export const ONLINE_WRITES_PER_CALL = 1000;
@@ -123,24 +122,23 @@ export async function newestFromHistory(registry: Registry, stores: Stores, view
  */
 export async function piecesFromOffline(registry: Registry, stores: Stores, view: AggregationView, keys: readonly string[] | undefined, now: number): Promise<PiecesWrite[]> {
   const bounds = pruneBounds(view, now);
-  const fields = new Map<string, PieceField[]>();
-  const add = (key: string, field: PieceField) => {
-    const list = fields.get(key);
-    if (list === undefined) fields.set(key, [field]);
-    else list.push(field);
+  const writes = new Map<string, { fields: PieceField[]; events: OnlineEvent[] }>();
+  const writeOf = (key: string) => {
+    let write = writes.get(key);
+    if (write === undefined) writes.set(key, (write = { fields: [], events: [] }));
+    return write;
   };
   const kept = groupBounds(view, now);
   for (const kind of ['tile', 'slice'] as const) {
-    const groups = new Map(tileGroups(view).map((g) => [pieceWidth(g, kind), g]));
-    const from = (g: TileGroup) => (kind === 'tile' ? kept.get(g)!.tileFrom : kept.get(g)!.sliceFrom);
+    const from = new Map(pieceGroups(view, kind).map((g) => [g.widthMs, kept.get(g)!]));
     const rows = await stores.offline.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(
       `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${piecesTable(kind, view.name)} ` +
         `where width = any($1::bigint[]) and tile_start >= $2${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
-      [[...groups.keys()], Math.min(...[...groups.values()].map(from)), ...(keys === undefined ? [] : [keys])],
+      [[...from.keys()], Math.min(...from.values()), ...(keys === undefined ? [] : [keys])],
     );
     for (const row of rows) {
-      if (row.tile_start < from(groups.get(row.width)!)) continue;
-      add(row.entity_key, storedPieceField(kind, row.width, row.tile_start, row.version, JSON.stringify(row.partial)));
+      if (row.tile_start < from.get(row.width)!) continue;
+      writeOf(row.entity_key).fields.push(storedPieceField(kind, row.width, row.tile_start, row.version, JSON.stringify(row.partial)));
     }
   }
   const entity = registry.entity(view.entity)!;
@@ -160,9 +158,9 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     const key = entityKey(entity, row);
     if (!key.ok) continue;
     const position = { topic: e._topic as string, partition: Number(e._partition), offset: Number(e._offset) };
-    add(key.key, rawEventField(view, row[source.timestampField] as number, position, row));
+    writeOf(key.key).events.push(rawOnlineEvent(view, row[source.timestampField] as number, position, row));
   }
-  return [...fields].map(([key, list]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields: list, prune: bounds }));
+  return [...writes].map(([key, { fields, events }]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields, events, prune: bounds }));
 }
 
 /**

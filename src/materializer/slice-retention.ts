@@ -5,21 +5,21 @@
  * without it `slices_<view>` grows by every (entity, slice) ever touched. One hop of margin beyond what
  * online still reads covers materializers whose clocks differ by up to a hop more than the slack.
  */
-import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { slicesTable } from '../stores/sql/materializer-tables.ts';
 import { ONLINE_CLOCK_SLACK_MS } from './online-retention.ts';
-import { tileGroups } from './tiles.ts';
+import { sliceGroups } from './tiles.ts';
 
 /** How often, at most, a materializer deletes old slices. */
 export const SLICE_PRUNE_EVERY_MS = 5 * 60_000;
 
 /** Per slice width of the view: slices starting before `before` are read by nothing (pure). */
 export function sliceCutoffs(view: AggregationView, now: number): { readonly width: number; readonly before: number }[] {
-  return tileGroups(view).map((g) => ({ width: headSliceMs(g.hopMs), before: floorHop(now - ONLINE_CLOCK_SLACK_MS, g.hopMs) - g.hopMs }));
+  // Before the oldest head tile, over the group's hops, online may read, with a hop of margin (see the header).
+  return sliceGroups(view).map((g) => ({ width: g.widthMs, before: Math.min(...g.hops.map((hop) => floorHop(now - ONLINE_CLOCK_SLACK_MS, hop) - hop)) }));
 }
 
 /** Deletes every aggregation view's slices nothing reads any more at `now`; returns how many. */

@@ -4,13 +4,13 @@
  * writes one row where it would otherwise touch one per feature. For every aggregation view over an event's
  * source, the event is folded into the partials of each group's tile [floor_hop(t), floor_hop(t) + hop) for
  * the event's entity, and, while its tile is a head tile online reads by slices at the materializer's clock
- * `now` (online-retention.ts), into the group's slice of that tile. The commit merges these deltas into the
+ * `now` (online-retention.ts), into its slice of each level (slice groups, below). The commit merges these deltas into the
  * stored tiles and slices; merges are exact and order-independent, so how events were split into batches
  * never shows in a value.
  */
 import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
-import { headSliceMs } from '../features/aggregate/tiles.ts';
+import { headSliceWidths } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import { entityKeyText } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -19,12 +19,19 @@ import { groupBy } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
 import { feedsSlices } from './online-retention.ts';
 
-/** The features of one view with one hop: they are stored together, one row per (entity, tile). */
-export interface TileGroup {
+/**
+ * The features of one view whose pieces of one kind share a width: they are stored together, one row per
+ * (entity, piece). A tile group is the features of one hop; a slice group the features whose head tiles
+ * are split into slices of its width (headSliceWidths): the 1s slices of a view hold every feature whose
+ * hop is over a second, so a view writes one row per second of an entity's events, not one per hop.
+ */
+export interface PieceGroup {
+  readonly kind: PieceKind;
   readonly view: AggregationView;
-  readonly hopMs: number;
-  /** Width of its head slices, headSliceMs(hopMs). */
-  readonly sliceMs: number;
+  /** Width of its pieces: the hop for a tile group, the slice width for a slice group. */
+  readonly widthMs: number;
+  /** The distinct hops of its features (one for a tile group): which head tiles its slices split. */
+  readonly hops: readonly number[];
   /** In the view's order. */
   readonly features: readonly Feature[];
   /** Each feature's aggregation and aggregator, looked up once. */
@@ -34,15 +41,10 @@ export interface TileGroup {
 
 export type PieceKind = 'tile' | 'slice';
 
-/** How wide a group's pieces of a kind are: its hop for tiles, headSliceMs(hop) for slices. */
-export function pieceWidth(group: TileGroup, kind: PieceKind): number {
-  return kind === 'tile' ? group.hopMs : group.sliceMs;
-}
-
 export interface TileDelta {
-  /** A whole tile, or a slice of a head tile. */
+  /** A whole tile, or a slice of a head tile: the group's kind. */
   readonly kind: PieceKind;
-  readonly group: TileGroup;
+  readonly group: PieceGroup;
   readonly entityKey: string;
   readonly start: number;
   readonly end: number;
@@ -50,25 +52,40 @@ export interface TileDelta {
   readonly partials: unknown[];
 }
 
-const groupsCache = new WeakMap<AggregationView, readonly TileGroup[]>();
+const groupsCache = new WeakMap<AggregationView, { readonly tiles: readonly PieceGroup[]; readonly slices: readonly PieceGroup[] }>();
 
-/** A view's tile groups, by ascending hop: worked out once per view. */
-export function tileGroups(view: AggregationView): readonly TileGroup[] {
+function pieceGroup(kind: PieceKind, view: AggregationView, widthMs: number, features: readonly Feature[]): PieceGroup {
+  const aggregations = features.map((f) => f.aggregation!);
+  return { kind, view, widthMs, hops: [...new Set(aggregations.map((a) => a.hopMs))], features, aggregations, aggregators: aggregations.map(aggregatorFor) };
+}
+
+function viewGroups(view: AggregationView): { readonly tiles: readonly PieceGroup[]; readonly slices: readonly PieceGroup[] } {
   let out = groupsCache.get(view);
   if (out === undefined) {
-    out = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()]
-      .map((features) => ({
-        view,
-        hopMs: features[0]!.aggregation!.hopMs,
-        sliceMs: headSliceMs(features[0]!.aggregation!.hopMs),
-        features,
-        aggregations: features.map((f) => f.aggregation!),
-        aggregators: features.map((f) => aggregatorFor(f.aggregation!)),
-      }))
-      .sort((a, b) => a.hopMs - b.hopMs);
+    const bySlice = new Map<number, Feature[]>();
+    for (const f of view.features) for (const width of headSliceWidths(f.aggregation!.hopMs)) bySlice.set(width, [...(bySlice.get(width) ?? []), f]);
+    out = {
+      tiles: [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()].map((fs) => pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs)).sort((a, b) => a.widthMs - b.widthMs),
+      slices: [...bySlice].map(([width, fs]) => pieceGroup('slice', view, width, fs)).sort((a, b) => a.widthMs - b.widthMs),
+    };
     groupsCache.set(view, out);
   }
   return out;
+}
+
+/** A view's tile groups, by ascending hop: worked out once per view. */
+export function tileGroups(view: AggregationView): readonly PieceGroup[] {
+  return viewGroups(view).tiles;
+}
+
+/** A view's slice groups, by ascending width: worked out once per view. */
+export function sliceGroups(view: AggregationView): readonly PieceGroup[] {
+  return viewGroups(view).slices;
+}
+
+/** A view's groups of a kind. */
+export function pieceGroups(view: AggregationView, kind: PieceKind): readonly PieceGroup[] {
+  return kind === 'tile' ? tileGroups(view) : sliceGroups(view);
 }
 
 const bySourceCache = new WeakMap<Registry, ReadonlyMap<string, readonly AggregationView[]>>();
@@ -102,17 +119,17 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {
       const entity = registry.entity(view.entity)!;
-      const groups = tileGroups(view);
-      // Per entity, one map per (group, kind) at index 2 × group + (slice ? 1 : 0): piece start → delta.
-      // One lookup per event and view finds them all; joined key strings cost a tenth of the commit once.
+      const groups = [...tileGroups(view), ...sliceGroups(view)];
+      // Per entity, one map per group (tile groups, then slice groups): piece start → delta. One lookup
+      // per event and view finds them all; joined key strings cost a tenth of the commit once.
       const byEntity = new Map<string, Map<number, TileDelta>[]>();
-      const deltaFor = (pieces: Map<number, TileDelta>[], slot: number, kind: PieceKind, group: TileGroup, key: string, time: number): TileDelta => {
-        const width = pieceWidth(group, kind);
-        const start = floorHop(time, width);
+      const deltaFor = (pieces: Map<number, TileDelta>[], slot: number, key: string, time: number): TileDelta => {
+        const group = groups[slot]!;
+        const start = floorHop(time, group.widthMs);
         const byStart = pieces[slot]!;
         let delta = byStart.get(start);
         if (delta === undefined) {
-          delta = { kind, group, entityKey: key, start, end: start + width, partials: group.aggregators.map((a) => a.empty()) };
+          delta = { kind: group.kind, group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()) };
           byStart.set(start, delta);
           out.push(delta);
         }
@@ -125,11 +142,10 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
         eventKeys?.push(key);
         if (key === undefined) continue;
         let pieces = byEntity.get(key);
-        if (pieces === undefined) byEntity.set(key, (pieces = Array.from({ length: groups.length * 2 }, () => new Map())));
+        if (pieces === undefined) byEntity.set(key, (pieces = Array.from({ length: groups.length }, () => new Map())));
         for (let g = 0; g < groups.length; g++) {
           const group = groups[g]!;
-          fold(deltaFor(pieces, 2 * g, 'tile', group, key, event.eventTs), event);
-          if (feedsSlices(group.features[0]!.aggregation!, event, now)) fold(deltaFor(pieces, 2 * g + 1, 'slice', group, key, event.eventTs), event);
+          if (group.kind === 'tile' || feedsSlices(group, event, now)) fold(deltaFor(pieces, g, key, event.eventTs), event);
         }
       }
     }

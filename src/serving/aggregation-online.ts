@@ -1,26 +1,27 @@
 /**
  * An aggregation view's values at T from its online pieces (stores/online-pieces.ts), finalised by the one
- * function historical retrieval uses (`valueAt`). For each feature, the window [floor_hop(T − window), T)
- * is split into
+ * function historical retrieval uses (`valueAt`). For each feature, with slice levels w1 > w2 > … > 1s
+ * (headSliceWidths of its hop), the window [floor_hop(T − window), T) is split into
  *
  *   completed tiles   T fields with start in [floor_hop(T − window), floor_hop(T))
- *   head slices       S fields with start in [floor_hop(T), floor_slice(T))     (complete: they end by T)
- *   raw events        E fields dated in [floor_slice(T), T)
+ *   slices, level 1   S fields of width w1 with start in [floor_hop(T), floor_w1(T))   (complete: they end by T)
+ *   slices, level i   S fields of width wi with start in [floor_w(i−1)(T), floor_wi(T))
+ *   raw events        dated in [floor_1s(T), T): the store returns only these (eventRangeAt)
  *
- * A T or S field holds the partials of every feature of one tile group (its width names the group), so
+ * A T or S field holds the partials of every feature of one piece group (its width names the group), so
  * each is parsed once and each feature of the group takes its own partial from it. Every piece is complete
  * and they do not overlap, so the partial is the same bits as historical's tiles plus archived head
- * events. What is worked out per view (groups by width, aggregators) is done once.
+ * events. What is worked out per view (levels, groups by width, aggregators) is done once.
  */
 import { SkewlessError } from '../errors.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
-import { headSliceMs } from '../features/aggregate/tiles.ts';
+import { FINEST_SLICE_MS, headSliceWidths } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
-import { isOutdatedPieceField, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
+import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
 import type { OnlinePieces } from '../stores/types.ts';
 import type { ViewValue } from './value-at.ts';
 
@@ -29,12 +30,13 @@ interface FeaturePlan {
   readonly aggregator: Aggregator;
   readonly windowMs: number;
   readonly hopMs: number;
-  readonly sliceMs: number;
+  /** Its slice widths, coarsest first (headSliceWidths). */
+  readonly levels: readonly number[];
 }
 
 interface ViewPlan {
   readonly features: readonly FeaturePlan[];
-  /** The features whose tiles (T) or slices (S) have a width: a tile group's. */
+  /** The features whose tiles (T) or slices (S) have a width: a piece group's. */
   readonly tiles: ReadonlyMap<number, readonly FeaturePlan[]>;
   readonly slices: ReadonlyMap<number, readonly FeaturePlan[]>;
 }
@@ -47,22 +49,28 @@ function viewPlan(view: AggregationView): ViewPlan {
   if (out === undefined) {
     const features = view.features.map((feature) => {
       const a = feature.aggregation!;
-      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, sliceMs: headSliceMs(a.hopMs) };
+      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels: headSliceWidths(a.hopMs) };
     });
-    const byWidth = (width: (f: FeaturePlan) => number) => {
-      const map = new Map<number, FeaturePlan[]>();
-      for (const f of features) map.set(width(f), [...(map.get(width(f)) ?? []), f]);
-      return map;
-    };
-    out = { features, tiles: byWidth((f) => f.hopMs), slices: byWidth((f) => f.sliceMs) };
+    const tiles = new Map<number, FeaturePlan[]>();
+    const slices = new Map<number, FeaturePlan[]>();
+    for (const f of features) {
+      tiles.set(f.hopMs, [...(tiles.get(f.hopMs) ?? []), f]);
+      for (const width of f.levels) slices.set(width, [...(slices.get(width) ?? []), f]);
+    }
+    out = { features, tiles, slices };
     plans.set(view, out);
   }
   return out;
 }
 
+/** The raw events a read at T folds, the same for every feature: those of T's second. */
+export function eventRangeAt(asOf: number): { readonly from: number; readonly to: number } {
+  return { from: floorHop(asOf, FINEST_SLICE_MS), to: asOf };
+}
+
 export function aggregationValueAt(view: AggregationView, entry: OnlinePieces, asOf: number): ViewValue {
   try {
-    return { status: 'PRESENT', values: valuesFromPieces(view, entry.pieces, asOf), eventTs: null, error: null };
+    return { status: 'PRESENT', values: valuesFromPieces(view, entry, asOf), eventTs: null, error: null };
   } catch (error) {
     const failure =
       error instanceof SkewlessError ? error : new SkewlessError('ONLINE_VALUE_CORRUPT', `online pieces of ${view.name} cannot be combined: ${(error as Error).message}`, { httpStatus: 500 });
@@ -70,17 +78,37 @@ export function aggregationValueAt(view: AggregationView, entry: OnlinePieces, a
   }
 }
 
-function valuesFromPieces(view: AggregationView, pieces: Readonly<Record<string, string>>, asOf: number): Record<string, unknown> {
+/** A feature's window at one T: where its tiles start, and per slice width the starts it reads, [from, to). */
+interface WindowSplit {
+  readonly tilesFrom: number;
+  readonly head: number;
+  readonly slices: Map<number, { readonly from: number; readonly to: number }>;
+  readonly spans: Span[];
+}
+
+function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: number): Record<string, unknown> {
   const plan = viewPlan(view);
+  const { pieces } = entry;
   // Each feature's window split at this T, worked out once per read rather than once per piece.
-  const windows = new Map<FeaturePlan, { tilesFrom: number; head: number; slicesTo: number; spans: Span[] }>();
-  let oldestEvent = Infinity;
+  const windows = new Map<FeaturePlan, WindowSplit>();
   for (const f of plan.features) {
-    const slicesTo = floorHop(asOf, f.sliceMs);
-    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head: floorHop(asOf, f.hopMs), slicesTo, spans: [] });
-    oldestEvent = Math.min(oldestEvent, slicesTo);
+    const head = floorHop(asOf, f.hopMs);
+    const slices = new Map<number, { from: number; to: number }>();
+    let from = head;
+    for (const width of f.levels) {
+      const to = floorHop(asOf, width);
+      slices.set(width, { from, to });
+      from = to;
+    }
+    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, spans: [] });
   }
+  const { from: eventsFrom } = eventRangeAt(asOf);
   const events: SourceEvent[] = [];
+  for (const member of entry.events) {
+    const event = parseOnlineEvent(member);
+    if (event === undefined) throw new SkewlessError('ONLINE_VALUE_CORRUPT', `online event of ${view.name} is not <time>:<position>|<json>: ${JSON.stringify(member.slice(0, 60))}`, { httpStatus: 500 });
+    if (event.time >= eventsFrom && event.time < asOf) events.push({ time: event.time, row: JSON.parse(event.json) as Record<string, unknown> });
+  }
   for (const name in pieces) {
     const piece = parsePieceField(name);
     if (piece === undefined) {
@@ -88,7 +116,8 @@ function valuesFromPieces(view: AggregationView, pieces: Readonly<Record<string,
       continue;
     }
     if (piece.kind === 'E') {
-      if (piece.time >= oldestEvent && piece.time < asOf) events.push({ time: piece.time, row: JSON.parse(json(pieces[name]!)) as Record<string, unknown> });
+      // A raw event in the hash, as earlier versions kept them (online-pieces.ts).
+      if (piece.time >= eventsFrom && piece.time < asOf) events.push({ time: piece.time, row: JSON.parse(json(pieces[name]!)) as Record<string, unknown> });
       continue;
     }
     const isTile = piece.kind === 'T';
@@ -97,7 +126,12 @@ function valuesFromPieces(view: AggregationView, pieces: Readonly<Record<string,
     let partials: Record<string, unknown> | undefined;
     for (const f of features) {
       const window = windows.get(f)!;
-      const inWindow = isTile ? piece.start >= window.tilesFrom && piece.start < window.head : piece.start >= window.head && piece.start < window.slicesTo;
+      let inWindow: boolean;
+      if (isTile) inWindow = piece.start >= window.tilesFrom && piece.start < window.head;
+      else {
+        const level = window.slices.get(piece.width)!;
+        inWindow = piece.start >= level.from && piece.start < level.to;
+      }
       if (!inWindow) continue;
       partials ??= JSON.parse(json(pieces[name]!)) as Record<string, unknown>;
       const partial = partials[f.feature.name];
@@ -106,9 +140,7 @@ function valuesFromPieces(view: AggregationView, pieces: Readonly<Record<string,
     }
   }
   const values: Record<string, unknown> = {};
-  for (const [f, { slicesTo, spans }] of windows) {
-    values[f.feature.name] = valueAt(f.feature, spans, slicesTo === oldestEvent ? events : events.filter((e) => e.time >= slicesTo), asOf);
-  }
+  for (const [f, { spans }] of windows) values[f.feature.name] = valueAt(f.feature, spans, events, asOf);
   return values;
 }
 

@@ -46,7 +46,7 @@ export async function onlineFrame(ctx: ServingContext, args: OnlineArgs, authori
   // One load per (row, stored view): the DataLoader turns them into one store call.
   const stored = selection.storedViews;
   const loads: OnlineKey[] = [];
-  for (const rowKeys of keys) for (const view of stored) loads.push(onlineKeyOf(view, view.entities[0]!, rowKeys.get(view.entities[0]!)!.key));
+  for (const rowKeys of keys) for (const view of stored) loads.push(onlineKeyOf(view, view.entities[0]!, rowKeys.get(view.entities[0]!)!.key, ctx.asOf));
   const entries = await ctx.online.loadMany(loads);
   const readValues = entries.map((entry, i) => viewValueAt(stored[i % stored.length]!, entry as OnlineEntry, ctx.asOf));
   const storedValues = (r: number, v: number): ViewValue => readValues[r * stored.length + v]!;

@@ -6,7 +6,7 @@ import type { SkewlessError } from '../errors.ts';
 import { statusAt } from '../features/freshness.ts';
 import type { FeatureView } from '../registry/types.ts';
 import type { OnlineKey, OnlinePieces, OnlineRecord } from '../stores/types.ts';
-import { aggregationValueAt } from './aggregation-online.ts';
+import { aggregationValueAt, eventRangeAt } from './aggregation-online.ts';
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'EXPIRED' | 'ERROR';
 
@@ -19,9 +19,12 @@ export interface ViewValue {
   readonly error: SkewlessError | null;
 }
 
-/** The online read of a stored view for one entity: a row view's record, or an aggregation view's pieces. */
-export function onlineKeyOf(view: FeatureView, entity: string, entityKey: string): OnlineKey {
-  return view.kind === 'aggregation' ? { view: view.name, entity, entityKey, pieces: true } : { view: view.name, entity, entityKey };
+/**
+ * The online read of a stored view for one entity at T: a row view's record, or an aggregation view's
+ * pieces with the raw events a value at T folds.
+ */
+export function onlineKeyOf(view: FeatureView, entity: string, entityKey: string, asOf: number): OnlineKey {
+  return view.kind === 'aggregation' ? { view: view.name, entity, entityKey, pieces: true, eventRange: eventRangeAt(asOf) } : { view: view.name, entity, entityKey };
 }
 
 /**
@@ -31,7 +34,7 @@ export function onlineKeyOf(view: FeatureView, entity: string, entityKey: string
  */
 export function viewValueAt(view: FeatureView, entry: OnlineRecord | OnlinePieces | null | SkewlessError, asOf: number): ViewValue {
   if (entry instanceof Error) return { status: 'ERROR', values: null, eventTs: null, error: entry };
-  if (view.kind === 'aggregation') return aggregationValueAt(view, entry !== null && 'pieces' in entry ? entry : { pieces: {} }, asOf);
+  if (view.kind === 'aggregation') return aggregationValueAt(view, entry !== null && 'pieces' in entry ? entry : { pieces: {}, events: [] }, asOf);
   if (entry !== null && 'pieces' in entry) return { status: 'NOT_FOUND', values: null, eventTs: null, error: null };
   if (entry === null) return { status: 'NOT_FOUND', values: null, eventTs: null, error: null };
   const ttlMs = view.kind === 'onDemand' ? undefined : view.ttlMs;

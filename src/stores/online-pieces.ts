@@ -1,16 +1,23 @@
 /**
- * How an aggregation view is kept online: one hash per (view, entity), under the same key a row view's
- * record would have (`{Entity:key}:view`, so an entity's views share a Redis Cluster slot), holding the
- * pieces the gateway needs to finalise any window at T ≈ now (see features/aggregate/tiles.ts):
+ * How an aggregation view is kept online: per (view, entity), one hash under the same key a row view's
+ * record would have (`{Entity:key}:view`, so an entity's views share a Redis Cluster slot) and one sorted
+ * set beside it (`{Entity:key}:view:events`), holding the pieces the gateway needs to finalise any window
+ * at T ≈ now (see features/aggregate/tiles.ts):
  *
- *   T:<width>:<start>                     a tile [start, start + width)         <version>|{feature: partial, …}
- *   S:<width>:<start>                     a slice of a head tile                <version>|{feature: partial, …}
- *   E:<time>:<topic>/<partition>/<offset> one recent raw event's inputs         0|<JSON of the fields read>
- *   P                                     when the hash was last pruned (epoch ms)
+ *   hash   T:<width>:<start>    a tile [start, start + width)                  <version>|{feature: partial, …}
+ *          S:<width>:<start>    a slice of a head tile, of one level           <version>|{feature: partial, …}
+ *          P                    when the hash was last pruned (epoch ms)
+ *   set    <time>:<topic>/<partition>/<offset>|<JSON of the fields read>       one recent raw event, scored by its time
  *
- * A tile or slice field holds every feature of one tile group (the view's features with one hop, whose
- * tiles have the same width), exactly as the PostgreSQL row holds them: one field per piece rather than
- * one per feature and piece, so a write sends (and the store keeps) a few times fewer fields.
+ * A tile or slice field holds every feature of one piece group (the view's features with one hop, or
+ * whose head tiles are split into slices of one width), exactly as the PostgreSQL row holds them: one field
+ * per piece rather than one per feature and piece, so a write sends (and the store keeps) a few times
+ * fewer fields.
+ *
+ * Why raw events in a sorted set: they are kept for the clock slack (2 minutes), but a read at T needs
+ * only those of T's second, which a range by score returns without the rest. A busy entity's read then
+ * costs the same as a quiet one's. Earlier versions kept them in the hash (`E:<time>:<position>`): the
+ * gateway still folds such fields, and writes prune them as they age out.
  *
  * Why a hash of pieces rather than one value: a batch touches a few tiles of an entity, and each is written
  * with its absolute merged partial as committed in PostgreSQL, not by re-sending the whole state.
@@ -18,14 +25,14 @@
  * Writes are absolute and idempotent, yet safe in any order: a tile or slice carries the version its
  * PostgreSQL row got at that merge (incremented by every merge), and a field is written only when absent
  * or older. Two materializers writing one merchant's tiles in either order, a replay, or a rebuild from
- * PostgreSQL all leave the newest partial. A raw event's field never changes, so version 0 suffices.
+ * PostgreSQL all leave the newest partial. A raw event never changes: adding it twice adds nothing.
  *
- * Pruning keeps the hash bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack
- * can read (per tile group: tiles before its retention, slices before its head tile; events before the
- * oldest head slice) and pieces of widths no group has any more. Fields in the per-feature layout of
- * Skewless before 0.8 (`T:<feature>:<start>`) are left for `skewless rebuild-online` to replace (the
- * gateway refuses to read a hash that still has them: ONLINE_LAYOUT_OUTDATED). The hash also expires once no window could
- * reach its newest piece, so an entity that goes quiet leaves nothing behind. A missing hash reads as no
+ * Pruning keeps both bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack can
+ * read (per group: tiles before its retention, slices before its head tiles; events before the slack)
+ * and pieces of widths no group has any more. Fields in the per-feature layout of Skewless before 0.8
+ * (`T:<feature>:<start>`) are left for `skewless rebuild-online` to replace (the gateway refuses to read
+ * a hash that still has them: ONLINE_LAYOUT_OUTDATED). Both keys also expire once no window could reach
+ * their newest piece, so an entity that goes quiet leaves nothing behind. A missing hash reads as no
  * events, which is exactly what every window holds by then.
  */
 import type { OnlineKey } from './types.ts';
@@ -52,8 +59,15 @@ export interface PruneBounds {
   readonly expireMs: number;
 }
 
+/** A raw event kept online: its time (the score) and its member, `<time>:<position>|<json>`. */
+export interface OnlineEvent {
+  readonly time: number;
+  readonly member: string;
+}
+
 export interface PiecesWrite extends OnlineKey {
   readonly fields: readonly PieceField[];
+  readonly events: readonly OnlineEvent[];
   readonly prune: PruneBounds;
   /** Also delete fields of the per-feature layout of earlier versions (`skewless rebuild-online` sets it). */
   readonly dropOutdated?: boolean;
@@ -63,12 +77,29 @@ export const PRUNED_AT = 'P';
 
 export const tileField = (width: number, start: number): string => `T:${width}:${start}`;
 export const sliceField = (width: number, start: number): string => `S:${width}:${start}`;
-export const eventField = (time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }): string =>
-  `E:${time}:${position.topic}/${position.partition}/${position.offset}`;
+/** The sorted set of an aggregation hash's raw events. */
+export const eventsKey = (hashKey: string): string => `${hashKey}:events`;
+
+/** A raw event as the sorted set keeps it; its position makes the member unique. */
+export const onlineEvent = (time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }, json: string): OnlineEvent => ({
+  time,
+  member: `${time}:${position.topic}/${position.partition}/${position.offset}|${json}`,
+});
+
+/** An event member taken apart: its time and JSON (a topic name cannot hold `|`). Undefined when malformed. */
+export function parseOnlineEvent(member: string): { time: number; json: string } | undefined {
+  const colon = member.indexOf(':');
+  const bar = member.indexOf('|', colon);
+  const time = Number(member.slice(0, colon));
+  return colon > 0 && bar > colon && Number.isSafeInteger(time) ? { time, json: member.slice(bar + 1) } : undefined;
+}
 
 export const encodePiece = (version: number, json: string): string => `${version}|${json}`;
 
-/** A field name taken apart: T/S with width and start, or E with the event time. Undefined for anything else. */
+/**
+ * A field name taken apart: T/S with width and start, or E (a raw event in the hash, as earlier versions
+ * kept them) with the event time. Undefined for anything else.
+ */
 export function parsePieceField(name: string): { kind: 'T' | 'S'; width: number; start: number } | { kind: 'E'; time: number } | undefined {
   const kind = name[0];
   if (name[1] !== ':') return undefined;
@@ -103,10 +134,12 @@ function pieceVersion(value: string | undefined): number | undefined {
 }
 
 /**
- * The write applied to a hash held in memory: the embedded store's implementation of the Lua script
- * below, kept in step with it (the online store contract runs both). Returns the number of fields written.
+ * The write applied to a hash and its events held in memory (member → time): the embedded store's
+ * implementation of the Lua script below, kept in step with it (the online store contract runs both).
+ * Returns the number of fields written (events not counted).
  */
-export function applyPiecesWrite(hash: Map<string, string>, write: PiecesWrite): number {
+export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, number>, write: PiecesWrite): number {
+  for (const event of write.events) events.set(event.member, event.time);
   let written = 0;
   for (const field of write.fields) {
     const current = pieceVersion(hash.get(field.name));
@@ -131,6 +164,7 @@ export function applyPiecesWrite(hash: Map<string, string>, write: PiecesWrite):
       const from = rules.get(`${piece.kind}:${piece.width}`);
       if (from === undefined || piece.start < from) hash.delete(name);
     }
+    for (const [member, time] of events) if (time < prune.eventFrom) events.delete(member);
     hash.set(PRUNED_AT, String(prune.now));
   }
   return written;
@@ -155,12 +189,18 @@ export function piecesHeader(write: PiecesWrite): string {
   return header;
 }
 
-/** The arguments of WRITE_PIECES_LUA after its keys, for writes sharing `header` (one per key, in order). */
+/**
+ * The arguments of WRITE_PIECES_LUA after its keys (a hash and its events' set per write, in order), for
+ * writes sharing `header`: per write, its number of fields, the (name, value) pairs, its number of
+ * events, the (time, member) pairs.
+ */
 export function piecesScriptArgs(header: string, writes: readonly PiecesWrite[]): (string | number)[] {
   const args: (string | number)[] = [header];
   for (const write of writes) {
     args.push(write.fields.length);
     for (const field of write.fields) args.push(field.name, field.value);
+    args.push(write.events.length);
+    for (const event of write.events) args.push(event.time, event.member);
   }
   return args;
 }
@@ -169,10 +209,10 @@ export function piecesScriptArgs(header: string, writes: readonly PiecesWrite[])
 const FIELDS_PER_REDIS_CALL = 1000;
 
 /**
- * Lua for pieces writes, atomic per hash, any number of hashes per call. KEYS the hashes; ARGV[1] the
- * header (piecesHeader), then per key: its number of fields n, then n (field, value) pairs. Same rules as
- * applyPiecesWrite. Returns, per key, the number of fields written.
- * Epoch ms and versions fit exactly in Lua's doubles.
+ * Lua for pieces writes, atomic per hash, any number of hashes per call. KEYS per write its hash then its
+ * events' set; ARGV[1] the header (piecesHeader), then per write: its number of fields n, n (field, value)
+ * pairs, its number of events m, m (time, member) pairs. Same rules as applyPiecesWrite. Returns, per
+ * write, the number of fields written. Epoch ms and versions fit exactly in Lua's doubles.
  */
 export const WRITE_PIECES_LUA = `
 local nowText, every, expireText, eventFrom, dropOutdated, ruleText = string.match(ARGV[1], '^(%-?%d+) (%d+) (%d+) (%-?%d+) ([01])(.*)$')
@@ -181,8 +221,8 @@ every, eventFrom, dropOutdated = tonumber(every), tonumber(eventFrom), dropOutda
 local rules = nil
 local results = {}
 local a = 2
-for k = 1, #KEYS do
-  local key = KEYS[k]
+for k = 1, #KEYS / 2 do
+  local key, events = KEYS[2 * k - 1], KEYS[2 * k]
   local last = a + 1 + 2 * tonumber(ARGV[a])
   a = a + 1
   local written = 0
@@ -208,6 +248,13 @@ for k = 1, #KEYS do
     if #set > 0 then redis.call('HSET', key, unpack(set)) end
     a = stop
   end
+  last = a + 1 + 2 * tonumber(ARGV[a])
+  a = a + 1
+  while a < last do
+    local stop = math.min(last, a + ${2 * FIELDS_PER_REDIS_CALL})
+    redis.call('ZADD', events, unpack(ARGV, a, stop - 1))
+    a = stop
+  end
   if dropOutdated then
     for _, name in ipairs(redis.call('HKEYS', key)) do
       if string.match(name, '^[TS]:') and not string.match(name, '^[TS]:%d+:%-?%d+$') then redis.call('HDEL', key, name) end
@@ -230,9 +277,13 @@ for k = 1, #KEYS do
         if from == nil or (start and start < from) then redis.call('HDEL', key, name) end
       end
     end
+    redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. eventFrom)
     redis.call('HSET', key, '${PRUNED_AT}', nowText)
   end
-  if expire > 0 then redis.call('PEXPIRE', key, expireText) end
+  if expire > 0 then
+    redis.call('PEXPIRE', key, expireText)
+    redis.call('PEXPIRE', events, expireText)
+  end
   results[k] = written
 end
 return results

@@ -46,6 +46,8 @@ export interface OnlineKey {
   readonly entityKey: string;
   /** An aggregation view's pieces (online-pieces.ts) rather than a row view's record. */
   readonly pieces?: boolean;
+  /** For an aggregation view's read: the raw events wanted, dated in [from, to); none when absent. */
+  readonly eventRange?: { readonly from: number; readonly to: number };
 }
 
 /** The newest row of one view for one entity: its timestamps and every feature value. */
@@ -55,9 +57,13 @@ export interface OnlineRecord extends RowTime {
 
 export interface OnlineWrite extends OnlineKey, OnlineRecord {}
 
-/** An aggregation view's online pieces for one entity, by field name (online-pieces.ts); empty when none. */
+/**
+ * An aggregation view's online pieces for one entity, by field name, and the members of its raw events in
+ * the range read (online-pieces.ts); empty when none.
+ */
 export interface OnlinePieces {
   readonly pieces: Readonly<Record<string, string>>;
+  readonly events: readonly string[];
 }
 
 /**

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SkewlessError } from '../../src/errors.ts';
-import { PRUNED_AT, encodePiece, eventField, sliceField, tileField } from '../../src/stores/online-pieces.ts';
+import { PRUNED_AT, encodePiece, onlineEvent, sliceField, tileField } from '../../src/stores/online-pieces.ts';
 import type { PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
 import type { OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../../src/stores/types.ts';
 
@@ -129,34 +129,49 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
     describe('aggregation pieces', () => {
       const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
       const pieceKey = (entityKey: string): OnlineKey => ({ view: 'agg_a', entity: 'User', entityKey, pieces: true });
+      // A raw event in the hash, as versions before the events' sorted set kept them: still pruned.
+      const legacyEventField = (time: number, offset: number): string => `E:${time}:t/1/${offset}`;
+      const event = (time: number, offset: number, json = '{}') => onlineEvent(time, { topic: 't', partition: 0, offset }, json);
       const [HOP, SLICE] = [600_000, 10_000];
       const rules = (tileFrom: number, sliceFrom: number): PruneBounds['pieces'] => [{ kind: 'T', width: HOP, from: tileFrom }, { kind: 'S', width: SLICE, from: sliceFrom }];
       const keep: PruneBounds = { now: NOW, everyMs: 60_000, pieces: rules(NOW - 3_600_000, NOW - 60_000), eventFrom: NOW - 10_000, expireMs: 86_400_000 };
-      const pieces = async (k: OnlineKey) => {
+      const entryOf = async (k: OnlineKey) => {
         const [entry] = await store.read([k]);
         assert.ok(entry !== undefined && entry !== null && !(entry instanceof Error) && 'pieces' in entry, 'a pieces entry');
-        return { ...entry.pieces };
+        return entry;
       };
+      const pieces = async (k: OnlineKey) => ({ ...(await entryOf(k)).pieces });
+      /** The raw events held, every one of them. */
+      const events = async (k: OnlineKey) => [...(await entryOf({ ...k, eventRange: { from: -8.64e15, to: 8.64e15 } })).events].sort();
 
       it('reads an empty set for an entity never written, next to row records in the same call', async () => {
         const [a, b] = [fresh(), fresh()];
         await store.writeIfNewer([write(key(b), 1000, 1000, { a_int: 1 })]);
         const entries = await store.read([pieceKey(a), key(b), key(a)]);
-        assert.deepEqual(entries[0], { pieces: {} });
+        assert.deepEqual(entries[0], { pieces: {}, events: [] });
         assert.deepEqual(plain(entries[1]), { eventTs: 1000, createdTs: 1000, values: { a_int: 1 } });
         assert.equal(entries[2], null);
       });
 
-      it('keeps the newer version of a piece whatever order writes arrive in, and never rewrites an event', async () => {
+      it('keeps the newer version of a piece whatever order writes arrive in, and adds an event once', async () => {
         const k = pieceKey(fresh());
         const tile = tileField(HOP, NOW - 600_000);
-        const event = eventField(NOW - 5_000, { topic: 't', partition: 0, offset: 7 });
-        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(3, '{"n":3}') }, { name: event, value: encodePiece(0, '{"amount":1}') }], prune: keep }]), [2]);
-        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(2, '{"n":2}') }, { name: event, value: encodePiece(0, '{"amount":9}') }], prune: keep }]), [0]);
-        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(4, '{"n":4}') }], prune: keep }]), [1]);
-        const stored = await pieces(k);
-        assert.equal(stored[tile], '4|{"n":4}');
-        assert.equal(stored[event], '0|{"amount":1}');
+        const first = event(NOW - 5_000, 7, '{"amount":1}');
+        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(3, '{"n":3}') }], events: [first], prune: keep }]), [1]);
+        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(2, '{"n":2}') }], events: [first], prune: keep }]), [0]);
+        assert.deepEqual(await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(4, '{"n":4}') }], events: [], prune: keep }]), [1]);
+        assert.equal((await pieces(k))[tile], '4|{"n":4}');
+        assert.deepEqual(await events(k), [first.member]);
+      });
+
+      it('reads only the raw events of the range asked for: from included, to excluded', async () => {
+        const k = pieceKey(fresh());
+        const held = [NOW - 1_001, NOW - 1_000, NOW - 500, NOW - 1, NOW, NOW + 5].map((time, i) => event(time, i));
+        await store.writePieces([{ ...k, fields: [], events: held, prune: keep }]);
+        const { events: read } = await entryOf({ ...k, eventRange: { from: NOW - 1_000, to: NOW } });
+        assert.deepEqual([...read].sort(), held.slice(1, 4).map((e) => e.member).sort());
+        // No range, no events: a key without one (as written) reads the pieces alone.
+        assert.deepEqual((await entryOf(k)).events, []);
       });
 
       it('prunes what no window can read any more, at most once per interval', async () => {
@@ -167,18 +182,23 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
           { name: sliceField(SLICE, NOW - 120_000), value: encodePiece(1, '3') }, // before sliceFrom: goes
           { name: sliceField(SLICE, NOW - 30_000), value: encodePiece(1, '4') },
           { name: tileField(2 * HOP, NOW), value: encodePiece(1, '5') }, // a width no group has any more: goes
-          { name: eventField(NOW - 20_000, { topic: 't', partition: 1, offset: 1 }), value: encodePiece(0, '{}') }, // before eventFrom: goes
-          { name: eventField(NOW - 1_000, { topic: 't', partition: 1, offset: 2 }), value: encodePiece(0, '{}') },
+          { name: legacyEventField(NOW - 20_000, 1), value: encodePiece(0, '{}') }, // before eventFrom: goes
+          { name: legacyEventField(NOW - 1_000, 2), value: encodePiece(0, '{}') },
         ];
-        await store.writePieces([{ ...k, fields, prune: keep }]);
+        const held = [event(NOW - 20_000, 1), event(NOW - 10_001, 2), event(NOW - 10_000, 3), event(NOW - 1_000, 4)];
+        await store.writePieces([{ ...k, fields, events: held, prune: keep }]);
         const kept = Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).sort();
         assert.deepEqual(kept, [fields[1]!.name, fields[3]!.name, fields[6]!.name].sort());
+        // Events dated before eventFrom go; eventFrom itself stays.
+        assert.deepEqual(await events(k), [held[2]!.member, held[3]!.member].sort());
         // Within the interval nothing is pruned, even what is now out of bounds.
         const later = { ...keep, now: NOW + 30_000, pieces: rules(NOW, NOW), eventFrom: NOW };
-        await store.writePieces([{ ...k, fields: [], prune: later }]);
+        await store.writePieces([{ ...k, fields: [], events: [], prune: later }]);
         assert.equal(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).length, 3);
-        await store.writePieces([{ ...k, fields: [], prune: { ...later, now: NOW + 60_000 } }]);
+        assert.equal((await events(k)).length, 2);
+        await store.writePieces([{ ...k, fields: [], events: [], prune: { ...later, now: NOW + 60_000 } }]);
         assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT), []);
+        assert.deepEqual(await events(k), []);
       });
 
       it('writes many hashes in one call, each exactly as a call of its own would', async () => {
@@ -186,7 +206,7 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         // a hash with no fields, and one whose writes lose to newer versions.
         const later = { ...keep, now: NOW + 120_000, pieces: rules(NOW - 600_000, NOW - 10_000) };
         const [ahead] = [pieceKey(fresh())];
-        await store.writePieces([{ ...ahead, fields: [{ name: tileField(HOP, NOW), value: encodePiece(9, '9') }], prune: keep }]);
+        await store.writePieces([{ ...ahead, fields: [{ name: tileField(HOP, NOW), value: encodePiece(9, '9') }], events: [], prune: keep }]);
         const writes = Array.from({ length: 230 }, (_, i): PiecesWrite => {
           const k = i === 7 ? ahead : pieceKey(fresh());
           const fields =
@@ -196,14 +216,13 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
                   { name: tileField(HOP, NOW - 1_200_000), value: encodePiece(1, `{"old":${i}}`) },
                   { name: tileField(HOP, NOW), value: encodePiece(2, `{"n":${i}}`) },
                   { name: sliceField(SLICE, NOW - 5_000), value: encodePiece(1, `{"s":${i}}`) },
-                  { name: eventField(NOW - 1_000, { topic: 't', partition: 0, offset: i }), value: encodePiece(0, `{"amount":${i}}`) },
                 ];
-          return { ...k, fields, prune: i % 3 === 0 ? later : keep };
+          return { ...k, fields, events: i % 50 === 3 ? [] : [event(NOW - 1_000, i, `{"amount":${i}}`)], prune: i % 3 === 0 ? later : keep };
         });
         const written = await store.writePieces(writes);
         assert.deepEqual(
           written,
-          writes.map((w, i) => (w.fields.length === 0 ? 0 : i === 7 ? 3 : 4)),
+          writes.map((w, i) => (w.fields.length === 0 ? 0 : i === 7 ? 2 : 3)),
         );
         const expected = (i: number): string[] => {
           const w = writes[i]!;
@@ -219,17 +238,18 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
           assert.equal(stored[PRUNED_AT], String(writes[i]!.prune.now), `hash ${i} pruned at its own header's clock`);
           if (i === 7) assert.equal(stored[tileField(HOP, NOW)], '9|9', 'the newer version stays');
           else if (writes[i]!.fields.length > 0) assert.equal(stored[tileField(HOP, NOW)], `2|{"n":${i}}`);
+          assert.deepEqual(await events(writes[i]!), writes[i]!.events.map((e) => e.member), `hash ${i}'s events`);
         }
       });
 
-      it('writes one hash of thousands of fields, a field named twice comparing with what it was just given', async () => {
-        // More fields than Lua's unpack can spread at once (about 8,000), so the script must take them in
-        // chunks; repeats within a chunk and across two.
+      it('writes one hash of thousands of fields and events, a field named twice comparing with what it was just given', async () => {
+        // More fields and events than Lua's unpack can spread at once (about 8,000), so the script must take
+        // them in chunks; repeats within a chunk and across two.
         const k = pieceKey(fresh());
         const tile = (n: number) => tileField(HOP, NOW - n * HOP);
-        await store.writePieces([{ ...k, fields: [{ name: tile(1), value: encodePiece(5, '"stored"') }], prune: keep }]);
-        const events = 9_000;
-        const fields = Array.from({ length: events }, (_, i) => ({ name: eventField(NOW - 1_000, { topic: 't', partition: 0, offset: i }), value: encodePiece(0, `{"i":${i}}`) }));
+        await store.writePieces([{ ...k, fields: [{ name: tile(1), value: encodePiece(5, '"stored"') }], events: [], prune: keep }]);
+        const count = 9_000;
+        const fields = Array.from({ length: count }, (_, i) => ({ name: sliceField(SLICE, NOW - i * SLICE), value: encodePiece(1, `{"i":${i}}`) }));
         // tile(2): a higher version right after a lower one wins; tile(3): a lower one right after a higher
         // one loses; tile(4): the same, the pair far apart; tile(1): loses to the stored version 5, then beats it.
         fields.splice(10, 0, { name: tile(2), value: encodePiece(1, '"low"') }, { name: tile(2), value: encodePiece(2, '"high"') });
@@ -237,36 +257,38 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         fields.splice(990, 0, { name: tile(4), value: encodePiece(7, '"first"') });
         fields.splice(1_500, 0, { name: tile(4), value: encodePiece(6, '"second"') });
         fields.splice(2_000, 0, { name: tile(1), value: encodePiece(4, '"older"') }, { name: tile(1), value: encodePiece(6, '"newer"') });
-        const [written] = await store.writePieces([{ ...k, fields, prune: keep }]);
-        // Every raw event, both tile(2) writes, the first of tile(3) and tile(4), the newer tile(1) write.
-        assert.equal(written, events + 2 + 1 + 1 + 1);
+        const held = Array.from({ length: count }, (_, i) => event(NOW - 1_000, i, `{"i":${i}}`));
+        const [written] = await store.writePieces([{ ...k, fields, events: held, prune: keep }]);
+        // Every slice, both tile(2) writes, the first of tile(3) and tile(4), the newer tile(1) write.
+        assert.equal(written, count + 2 + 1 + 1 + 1);
         const stored = await pieces(k);
         assert.equal(stored[tile(1)], '6|"newer"');
         assert.equal(stored[tile(2)], '2|"high"');
         assert.equal(stored[tile(3)], '7|"first"');
         assert.equal(stored[tile(4)], '7|"first"');
-        assert.equal(Object.keys(stored).filter((name) => name.startsWith('E:')).length, events);
-        assert.equal(stored[eventField(NOW - 1_000, { topic: 't', partition: 0, offset: events - 1 })], `0|{"i":${events - 1}}`);
+        assert.equal(Object.keys(stored).filter((name) => name.startsWith('S:')).length, count);
+        assert.equal(stored[sliceField(SLICE, NOW - (count - 1) * SLICE)], `1|{"i":${count - 1}}`);
+        assert.deepEqual(await events(k), held.map((e) => e.member).sort());
       });
 
       it('keeps fields of the per-feature layout of earlier versions until a write drops them', async () => {
         const k = pieceKey(fresh());
         const old = ['T:c:0', 'S:c:0'];
-        await store.writePieces([{ ...k, fields: old.map((name) => ({ name, value: encodePiece(1, '1') })), prune: keep }]);
+        await store.writePieces([{ ...k, fields: old.map((name) => ({ name, value: encodePiece(1, '1') })), events: [], prune: keep }]);
         // Pruning leaves them, so the gateway can say the hash needs rebuilding rather than read part of it.
-        await store.writePieces([{ ...k, fields: [], prune: { ...keep, now: NOW + 60_000 } }]);
+        await store.writePieces([{ ...k, fields: [], events: [], prune: { ...keep, now: NOW + 60_000 } }]);
         assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT).sort(), old.sort());
         const tile = tileField(HOP, NOW - 600_000);
-        await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(1, '{}') }], prune: keep, dropOutdated: true }]);
+        await store.writePieces([{ ...k, fields: [{ name: tile, value: encodePiece(1, '{}') }], events: [], prune: keep, dropOutdated: true }]);
         assert.deepEqual(Object.keys(await pieces(k)).filter((name) => name !== PRUNED_AT), [tile]);
       });
 
       it('lets the pieces of an entity that went quiet expire', async () => {
         const k = pieceKey(fresh());
-        await store.writePieces([{ ...k, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '1') }], prune: { ...keep, expireMs: 1 } }]);
+        await store.writePieces([{ ...k, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '1') }], events: [event(NOW, 1)], prune: { ...keep, expireMs: 1 } }]);
         // Expiry is the store's own clock; poll it rather than sleep a guessed time (the deadline only bounds a broken store).
         const deadline = Date.now() + 5_000;
-        while (Object.keys(await pieces(k)).length > 0) {
+        while (Object.keys(await pieces(k)).length > 0 || (await events(k)).length > 0) {
           assert.ok(Date.now() < deadline, 'the pieces expire');
           await new Promise((resolve) => setImmediate(resolve));
         }

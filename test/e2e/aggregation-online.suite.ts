@@ -24,9 +24,11 @@ import { createServingContext } from '../../src/serving/context.ts';
 import { servedValue } from '../../src/serving/frame.ts';
 import { historicalFrame } from '../../src/serving/historical-frame.ts';
 import { onlineFrame } from '../../src/serving/online-frame.ts';
+import { onlineKeyOf } from '../../src/serving/value-at.ts';
+import { floorHop } from '../../src/features/windows.ts';
 import { onlineKey } from '../../src/features/keys.ts';
 import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
-import { encodePiece, tileField } from '../../src/stores/online-pieces.ts';
+import { encodePiece, eventsKey, tileField } from '../../src/stores/online-pieces.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { random } from '../helpers/random.ts';
@@ -45,7 +47,11 @@ export interface AggEvent {
   readonly fields: Record<string, unknown>;
 }
 
-/** A source and a view using every aggregate function over three windows (hops 1m, 5m, 1h). */
+/**
+ * A source and a view using every aggregate function over three windows (hops 1m, 5m, 1h), and counts
+ * over a 30-second hop (whose slices are the 1m hop's: one slice group) and a 1-day hop (three levels of
+ * slices: 24m, 24s, 1s).
+ */
 export function aggregationSdl(id: string): string {
   return `type User @entity(key: ["user_id"]) { user_id: ID! }
     type Src${id} @source(topic: "${id}_events", timestamp: "at") { user_id: ID! amount: Float! merchant: String! qty: Int at: DateTime! }
@@ -63,6 +69,8 @@ export function aggregationSdl(id: string): string {
       dm3d: Int! @aggregate(fn: COUNT_DISTINCT, of: "merchant", window: "3d")
       adm3d: Int! @aggregate(fn: APPROX_COUNT_DISTINCT, of: "merchant", window: "3d")
       p90_3d: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", window: "3d", percentile: 0.9)
+      c2m: Int! @aggregate(fn: COUNT, window: "2m", hop: "30s")
+      s30d: Float! @aggregate(fn: SUM, of: "amount", window: "30d")
     }`;
 }
 
@@ -193,12 +201,36 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
       assert.deepEqual(counts, [3, 2, 1, 0]);
     });
 
+    it("reads a busy entity's window from pieces and the raw events of T's second alone, equal to the oracle", async () => {
+      // 3,000 events in the last four minutes, each on time: every one feeds the slices and is kept raw
+      // online for the clock slack, yet a read must fold only those of T's second.
+      const user = `${id}-busy`;
+      const now = Date.now();
+      const rnd = random(7);
+      const events: AggEvent[] = Array.from({ length: 3000 }, () => {
+        const eventTs = now - 4 * MIN + Math.floor(rnd() * 4 * MIN);
+        return { user, eventTs, messageTs: eventTs + 150, fields: { user_id: user, amount: Math.round(rnd() * 10_000) / 100, merchant: `m${Math.floor(rnd() * 40)}`, qty: 1, at: eventTs } };
+      }).sort((a, b) => a.messageTs - b.messageTs);
+      await commitEvents(registry, stores, topic, events, 200_000, now);
+      let folded = 0;
+      for (const asOf of [now, now - 17, now - 40 * SEC - 333, now - 100 * SEC - 999]) {
+        const [values] = await online(asOf, [user]);
+        view.features.forEach((f, i) => assert.ok(Object.is(values![i], oracle(view, events, asOf)[i]), `${f.name} at ${new Date(asOf).toISOString()}`));
+        const [entry] = await stores.online.read([onlineKeyOf(view, 'User', user, asOf)]);
+        assert.ok(entry !== null && entry !== undefined && !(entry instanceof Error) && 'events' in entry);
+        const second = floorHop(asOf, SEC);
+        assert.equal(entry.events.length, events.filter((e) => e.eventTs >= second && e.eventTs < asOf).length, "the store returns T's second's events");
+        folded += entry.events.length;
+      }
+      assert.ok(folded < 100, `${folded} raw events read over four reads of an entity holding hundreds online`);
+    });
+
     it('answers a corrupt online piece with a coded error for that view only, and keeps serving', async () => {
       const [bad, good] = [`${id}-corrupt`, users[0]!];
       const asOf = Date.now();
       const tile = Math.floor((asOf - 10 * MIN) / MIN) * MIN;
       const prune = pruneBounds(view, asOf);
-      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: bad, pieces: true, fields: [{ name: tileField(view.features.find((f) => f.name === 'c30m')!.aggregation!.hopMs, tile), value: encodePiece(1, '{not json') }], prune }]);
+      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: bad, pieces: true, fields: [{ name: tileField(view.features.find((f) => f.name === 'c30m')!.aggregation!.hopMs, tile), value: encodePiece(1, '{not json') }], events: [], prune }]);
       const ctx = createServingContext({ registry, stores, limits: LIMITS, now: () => asOf });
       const frame = await onlineFrame(ctx, { features: [view.name], entities: [{ user_id: bad }, { user_id: good }] });
       assert.deepEqual(frame.errors.map((e) => [e.view, e.code, e.rows]), [[view.name, 'ONLINE_VALUE_CORRUPT', [0]]]);
@@ -210,7 +242,7 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
       const [old, good] = [`${id}-old-layout`, users[0]!];
       const asOf = Date.now();
       const tile = Math.floor((asOf - 10 * MIN) / MIN) * MIN;
-      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: old, pieces: true, fields: [{ name: `T:c30m:${tile}`, value: encodePiece(1, '{"n":1}') }], prune: pruneBounds(view, asOf) }]);
+      await stores.online.writePieces([{ view: view.name, entity: 'User', entityKey: old, pieces: true, fields: [{ name: `T:c30m:${tile}`, value: encodePiece(1, '{"n":1}') }], events: [], prune: pruneBounds(view, asOf) }]);
       const ctx = createServingContext({ registry, stores, limits: LIMITS, now: () => asOf });
       const frame = await onlineFrame(ctx, { features: [view.name], entities: [{ user_id: old }, { user_id: good }] });
       assert.deepEqual(frame.errors.map((e) => [e.view, e.code, e.rows]), [[view.name, 'ONLINE_LAYOUT_OUTDATED', [0]]]);
@@ -250,7 +282,7 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
  */
 async function forget(stores: Stores, view: string, users: readonly string[]): Promise<Stores> {
   if (stores.online instanceof RedisOnlineStore) {
-    await stores.online.client.del(...users.map((u) => onlineKey('User', u, view)));
+    await stores.online.client.del(...users.flatMap((u) => [onlineKey('User', u, view), eventsKey(onlineKey('User', u, view))]));
     return stores;
   }
   return { ...stores, online: new MemoryOnlineStore() };

@@ -12,8 +12,10 @@
  * middle of it; events may be dated slightly ahead). It is covered by raw events, or by finer pieces:
  *
  *   - historical: the archived raw events of [floor_hop(T), T) (or any complete, aligned pieces of it);
- *   - online: the materializer keeps the current tile as slices of `headSliceMs(hop)` plus the raw events of
- *     the current slice; the gateway merges the slices that end by T and the raw events before T.
+ *   - online: the materializer keeps the head tile as slices in levels (`headSliceWidths(hop)`: for a 1d
+ *     hop, slices of 24m, of 24s inside those, and of 1s inside those) plus the raw events of the current
+ *     second; the gateway merges, level by level, the slices that end by T, and the raw events before T.
+ *     However busy an entity, a read then folds at most one second of its events.
  *
  * Because merging is exact, every split of [floor_hop(T − window), T) into disjoint complete pieces plus
  * raw events gives the same partial, bit for bit: online equals historical whatever pieces each side holds.
@@ -79,12 +81,27 @@ export function maxTilesKept(aggregation: Window, futureSkewMs = 0): number {
 /** Slices per head tile that `headSliceMs` aims for. */
 const HEAD_SLICES = 60;
 
+/** The finest slice: raw events online are those of one second at most. */
+export const FINEST_SLICE_MS = 1000;
+
 /**
- * Width of the slices the online store may keep the head tile in: the largest whole number of seconds that
- * divides the hop and is at most hop/60 (1s at least). 1m hop → 1s, 5m → 5s, 1h → 1m, 1d → 24m. The raw
- * events kept online are then those of one slice, not of a whole (possibly day-long) tile.
+ * Width of the slices a piece of `hopMs` is split into: the largest whole number of seconds that divides
+ * it and is at most a sixtieth of it (1s at least). 1m → 1s, 5m → 5s, 1h → 1m, 1d → 24m, 24m → 24s.
  */
 export function headSliceMs(hopMs: number): number {
   for (let s = Math.floor(hopMs / HEAD_SLICES / 1000); s > 1; s--) if (hopMs % (s * 1000) === 0) return s * 1000;
-  return 1000;
+  return FINEST_SLICE_MS;
+}
+
+/**
+ * The levels of slices the online store keeps a head tile of `hopMs` in, coarsest first: each level splits
+ * the one above it (the tile, then each slice) into about 60, down to one second. 1s hop → none (the raw
+ * events of the head are one second's), 1m → [1s], 5m → [5s, 1s], 1h → [1m, 1s], 1d → [24m, 24s, 1s].
+ * Each width divides the one before, so the levels nest; a read at T merges at most ~60 slices per level
+ * and the raw events of T's second.
+ */
+export function headSliceWidths(hopMs: number): number[] {
+  const widths: number[] = [];
+  for (let width = hopMs; width > FINEST_SLICE_MS; ) widths.push((width = headSliceMs(width)));
+  return widths;
 }

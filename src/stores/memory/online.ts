@@ -5,6 +5,13 @@ import { applyPiecesWrite } from '../online-pieces.ts';
 import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../types.ts';
 
+/** An aggregation hash and its raw events (member → time), which expire together. */
+interface Pieces {
+  readonly fields: Map<string, string>;
+  readonly events: Map<string, number>;
+  expiresAt: number;
+}
+
 /**
  * The embedded online store: process memory, gone at exit. What `npm start` uses with no REDIS_URL.
  * Same semantics as Redis: records are kept in the same encoding (so values round-trip exactly as they
@@ -13,12 +20,18 @@ import type { OnlineEntry, OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } f
 export class MemoryOnlineStore implements OnlineStore {
   readonly kind = 'memory';
   readonly #records = new Map<string, { time: OnlineRecord; encoded: string }>();
-  readonly #hashes = new Map<string, { fields: Map<string, string>; expiresAt: number }>();
+  readonly #hashes = new Map<string, Pieces>();
 
   async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
     return keys.map((k) => {
       const key = onlineKey(k.entity, k.entityKey, k.view);
-      if (k.pieces === true) return { pieces: Object.fromEntries(this.#hash(key, Date.now())?.fields ?? []) };
+      if (k.pieces === true) {
+        const hash = this.#hash(key, Date.now());
+        const events: string[] = [];
+        const range = k.eventRange;
+        if (hash !== undefined && range !== undefined) for (const [member, time] of hash.events) if (time >= range.from && time < range.to) events.push(member);
+        return { pieces: Object.fromEntries(hash?.fields ?? []), events };
+      }
       const stored = this.#records.get(key);
       return stored === undefined ? null : decodeRecord(stored.encoded);
     });
@@ -30,15 +43,15 @@ export class MemoryOnlineStore implements OnlineStore {
       // Expiry runs on this process's clock, as Redis's runs on the server's, not on the writer's.
       const now = Date.now();
       let hash = this.#hash(key, now);
-      if (hash === undefined) this.#hashes.set(key, (hash = { fields: new Map(), expiresAt: Infinity }));
-      const written = applyPiecesWrite(hash.fields, w);
+      if (hash === undefined) this.#hashes.set(key, (hash = { fields: new Map(), events: new Map(), expiresAt: Infinity }));
+      const written = applyPiecesWrite(hash.fields, hash.events, w);
       if (w.prune.expireMs > 0) hash.expiresAt = now + w.prune.expireMs;
       return written;
     });
   }
 
   /** The hash at `key`, dropped (as Redis would have expired it) when past its expiry at `now`. */
-  #hash(key: string, now: number): { fields: Map<string, string>; expiresAt: number } | undefined {
+  #hash(key: string, now: number): Pieces | undefined {
     const hash = this.#hashes.get(key);
     if (hash !== undefined && hash.expiresAt <= now) {
       this.#hashes.delete(key);

@@ -1,7 +1,7 @@
 import { SkewlessError } from '../../errors.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
-import { PIECES_WRITES_PER_CALL, WRITE_PIECES_LUA, piecesHeader, piecesScriptArgs } from '../online-pieces.ts';
+import { PIECES_WRITES_PER_CALL, WRITE_PIECES_LUA, eventsKey, piecesHeader, piecesScriptArgs } from '../online-pieces.ts';
 import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
@@ -10,7 +10,7 @@ import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
   skewlessWritePieces(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
-  skewlessWritePiecesOne(key: string, ...args: (string | number)[]): Promise<number[]>;
+  skewlessWritePiecesOne(hash: string, events: string, ...args: (string | number)[]): Promise<number[]>;
 };
 
 /**
@@ -34,9 +34,10 @@ export class RedisOnlineStore implements OnlineStore {
     const client = createRedisClient(url, mode, options);
     client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
     // Any number of keys per call (the first argument says how many), on a standalone server. A cluster
-    // client routes a command by keys it knows the number of, so there one hash goes per call.
+    // client routes a command by keys it knows the number of, so there one hash (and its events' set,
+    // in the same slot) goes per call.
     client.defineCommand('skewlessWritePieces', { lua: WRITE_PIECES_LUA });
-    client.defineCommand('skewlessWritePiecesOne', { numberOfKeys: 1, lua: WRITE_PIECES_LUA });
+    client.defineCommand('skewlessWritePiecesOne', { numberOfKeys: 2, lua: WRITE_PIECES_LUA });
     this.client = client as ScriptedClient;
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
     // report every failed reconnect as an unhandled error event.
@@ -67,8 +68,9 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   /**
-   * Row records and aggregation hashes together: one MGET (per entity on a cluster) and one HGETALL per
-   * hash, all issued in this tick, so auto-pipelining writes them to each node at once.
+   * Row records and aggregation hashes together: one MGET (per entity on a cluster), and per hash one
+   * HGETALL and one ZRANGEBYSCORE of its events, all issued in this tick, so auto-pipelining writes them
+   * to each node at once.
    */
   async #readMixed(keys: readonly OnlineKey[], redisKeys: readonly string[]): Promise<OnlineEntry[]> {
     const out = new Array<OnlineEntry>(keys.length);
@@ -76,9 +78,12 @@ export class RedisOnlineStore implements OnlineStore {
     const reads: Promise<void>[] = [];
     keys.forEach((k, i) => {
       if (k.pieces !== true) return void records.push(i);
+      // The raw events of the range only: a busy entity's set holds minutes of them, a read needs a second's.
+      const range = k.eventRange;
+      const events = range === undefined ? Promise.resolve([]) : this.client.zrangebyscore(eventsKey(redisKeys[i]!), range.from, `(${range.to}`);
       reads.push(
-        this.client.hgetall(redisKeys[i]!).then(
-          (pieces) => void (out[i] = { pieces }),
+        Promise.all([this.client.hgetall(redisKeys[i]!), events]).then(
+          ([pieces, members]) => void (out[i] = { pieces, events: members }),
           (error: unknown) => void (out[i] = unavailable(error)),
         ),
       );
@@ -132,9 +137,12 @@ export class RedisOnlineStore implements OnlineStore {
     await Promise.all(
       pending.map(({ header, indexes }) => {
         const batch = indexes.map((i) => writes[i]!);
-        const keys = batch.map((w) => onlineKey(w.entity, w.entityKey, w.view));
+        const keys = batch.flatMap((w) => {
+          const hash = onlineKey(w.entity, w.entityKey, w.view);
+          return [hash, eventsKey(hash)];
+        });
         const args = piecesScriptArgs(header, batch);
-        const call = this.#writesPerCall === 1 ? this.client.skewlessWritePiecesOne(keys[0]!, ...args) : this.client.skewlessWritePieces(keys.length, ...keys, ...args);
+        const call = this.#writesPerCall === 1 ? this.client.skewlessWritePiecesOne(keys[0]!, keys[1]!, ...args) : this.client.skewlessWritePieces(keys.length, ...keys, ...args);
         return call.then(
           (written) => indexes.forEach((i, k) => (out[i] = Number(written[k]))),
           (error: unknown) => indexes.forEach((i) => (out[i] = unavailable(error))),

@@ -159,7 +159,7 @@ describe('parity sampler', () => {
     const metrics = createMetrics({ defaults: false });
     const offline = fakeOffline();
     const s = sampler({ metrics, offline });
-    await s.begin(T)!.observe(async () => [{ pieces: { [`T:c:${T - 3_600_000}`]: 'not a piece' } }, { pieces: {} }])([key('windows', 'u1', 'User', true), key('windows', 'u2', 'User', true)]);
+    await s.begin(T)!.observe(async () => [{ pieces: { [`T:c:${T - 3_600_000}`]: 'not a piece' }, events: [] }, { pieces: {}, events: [] }])([key('windows', 'u1', 'User', true), key('windows', 'u2', 'User', true)]);
     await s.flush();
     assert.equal(await counted(metrics, 'skewless_parity_samples_dropped_total', { reason: 'error' }), 1);
     assert.equal(await counted(metrics, 'skewless_parity_samples_written_total'), 1);
