@@ -29,6 +29,7 @@ import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { CpuWindow, OTHERS } from './cpu.ts';
 import { PARTITIONS, POPULATION, createFixture, transactions } from './materializer-fixture.ts';
 import type { Fixture } from './materializer-fixture.ts';
+import { measureHotReads } from './materializer-hot.ts';
 import { measureFreshness } from './materializer-probe.ts';
 import type { FreshnessResult, SeriesResult } from './materializer-probe.ts';
 import { workerConfig } from './materializer-worker.ts';
@@ -273,8 +274,10 @@ export const materializerBench: Benchmark = {
         log: ctx.log,
       });
       await materialized.worker.stop();
+      ctx.log('materializer: online reads of busy entities');
+      const hot = await measureHotReads(registry, stores, limits, fixture.id);
 
-      const sections = [throughputSection(materialized.result, raw.result, total, produceSeconds, checked, quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness)];
+      const sections = [throughputSection(materialized.result, raw.result, total, produceSeconds, checked, quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness), hot];
       if (ctx.options.profile) {
         const profiled = await profileSections(ctx, fixture, base, total);
         workers.push(profiled.worker);

@@ -173,7 +173,7 @@ async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['e
       if (i % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
       const event = list[i]!;
       const key = eventKeys[i];
-      if (key === undefined || event.eventTs < from || !feedsOnlineEvents(event)) continue;
+      if (key === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
       writeOf(view, key).events.push(rawOnlineEvent(view, event.eventTs, event, event.fields));
     }
   }

@@ -1,11 +1,11 @@
 /**
  * Which aggregation pieces the online store gets and how long it keeps them (pure). The gateway reads a
  * window at T ≈ now as completed tiles, the slices of T's head tile level by level, and the raw events of
- * T's current second (serving/aggregation-online.ts), so online needs, per entity and feature:
+ * T's current slice (serving/aggregation-online.ts), so online needs, per entity and feature:
  *
  *   tiles     from retainFrom (the oldest any T ≥ now − slack reads) on;
  *   slices    of the head tile of any T ≥ now − slack, at every level;
- *   events    of the current second of any such T.
+ *   events    of the current slice of any such T.
  *
  * `ONLINE_CLOCK_SLACK_MS` is how far apart the clocks of producers, materializers and gateways may be. Which
  * events feed slices and raw online events is judged by the event's Kafka message timestamp (as lateness
@@ -16,12 +16,12 @@
  * Memory per entity and aggregation view in the online store, at most: per tile group (the features of one
  * hop), window/hop + 2 tiles for its longest window (plus tiles dated ahead by the allowed future skew);
  * per slice level, the slices of two head tiles or slices of the level above (≤ 2 × 60 each); and the raw
- * events of the slack (2 minutes: kept, for a gateway whose clock lags, but only T's second is read). Each
+ * events of the last slice plus the slack (2 minutes: kept for a gateway whose clock lags, not read). Each
  * tile or slice holds one partial per feature of its group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile
  * sketch ~16 bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most once per
  * `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
  */
-import { FINEST_SLICE_MS, viewRetainFrom } from '../features/aggregate/tiles.ts';
+import { rawEventWidth, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView } from '../registry/types.ts';
 import { encodePiece, onlineEvent, sliceField, tileField } from '../stores/online-pieces.ts';
@@ -42,9 +42,16 @@ function oldestHead(hops: readonly number[], at: number): number {
   return from;
 }
 
-/** The start of the oldest second any T ≥ `at` − slack reads raw events from. */
-function eventFrom(at: number): number {
-  return floorHop(at - ONLINE_CLOCK_SLACK_MS, FINEST_SLICE_MS);
+const rawWidths = new WeakMap<AggregationView, readonly number[]>();
+
+/** The start of the oldest slice any T ≥ `at` − slack reads raw events from, over the view's features. */
+function eventFrom(view: AggregationView, at: number): number {
+  // Asked once per event (feedsOnlineEvents): the view's distinct widths are worked out once.
+  let widths = rawWidths.get(view);
+  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!.hopMs)))]));
+  let from = Infinity;
+  for (const width of widths) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, width));
+  return from;
 }
 
 /**
@@ -65,7 +72,7 @@ export function pruneBounds(view: AggregationView, now: number): PruneBounds {
   for (const f of view.features) reach = Math.max(reach, f.aggregation!.windowMs + 2 * f.aggregation!.hopMs);
   const pieces = [...groupBounds(view, now)].map(([g, from]) => ({ kind: g.kind === 'tile' ? ('T' as const) : ('S' as const), width: g.widthMs, from }));
   // Past this much time after its last write, no window at any T reaches an entity's newest piece.
-  return { now, everyMs: PRUNE_EVERY_MS, pieces, eventFrom: eventFrom(now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
+  return { now, everyMs: PRUNE_EVERY_MS, pieces, eventFrom: eventFrom(view, now), expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS };
 }
 
 interface Timed {
@@ -84,9 +91,9 @@ export function feedsSlices(group: PieceGroup, event: Timed, now: number): boole
   return event.eventTs >= oldestHead(group.hops, Math.max(event.messageTs, now));
 }
 
-/** Whether an event is kept raw online (see the header): the same for every view. */
-export function feedsOnlineEvents(event: Timed): boolean {
-  return event.eventTs >= eventFrom(event.messageTs);
+/** Whether an event is kept raw online for the view (see the header). */
+export function feedsOnlineEvents(view: AggregationView, event: Timed): boolean {
+  return event.eventTs >= eventFrom(view, event.messageTs);
 }
 
 const inputsOf = new WeakMap<AggregationView, readonly string[]>();

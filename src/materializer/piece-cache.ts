@@ -21,6 +21,9 @@
 /** Rows kept by default: the materializer bench (5,000 users, 300 merchants, the example's views) merges into 49,239. */
 export const DEFAULT_PIECE_CACHE_ROWS = 100_000;
 
+/** A full cache drops rows down to this share of its capacity. */
+const EVICT_TO = 0.9;
+
 export interface CachedPiece {
   readonly version: number;
   /** The row's partials, decoded: one aggregator state per feature of its tile group, in the group's order. */
@@ -50,7 +53,20 @@ export class PieceCache {
     // Re-inserted at the end: Map order is write order, so the first entry is the least recently written.
     this.#rows.delete(id);
     this.#rows.set(id, piece);
-    if (this.#rows.size > this.capacity) this.#rows.delete(this.#rows.keys().next().value!);
+    if (this.#rows.size > this.capacity) this.#evict();
+  }
+
+  /**
+   * Drops the least recently written tenth, in one pass. Not one row per insert: a Map's iterator walks
+   * past the holes deleted entries leave until V8 rebuilds its table, so taking the first key after each
+   * of many deletions at the front is quadratic (a third of the materializer's CPU once the cache was full).
+   */
+  #evict(): void {
+    let excess = this.#rows.size - Math.floor(this.capacity * EVICT_TO);
+    for (const id of this.#rows.keys()) {
+      if (excess-- <= 0) break;
+      this.#rows.delete(id);
+    }
   }
 
   clear(): void {

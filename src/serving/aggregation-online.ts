@@ -1,12 +1,13 @@
 /**
  * An aggregation view's values at T from its online pieces (stores/online-pieces.ts), finalised by the one
- * function historical retrieval uses (`valueAt`). For each feature, with slice levels w1 > w2 > … > 1s
- * (headSliceWidths of its hop), the window [floor_hop(T − window), T) is split into
+ * function historical retrieval uses (`valueAt`). For each feature, with slice levels w1 > w2 > … > wk
+ * (headSliceWidths of its hop; one level today), the window [floor_hop(T − window), T) is split into
  *
  *   completed tiles   T fields with start in [floor_hop(T − window), floor_hop(T))
  *   slices, level 1   S fields of width w1 with start in [floor_hop(T), floor_w1(T))   (complete: they end by T)
  *   slices, level i   S fields of width wi with start in [floor_w(i−1)(T), floor_wi(T))
- *   raw events        dated in [floor_1s(T), T): the store returns only these (eventRangeAt)
+ *   raw events        dated in [floor_wk(T), T), wk its finest slice: the store returns only the view's
+ *                     range of them (eventRangeAt), not the rest it holds for the clock slack
  *
  * A T or S field holds the partials of every feature of one piece group (its width names the group), so
  * each is parsed once and each feature of the group takes its own partial from it. Every piece is complete
@@ -18,7 +19,7 @@ import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
-import { FINEST_SLICE_MS, headSliceWidths } from '../features/aggregate/tiles.ts';
+import { headSliceWidths, rawEventWidth } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
@@ -63,9 +64,15 @@ function viewPlan(view: AggregationView): ViewPlan {
   return out;
 }
 
-/** The raw events a read at T folds, the same for every feature: those of T's second. */
-export function eventRangeAt(asOf: number): { readonly from: number; readonly to: number } {
-  return { from: floorHop(asOf, FINEST_SLICE_MS), to: asOf };
+const rawWidths = new WeakMap<AggregationView, readonly number[]>();
+
+/** The raw events a read of the view at T folds: those of T's finest slice, over its features. */
+export function eventRangeAt(view: AggregationView, asOf: number): { readonly from: number; readonly to: number } {
+  let widths = rawWidths.get(view);
+  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!.hopMs)))]));
+  let from = asOf;
+  for (const width of widths) from = Math.min(from, floorHop(asOf, width));
+  return { from, to: asOf };
 }
 
 export function aggregationValueAt(view: AggregationView, entry: OnlinePieces, asOf: number): ViewValue {
@@ -83,6 +90,8 @@ interface WindowSplit {
   readonly tilesFrom: number;
   readonly head: number;
   readonly slices: Map<number, { readonly from: number; readonly to: number }>;
+  /** Its raw events start here: the start of T's finest slice. */
+  readonly rawFrom: number;
   readonly spans: Span[];
 }
 
@@ -100,9 +109,9 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       slices.set(width, { from, to });
       from = to;
     }
-    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, spans: [] });
+    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, rawFrom: from, spans: [] });
   }
-  const { from: eventsFrom } = eventRangeAt(asOf);
+  const { from: eventsFrom } = eventRangeAt(view, asOf);
   const events: SourceEvent[] = [];
   for (const member of entry.events) {
     const event = parseOnlineEvent(member);
@@ -140,7 +149,7 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
     }
   }
   const values: Record<string, unknown> = {};
-  for (const [f, { spans }] of windows) values[f.feature.name] = valueAt(f.feature, spans, events, asOf);
+  for (const [f, { spans, rawFrom }] of windows) values[f.feature.name] = valueAt(f.feature, spans, rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
   return values;
 }
 

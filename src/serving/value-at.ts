@@ -24,7 +24,7 @@ export interface ViewValue {
  * pieces with the raw events a value at T folds.
  */
 export function onlineKeyOf(view: FeatureView, entity: string, entityKey: string, asOf: number): OnlineKey {
-  return view.kind === 'aggregation' ? { view: view.name, entity, entityKey, pieces: true, eventRange: eventRangeAt(asOf) } : { view: view.name, entity, entityKey };
+  return view.kind === 'aggregation' ? { view: view.name, entity, entityKey, pieces: true, eventRange: eventRangeAt(view, asOf) } : { view: view.name, entity, entityKey };
 }
 
 /**

@@ -12,10 +12,9 @@
  * middle of it; events may be dated slightly ahead). It is covered by raw events, or by finer pieces:
  *
  *   - historical: the archived raw events of [floor_hop(T), T) (or any complete, aligned pieces of it);
- *   - online: the materializer keeps the head tile as slices in levels (`headSliceWidths(hop)`: for a 1d
- *     hop, slices of 24m, of 24s inside those, and of 1s inside those) plus the raw events of the current
- *     second; the gateway merges, level by level, the slices that end by T, and the raw events before T.
- *     However busy an entity, a read then folds at most one second of its events.
+ *   - online: the materializer keeps the head tile as slices (`headSliceWidths(hop)`: 24m for a 1d hop,
+ *     in levels if there are several) plus the raw events of the current slice; the gateway merges, level
+ *     by level, the slices that end by T, and the raw events of T's slice before T.
  *
  * Because merging is exact, every split of [floor_hop(T − window), T) into disjoint complete pieces plus
  * raw events gives the same partial, bit for bit: online equals historical whatever pieces each side holds.
@@ -81,7 +80,7 @@ export function maxTilesKept(aggregation: Window, futureSkewMs = 0): number {
 /** Slices per head tile that `headSliceMs` aims for. */
 const HEAD_SLICES = 60;
 
-/** The finest slice: raw events online are those of one second at most. */
+/** The finest slice there is: one second. */
 export const FINEST_SLICE_MS = 1000;
 
 /**
@@ -94,14 +93,27 @@ export function headSliceMs(hopMs: number): number {
 }
 
 /**
+ * Levels of slices a head tile is kept in online. One: a read folds the raw events of T's slice (a
+ * sixtieth of the hop). Levels down to one second (a 1d hop in slices of 24m, 24s and 1s) would bound a
+ * read to one second of events whatever the hop, but every level is one more row per event for an entity
+ * with few events per slice: measured on the materializer bench, 5,514 events/s against about 30,000 with
+ * one level (docs/materializer.md#hot-entities). The serving and materializer code take any number.
+ */
+export const SLICE_LEVELS = 1;
+
+/**
  * The levels of slices the online store keeps a head tile of `hopMs` in, coarsest first: each level splits
- * the one above it (the tile, then each slice) into about 60, down to one second. 1s hop → none (the raw
- * events of the head are one second's), 1m → [1s], 5m → [5s, 1s], 1h → [1m, 1s], 1d → [24m, 24s, 1s].
- * Each width divides the one before, so the levels nest; a read at T merges at most ~60 slices per level
- * and the raw events of T's second.
+ * the one above it (the tile, then each slice) into about 60, down to one second at most, SLICE_LEVELS of
+ * them. With one level: 1s hop → none (the raw events of the head are one second's), 1m → [1s],
+ * 5m → [5s], 1h → [1m], 1d → [24m]. Each width divides the one before, so the levels nest.
  */
 export function headSliceWidths(hopMs: number): number[] {
   const widths: number[] = [];
-  for (let width = hopMs; width > FINEST_SLICE_MS; ) widths.push((width = headSliceMs(width)));
+  for (let width = hopMs; width > FINEST_SLICE_MS && widths.length < SLICE_LEVELS; ) widths.push((width = headSliceMs(width)));
   return widths;
+}
+
+/** The pieces of a hop whose raw events online folds: its finest slices, or its tiles when it has none. */
+export function rawEventWidth(hopMs: number): number {
+  return headSliceWidths(hopMs).at(-1) ?? hopMs;
 }

@@ -24,14 +24,17 @@ const piece = (version: number): CachedPiece => ({ version, states: [version] })
 const id = (table: string, entityKey: string) => pieceId(table, entityKey, 60_000, T0);
 
 describe('PieceCache', () => {
-  it('keeps the most recently written rows, up to its capacity', () => {
-    const cache = new PieceCache(2);
-    cache.remember(id('t', 'a'), piece(1));
-    cache.remember(id('t', 'b'), piece(1));
+  it('keeps the most recently written rows, up to its capacity, dropping the least recent tenth when full', () => {
+    const cache = new PieceCache(10);
+    const keys = 'abcdefghij'.split('');
+    for (const k of keys) cache.remember(id('t', k), piece(1));
     cache.remember(id('t', 'a'), piece(2));
-    cache.remember(id('t', 'c'), piece(1));
-    assert.equal(cache.size, 2);
+    assert.equal(cache.size, 10);
+    cache.remember(id('t', 'k'), piece(1));
+    assert.equal(cache.size, 9);
     assert.equal(cache.get(id('t', 'b')), undefined, 'b was written least recently');
+    assert.equal(cache.get(id('t', 'c')), undefined, 'then c');
+    for (const k of ['d', 'j', 'k']) assert.deepEqual(cache.get(id('t', k)), { version: 1, states: [1] });
     assert.deepEqual(cache.get(id('t', 'a')), { version: 2, states: [2] });
     assert.equal(cache.get(id('other', 'a')), undefined, 'tables are apart');
   });
