@@ -118,6 +118,7 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
     if (event === undefined) throw new SkewlessError('ONLINE_VALUE_CORRUPT', `online event of ${view.name} is not <time>:<position>|<json>: ${JSON.stringify(member.slice(0, 60))}`, { httpStatus: 500 });
     if (event.time >= eventsFrom && event.time < asOf) events.push({ time: event.time, row: JSON.parse(event.json) as Record<string, unknown> });
   }
+  let inSet: Set<string> | undefined;
   for (const name in pieces) {
     const piece = parsePieceField(name);
     if (piece === undefined) {
@@ -125,8 +126,12 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       continue;
     }
     if (piece.kind === 'E') {
-      // A raw event in the hash, as earlier versions kept them (online-pieces.ts).
-      if (piece.time >= eventsFrom && piece.time < asOf) events.push({ time: piece.time, row: JSON.parse(json(pieces[name]!)) as Record<string, unknown> });
+      // A raw event in the hash, as earlier versions kept them (online-pieces.ts). During an upgrade the
+      // same event may also be in the set (a rebuild or outbox flush by this version): taken once.
+      if (piece.time >= eventsFrom && piece.time < asOf) {
+        inSet ??= new Set(entry.events.map((m) => m.slice(0, m.indexOf('|'))));
+        if (!inSet.has(name.slice(2))) events.push({ time: piece.time, row: JSON.parse(json(pieces[name]!)) as Record<string, unknown> });
+      }
       continue;
     }
     const isTile = piece.kind === 'T';
