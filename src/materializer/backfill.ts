@@ -160,7 +160,7 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
 
   let done = 0;
   let merges = 0;
-  const rangeOf = new Map([...pieceGroups(view, 'tile'), ...pieceGroups(view, 'slice')].map((g) => [g, groupRange(g, ranges)]));
+  const rangeOf = new Map(pieceGroups(view).map((g) => [g, groupRange(g, ranges)]));
   const inRange = (d: TileDelta) => {
     const r = rangeOf.get(d.group);
     return r !== undefined && (r.from === null || d.start >= r.from) && (r.to === null || d.start < r.to);

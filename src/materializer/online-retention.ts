@@ -21,7 +21,7 @@
  * sketch ~16 bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most once per
  * `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
  */
-import { rawEventWidth, viewRetainFrom } from '../features/aggregate/tiles.ts';
+import { rawEventsFrom, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView } from '../registry/types.ts';
 import { encodePiece, onlineEvent, sliceField, tileField } from '../stores/online-pieces.ts';
@@ -42,16 +42,9 @@ function oldestHead(hops: readonly number[], at: number): number {
   return from;
 }
 
-const rawWidths = new WeakMap<AggregationView, readonly number[]>();
-
 /** The start of the oldest slice any T ≥ `at` − slack reads raw events from, over the view's features. */
 function eventFrom(view: AggregationView, at: number): number {
-  // Asked once per event (feedsOnlineEvents): the view's distinct widths are worked out once.
-  let widths = rawWidths.get(view);
-  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!.hopMs)))]));
-  let from = Infinity;
-  for (const width of widths) from = Math.min(from, floorHop(at - ONLINE_CLOCK_SLACK_MS, width));
-  return from;
+  return rawEventsFrom(view, at - ONLINE_CLOCK_SLACK_MS);
 }
 
 /**

@@ -14,7 +14,7 @@
  * `remember` records the new versions. A commit that fails clears the whole cache (commit.ts): the next
  * one reads its rows. One committer at a time per cache.
  *
- * Bounded: at most `capacity` rows, the least recently written dropped first. Decoded states take more
+ * Bounded: at most `capacity` rows; once full, the least recently written tenth is dropped at once. Decoded states take more
  * memory than their JSON (a set of strings is a Map instead of an array).
  */
 

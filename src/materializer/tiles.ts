@@ -52,22 +52,28 @@ export interface TileDelta {
   readonly partials: unknown[];
 }
 
-const groupsCache = new WeakMap<AggregationView, { readonly tiles: readonly PieceGroup[]; readonly slices: readonly PieceGroup[] }>();
+interface ViewGroups {
+  readonly tiles: readonly PieceGroup[];
+  readonly slices: readonly PieceGroup[];
+  /** Tile groups, then slice groups. */
+  readonly all: readonly PieceGroup[];
+}
+
+const groupsCache = new WeakMap<AggregationView, ViewGroups>();
 
 function pieceGroup(kind: PieceKind, view: AggregationView, widthMs: number, features: readonly Feature[]): PieceGroup {
   const aggregations = features.map((f) => f.aggregation!);
   return { kind, view, widthMs, hops: [...new Set(aggregations.map((a) => a.hopMs))], features, aggregations, aggregators: aggregations.map(aggregatorFor) };
 }
 
-function viewGroups(view: AggregationView): { readonly tiles: readonly PieceGroup[]; readonly slices: readonly PieceGroup[] } {
+function viewGroups(view: AggregationView): ViewGroups {
   let out = groupsCache.get(view);
   if (out === undefined) {
     const bySlice = new Map<number, Feature[]>();
     for (const f of view.features) for (const width of headSliceWidths(f.aggregation!.hopMs)) bySlice.set(width, [...(bySlice.get(width) ?? []), f]);
-    out = {
-      tiles: [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()].map((fs) => pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs)).sort((a, b) => a.widthMs - b.widthMs),
-      slices: [...bySlice].map(([width, fs]) => pieceGroup('slice', view, width, fs)).sort((a, b) => a.widthMs - b.widthMs),
-    };
+    const tiles = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()].map((fs) => pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs)).sort((a, b) => a.widthMs - b.widthMs);
+    const slices = [...bySlice].map(([width, fs]) => pieceGroup('slice', view, width, fs)).sort((a, b) => a.widthMs - b.widthMs);
+    out = { tiles, slices, all: [...tiles, ...slices] };
     groupsCache.set(view, out);
   }
   return out;
@@ -83,9 +89,9 @@ export function sliceGroups(view: AggregationView): readonly PieceGroup[] {
   return viewGroups(view).slices;
 }
 
-/** A view's groups of a kind. */
-export function pieceGroups(view: AggregationView, kind: PieceKind): readonly PieceGroup[] {
-  return kind === 'tile' ? tileGroups(view) : sliceGroups(view);
+/** A view's groups of a kind, or all of them (tile groups first). */
+export function pieceGroups(view: AggregationView, kind?: PieceKind): readonly PieceGroup[] {
+  return kind === undefined ? viewGroups(view).all : kind === 'tile' ? tileGroups(view) : sliceGroups(view);
 }
 
 const bySourceCache = new WeakMap<Registry, ReadonlyMap<string, readonly AggregationView[]>>();
@@ -119,7 +125,7 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {
       const entity = registry.entity(view.entity)!;
-      const groups = [...tileGroups(view), ...sliceGroups(view)];
+      const groups = pieceGroups(view);
       // Per entity, one map per group (tile groups, then slice groups): piece start → delta. One lookup
       // per event and view finds them all; joined key strings cost a tenth of the commit once.
       const byEntity = new Map<string, Map<number, TileDelta>[]>();

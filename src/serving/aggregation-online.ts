@@ -19,7 +19,7 @@ import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
-import { headSliceWidths, rawEventWidth } from '../features/aggregate/tiles.ts';
+import { headSliceWidths, rawEventsFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
@@ -64,15 +64,9 @@ function viewPlan(view: AggregationView): ViewPlan {
   return out;
 }
 
-const rawWidths = new WeakMap<AggregationView, readonly number[]>();
-
 /** The raw events a read of the view at T folds: those of T's finest slice, over its features. */
 export function eventRangeAt(view: AggregationView, asOf: number): { readonly from: number; readonly to: number } {
-  let widths = rawWidths.get(view);
-  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!.hopMs)))]));
-  let from = asOf;
-  for (const width of widths) from = Math.min(from, floorHop(asOf, width));
-  return { from, to: asOf };
+  return { from: rawEventsFrom(view, asOf), to: asOf };
 }
 
 export function aggregationValueAt(view: AggregationView, entry: OnlinePieces, asOf: number): ViewValue {
@@ -100,6 +94,8 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
   const { pieces } = entry;
   // Each feature's window split at this T, worked out once per read rather than once per piece.
   const windows = new Map<FeaturePlan, WindowSplit>();
+  // The earliest raw event any feature folds: eventRangeAt's `from`, derived here from the splits.
+  let eventsFrom = asOf;
   for (const f of plan.features) {
     const head = floorHop(asOf, f.hopMs);
     const slices = new Map<number, { from: number; to: number }>();
@@ -110,8 +106,8 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       from = to;
     }
     windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, rawFrom: from, spans: [] });
+    eventsFrom = Math.min(eventsFrom, from);
   }
-  const { from: eventsFrom } = eventRangeAt(view, asOf);
   const events: SourceEvent[] = [];
   for (const member of entry.events) {
     const event = parseOnlineEvent(member);

@@ -117,3 +117,18 @@ export function headSliceWidths(hopMs: number): number[] {
 export function rawEventWidth(hopMs: number): number {
   return headSliceWidths(hopMs).at(-1) ?? hopMs;
 }
+
+const rawWidths = new WeakMap<object, readonly number[]>();
+
+/**
+ * Where the raw events a value at `at` folds begin, over all of a view's features: the start of the
+ * earliest of their finest slices holding `at`. The gateway reads raw events from here; the materializer
+ * keeps them from here at (its clock − slack). Each view's distinct widths are worked out once.
+ */
+export function rawEventsFrom(view: { readonly features: readonly { readonly aggregation?: Window | undefined }[] }, at: number): number {
+  let widths = rawWidths.get(view);
+  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!.hopMs)))]));
+  let from = Infinity;
+  for (const width of widths) from = Math.min(from, floorHop(at, width));
+  return from;
+}

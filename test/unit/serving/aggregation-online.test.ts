@@ -33,4 +33,13 @@ describe('aggregation values online: raw events in the hash and in the set', () 
     assert.deepEqual(withLate.values, { n: 3, total: 111 });
     assert.deepEqual(eventRangeAt(view, T), { from: Date.UTC(2026, 10, 21, 12, 0, 30), to: T }, "a 1m hop's raw events are those of T's second");
   });
+
+  it('answers a raw event it cannot read with ONLINE_VALUE_CORRUPT, for this entity only', async () => {
+    const view = (await registryFromSdl(SDL)).view('w') as AggregationView;
+    for (const member of ['no-time-here', `${T - 5}:tx/0/1|{not json`]) {
+      const value = aggregationValueAt(view, { pieces: {}, events: [member] }, T);
+      assert.equal(value.status, 'ERROR', member);
+      assert.equal(value.error?.code, 'ONLINE_VALUE_CORRUPT', member);
+    }
+  });
 });
