@@ -6,7 +6,7 @@
  * profiled run is wrapped; the measured runs use the stores as they are.
  */
 import type { Stores } from '../src/stores/open.ts';
-import type { SqlQueryable } from '../src/stores/sql/client.ts';
+import type { SqlTransaction } from '../src/stores/sql/client.ts';
 
 export interface Timing {
   readonly name: string;
@@ -55,13 +55,14 @@ export function statementLabel(sql: string): string {
 
 /** The stores, each call timed into `timings`; behaviour unchanged. */
 export function timedStores(stores: Stores, timings: Timings): Stores {
-  const timedTx = (tx: SqlQueryable): SqlQueryable => ({
+  const timedTx = (tx: SqlTransaction): SqlTransaction => ({
     query: (sql, params) => timings.time(`  sql: ${statementLabel(sql)}`, () => tx.query(sql, params)),
+    copyBinary: (target, data) => timings.time(`  sql: ${statementLabel(`copy ${target}`)}`, () => tx.copyBinary(target, data)),
   });
   const offline = new Proxy(stores.offline, {
     get(target, property) {
       if (property === 'transaction') {
-        return <T>(fn: (tx: SqlQueryable) => Promise<T>) => timings.time('PostgreSQL transaction (begin → commit)', () => target.transaction((tx) => fn(timedTx(tx))));
+        return <T>(fn: (tx: SqlTransaction) => Promise<T>) => timings.time('PostgreSQL transaction (begin → commit)', () => target.transaction((tx) => fn(timedTx(tx))));
       }
       if (property === 'query') {
         return (sql: string, params?: readonly unknown[]) => timings.time(`sql outside a transaction: ${statementLabel(sql)}`, () => target.query(sql, params));

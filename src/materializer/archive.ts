@@ -6,14 +6,15 @@
  * speculative insertion per row) costs about a fifth of the archive insert, itself the largest single
  * cost of a busy commit. Archive marks avoid it in the common case: per (source, topic, partition), the offset below which the archive may
  * already hold a message, locked and moved by every archiving commit in the same transaction. A batch
- * whose events all sit at or past their marks cannot meet a copy, and is inserted plainly; one that
+ * whose events all sit at or past their marks cannot meet a copy, and goes in by COPY (binary, no conflict
+ * check: about a fifth less of PostgreSQL's work per event than the plain insert it replaced); one that
  * reaches below a mark (a second consumer group catching up) takes the guarded insert, which says which
  * events it archived: only those are folded into tiles, so two groups sharing a database count each
  * message once between them.
  */
 import type { Registry } from '../registry/registry.ts';
-import type { SqlQueryable } from '../stores/sql/client.ts';
-import { archiveEventsSql, lockArchiveMarksSql } from '../stores/sql/materializer-tables.ts';
+import type { SqlQueryable, SqlTransaction } from '../stores/sql/client.ts';
+import { advanceArchiveMarksSql, archiveCopy, archiveEventsSql, lockArchiveMarksSql } from '../stores/sql/materializer-tables.ts';
 import { partitionId } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
 
@@ -68,7 +69,7 @@ export interface Archiving {
  * Locks the marks of every source in the batch and sends each source's archive insert and mark move.
  * Resolves once the marks are locked: the caller works while PostgreSQL writes the events.
  */
-export async function archiveEvents(tx: SqlQueryable, registry: Registry, events: ReadonlyMap<string, SourceEvent[]>): Promise<Archiving> {
+export async function archiveEvents(tx: SqlTransaction, registry: Registry, events: ReadonlyMap<string, SourceEvent[]>): Promise<Archiving> {
   const plans: { source: string; list: SourceEvent[]; spans: PartitionSpan[]; unseen: boolean }[] = [];
   for (const [source, list] of events) {
     if (list.length === 0) continue;
@@ -76,11 +77,19 @@ export async function archiveEvents(tx: SqlQueryable, registry: Registry, events
     plans.push({ source, list, spans, unseen: pastMarks(spans, await lockMarks(tx, source, spans)) });
   }
   const sent = plans.map(async ({ source, list, spans, unseen }): Promise<[string, SourceEvent[]]> => {
-    // One statement moves the marks and inserts: a second one would be sent only once the first answered,
-    // which is after the caller's fold, since the caller keeps the process busy meanwhile.
-    const { sql, params } = archiveEventsSql(registry.source(source)!, list, spans, unseen);
+    if (unseen) {
+      // COPY first: it is sent at once and runs during the caller's fold. The marks' move, queued behind
+      // it, is sent when the process next reads PostgreSQL's answers: one short round trip after the fold.
+      const { target, data } = archiveCopy(registry.source(source)!, list);
+      const move = advanceArchiveMarksSql(source, spans);
+      await Promise.all([tx.copyBinary(target, data), tx.query(move.sql, move.params)]);
+      return [source, list];
+    }
+    // The guarded insert moves the marks in the same statement: a second one would be sent only once the
+    // first answered, which is after the caller's fold, since the caller keeps the process busy meanwhile.
+    const { sql, params } = archiveEventsSql(registry.source(source)!, list, spans);
     const inserted = await tx.query<{ _topic: string; _partition: number; _offset: string | number }>(sql, params);
-    return [source, unseen ? list : newlyArchived(list, inserted)];
+    return [source, newlyArchived(list, inserted)];
   });
   const archived = Promise.all(sent).then((entries) => new Map(entries));
   // Awaited by the caller later; until then a failure must not count as an unhandled rejection.

@@ -11,7 +11,7 @@ import type { FeatureRow } from '../ingest/rows.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RowView } from '../registry/types.ts';
 import type { PiecesWrite } from './online-pieces.ts';
-import type { SqlQueryable } from './sql/client.ts';
+import type { SqlTransaction } from './sql/client.ts';
 import type { AsOfPlan } from './sql/point-in-time.ts';
 
 /** One entity row of a historical query: its join key values (as text) and its instant T. */
@@ -113,7 +113,7 @@ export interface OfflineStore extends Store {
    */
   asOfJoinEach(plan: AsOfPlan, entities: EntityInput, batchSize: number, onBatch: (rows: Record<string, unknown>[]) => Promise<void>): Promise<void>;
   /** Runs `fn` in one transaction, committed when it resolves: the materializer's exactly-once commit. */
-  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   /** Runs one parameterised statement; for retrieval code and tests. */
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
 }

@@ -14,5 +14,12 @@ export function withTransaction<S extends SqlClient>(store: S, transaction: SqlC
 
 /** The store with every statement its transactions run passed to `seen` first. */
 export function recordingTransactions<S extends SqlClient>(store: S, seen: (sql: string) => void): S {
-  return withTransaction(store, (fn) => store.transaction((tx) => fn({ query: (sql, params) => (seen(sql), tx.query(sql, params)) })));
+  return withTransaction(store, (fn) =>
+    store.transaction((tx) =>
+      fn({
+        query: (sql, params) => (seen(sql), tx.query(sql, params)),
+        copyBinary: (target, data) => (seen(`copy ${target}`), tx.copyBinary(target, data)),
+      }),
+    ),
+  );
 }

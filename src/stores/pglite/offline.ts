@@ -16,7 +16,13 @@ export function pgliteClient(db: PGlite): SqlClient {
   return {
     query: async <T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) => (await db.query<T>(sql, params as unknown[])).rows,
     transaction: (fn) =>
-      db.transaction((tx) => fn({ query: async <T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) => (await tx.query<T>(sql, params as unknown[])).rows })),
+      db.transaction((tx) =>
+        fn({
+          query: async <T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) => (await tx.query<T>(sql, params as unknown[])).rows,
+          // PGlite reads COPY data from a Blob it names /dev/blob.
+          copyBinary: async (target, data) => (await tx.query(`copy ${target} from '/dev/blob' (format binary)`, [], { blob: new Blob([data as Uint8Array<ArrayBuffer>]) })).affectedRows ?? 0,
+        }),
+      ),
     close: async () => {
       if (!db.closed) await db.close();
     },

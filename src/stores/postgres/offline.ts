@@ -2,6 +2,7 @@ import pg from 'pg';
 import { SkewlessError } from '../../errors.ts';
 import type { SqlClient } from '../sql/client.ts';
 import { SqlOfflineStore } from '../sql/offline.ts';
+import { copyBinaryFrom } from './copy-from.ts';
 
 /** The PostgreSQL offline store: node-postgres pool behind the shared SQL. */
 export function postgresOfflineStore(url: string): SqlOfflineStore {
@@ -69,7 +70,10 @@ export function postgresClient(url: string): SqlClient {
       withClient(async (client) => {
         await client.query('begin');
         try {
-          const result = await fn({ query: async <T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) => (await client.query(sql, params as unknown[])).rows as T[] });
+          const result = await fn({
+            query: async <T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) => (await client.query(sql, params as unknown[])).rows as T[],
+            copyBinary: (target, data) => copyBinaryFrom(client, target, data),
+          });
           await client.query('commit');
           return result;
         } catch (error) {

@@ -25,10 +25,11 @@
  * makes a batch count exactly once whatever crashes (a batch is in, offsets included, or not at all).
  * Every table keyed by message position also refuses a second copy of a message, as a second guard.
  */
-import type { AggregationView, Entity, EventSource } from '../../registry/types.ts';
+import type { AggregationView, Entity, EventSource, Field } from '../../registry/types.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
 import { SCHEMA, ident, sqlType } from './history.ts';
 import { jsonArray, numberArray, textArray } from './pg-array.ts';
+import { BinaryCopyWriter } from './copy-binary.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
 export const DEAD_LETTERS = `${SCHEMA}.dead_letters`;
@@ -166,7 +167,7 @@ export function lockArchiveMarksSql(source: string, partitions: readonly { topic
 }
 
 /** Moves a source's marks past the offsets just archived (never back); its parameters start at `$first`. */
-function advanceArchiveMarksSql(source: string, next: readonly { topic: string; partition: number; offset: number }[], first: number): { sql: string; params: unknown[] } {
+export function advanceArchiveMarksSql(source: string, next: readonly { topic: string; partition: number; offset: number }[], first = 1): { sql: string; params: unknown[] } {
   const [s, t, p, n] = [first, first + 1, first + 2, first + 3];
   return {
     sql: `update ${ARCHIVE_MARKS} m set next_offset = greatest(m.next_offset, u.n) from unnest($${t}::text[], $${p}::int[], $${n}::bigint[]) as u(t, p, n) where m.source = $${s} and m.topic = u.t and m.partition = u.p`,
@@ -174,25 +175,45 @@ function advanceArchiveMarksSql(source: string, next: readonly { topic: string; 
   };
 }
 
+/** How a source field travels into the archive: its SQL array element kind. */
+type ArchiveKind = 'text' | 'number' | 'time' | 'json' | 'boolean';
+
+function archiveKind(field: Field): ArchiveKind {
+  if (sqlType(field.type) === 'jsonb') return 'json';
+  switch (field.type.scalar) {
+    case 'DateTime':
+      return 'time';
+    case 'Int':
+    case 'Float':
+      return 'number';
+    case 'Boolean':
+      return 'boolean';
+    default:
+      return 'text';
+  }
+}
+
+/** The archive's columns: the message position, then the source's fields. */
+function archiveColumns(source: EventSource): string[] {
+  return ['_topic', '_partition', '_offset', ...source.fields.map((f) => f.name)];
+}
+
 /**
- * One INSERT archiving any number of a source's events, one array parameter per column, built by
- * pg-array.ts. DateTime values go as epoch milliseconds and become timestamps in SQL: no ISO string per
- * event to build and parse.
+ * One INSERT archiving any number of a source's events that another consumer group may have archived
+ * already (some sit below their partition's archive mark): `on conflict do nothing`, returning the positions
+ * it archived, the events no other group archived (and folded) first. One array parameter per column,
+ * built by pg-array.ts; DateTime values go as epoch milliseconds and become timestamps in SQL.
  *
  * The statement also moves the source's archive `marks` past the events (a data-modifying WITH, so the
  * insert is one round trip: node-postgres sends a statement only once the one before it has answered).
  *
- * `unseen`: the caller holds the archive marks and every event is at or past its partition's mark, so none
- * can be in the archive yet. The insert is then a plain one, which costs PostgreSQL about a fifth less than
- * `on conflict do nothing` (no speculative insertion into the position key). Should a copy be there after
- * all, the key refuses it and the transaction fails: loud, never a double count. Otherwise the insert
- * returns the positions it archived: the events no other group archived (and folded) first.
+ * Events all at or past their marks cannot be in the archive yet, and go in by COPY instead (archiveCopy):
+ * no speculative insertion into the position key, no array literals to parse. Should a copy be there
+ * after all, the key refuses it and the transaction fails: loud, never a double count.
  */
-export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], marks: readonly { topic: string; partition: number; offset: number }[], unseen: boolean): { sql: string; params: unknown[] } {
-  const columns = ['_topic', '_partition', '_offset', ...source.fields.map((f) => f.name)];
-  const kinds = source.fields.map((f): 'text' | 'number' | 'time' | 'json' =>
-    sqlType(f.type) === 'jsonb' ? 'json' : f.type.scalar === 'DateTime' ? 'time' : f.type.scalar === 'Int' || f.type.scalar === 'Float' ? 'number' : 'text',
-  );
+export function archiveEventsSql(source: EventSource, events: readonly SourceEvent[], marks: readonly { topic: string; partition: number; offset: number }[]): { sql: string; params: unknown[] } {
+  const columns = archiveColumns(source);
+  const kinds = source.fields.map(archiveKind);
   const types = ['text[]', 'int[]', 'bigint[]', ...source.fields.map((f, i) => (kinds[i] === 'json' ? 'text[]' : kinds[i] === 'time' ? 'float8[]' : `${sqlType(f.type)}[]`))];
   const selects = columns.map((c, i) => {
     const kind = i >= 3 ? kinds[i - 3] : undefined;
@@ -208,9 +229,36 @@ export function archiveEventsSql(source: EventSource, events: readonly SourceEve
     else if (kind === 'json') params.push(textArray(values.map((v) => (v === null || v === undefined ? null : JSON.stringify(v)))));
     else params.push(textArray(values.map((v) => (v === null || v === undefined ? null : String(v)))));
   });
-  const insert = `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')})${unseen ? '' : ' on conflict do nothing returning _topic, _partition, _offset'}`;
+  const insert = `insert into ${eventsTable(source.name)} (${columns.map(ident).join(', ')}) select ${selects.join(', ')} from unnest(${types.map((t, i) => `$${i + 1}::${t}`).join(', ')}) as t(${columns.map(ident).join(', ')}) on conflict do nothing returning _topic, _partition, _offset`;
   const move = advanceArchiveMarksSql(source.name, marks, params.length + 1);
   return { sql: `with moved_marks as (${move.sql}) ${insert}`, params: [...params, ...move.params] };
+}
+
+/**
+ * A source's events as binary COPY data for its archive (copy-binary.ts), with the COPY target: for events
+ * none of which can be archived yet (at or past their marks). The archive marks are moved by a statement
+ * of their own (advanceArchiveMarksSql).
+ */
+export function archiveCopy(source: EventSource, events: readonly SourceEvent[]): { target: string; data: Buffer } {
+  const fields = source.fields.map((f) => ({ name: f.name, kind: archiveKind(f), int: f.type.scalar === 'Int' && !f.type.list }));
+  // About 100 bytes per event for the example's source; the writer grows if that is short.
+  const writer = new BinaryCopyWriter(64 + events.length * (40 + 24 * fields.length));
+  const count = 3 + fields.length;
+  for (const e of events) {
+    writer.row(count).text(e.topic).int32(e.partition).int64(e.offset);
+    for (const field of fields) {
+      const v = e.fields[field.name];
+      if (v === null || v === undefined) writer.null();
+      else if (field.kind === 'time') writer.timestampMs(v as number);
+      else if (field.kind === 'number') {
+        if (field.int) writer.int32(v as number);
+        else writer.float64(v as number);
+      } else if (field.kind === 'json') writer.jsonb(JSON.stringify(v));
+      else if (field.kind === 'boolean') writer.boolean(v as boolean);
+      else writer.text(String(v));
+    }
+  }
+  return { target: `${eventsTable(source.name)} (${archiveColumns(source).map(ident).join(', ')})`, data: writer.finish() };
 }
 
 /** What one commit owes online: the entities of each view it wrote, under the commit's `token`. */

@@ -6,7 +6,7 @@ import { toIso } from '../../features/time.ts';
 import type { EntityInput, OfflineStore } from '../types.ts';
 import { asOfJoinSql } from './point-in-time.ts';
 import type { AsOfPlan } from './point-in-time.ts';
-import type { SqlClient, SqlQueryable } from './client.ts';
+import type { SqlClient, SqlQueryable, SqlTransaction } from './client.ts';
 import { appendHistory, historyDdl } from './history.ts';
 import { materializerDdl } from './materializer-tables.ts';
 import { applySchemaPart } from './schema-applied.ts';
@@ -106,7 +106,7 @@ export class SqlOfflineStore implements OfflineStore {
     return this.#sql.query<T>(sql, params);
   }
 
-  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
     return this.#sql.transaction(fn);
   }
 
