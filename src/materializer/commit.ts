@@ -161,9 +161,9 @@ async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['e
   };
   for (let m = 0; m < merged.length; m++) {
     if (m % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
-    const { kind, group, piece, text } = merged[m]!;
+    const { group, piece, text } = merged[m]!;
     if (piece.start < boundsOf(group.view).groups.get(group)!) continue;
-    writeOf(group.view, piece.entityKey).fields.push(storedPieceField(kind, piece.width, piece.start, piece.version, text));
+    writeOf(group.view, piece.entityKey).fields.push(storedPieceField(group.kind, piece.width, piece.start, piece.version, text));
   }
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const from = boundsOf(view).prune.eventFrom;

@@ -17,7 +17,6 @@
  */
 import type { Json } from '../features/aggregate/aggregator.ts';
 import type { AggregationView } from '../registry/types.ts';
-import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql } from '../stores/sql/materializer-tables.ts';
 import type { PieceKey } from '../stores/sql/materializer-tables.ts';
@@ -28,7 +27,7 @@ import type { PieceGroup, PieceKind, TileDelta } from './tiles.ts';
 
 /** A tile or slice row as merged and committed: what the online store gets, with its version. */
 export interface MergedPiece {
-  readonly kind: PieceKind;
+  /** Its group, whose kind says whether it is a tile or a slice. */
   readonly group: PieceGroup;
   readonly piece: PieceKey & { readonly version: number };
   /** The row's partials, one aggregator state per feature of the group: what the piece cache keeps. */
@@ -85,7 +84,7 @@ function tableOf(delta: TileDelta): string {
   const view = delta.group.view;
   let names = tableNames.get(view);
   if (names === undefined) tableNames.set(view, (names = { tile: piecesTable('tile', view.name), slice: piecesTable('slice', view.name) }));
-  return names[delta.kind];
+  return names[delta.group.kind];
 }
 
 /**
@@ -133,7 +132,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
-    for (const { plan, version } of [...written, ...toSave]) out.push({ kind: plan.delta.kind, group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, id: plan.id });
+    for (const { plan, version } of [...written, ...toSave]) out.push({ group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, id: plan.id });
   }
   return out;
 }
@@ -202,10 +201,10 @@ function emptyRowText(group: PieceGroup): string {
 /** A group's row partial of no events. */
 export function emptyPartials(group: PieceGroup): Record<string, Json> {
   const out: Record<string, Json> = {};
-  for (const feature of group.features) {
-    const aggregator = aggregatorFor(feature.aggregation!);
+  group.features.forEach((feature, f) => {
+    const aggregator = group.aggregators[f]!;
     out[feature.name] = aggregator.encode(aggregator.empty());
-  }
+  });
   return out;
 }
 

@@ -42,8 +42,7 @@ export interface PieceGroup {
 export type PieceKind = 'tile' | 'slice';
 
 export interface TileDelta {
-  /** A whole tile, or a slice of a head tile: the group's kind. */
-  readonly kind: PieceKind;
+  /** A whole tile or a slice of a head tile, as its group's kind says. */
   readonly group: PieceGroup;
   readonly entityKey: string;
   readonly start: number;
@@ -135,7 +134,7 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
         const byStart = pieces[slot]!;
         let delta = byStart.get(start);
         if (delta === undefined) {
-          delta = { kind: group.kind, group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()) };
+          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()) };
           byStart.set(start, delta);
           out.push(delta);
         }

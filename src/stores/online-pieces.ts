@@ -15,9 +15,9 @@
  * fewer fields.
  *
  * Why raw events in a sorted set: they are kept for the clock slack (2 minutes), but a read at T needs
- * only those of T's second, which a range by score returns without the rest. A busy entity's read then
- * costs the same as a quiet one's. Earlier versions kept them in the hash (`E:<time>:<position>`): the
- * gateway still folds such fields, and writes prune them as they age out.
+ * only those of T's finest slice (features/aggregate/tiles.ts), which a range by score returns without
+ * the rest. Earlier versions kept them in the hash (`E:<time>:<position>`): the gateway still folds such
+ * fields, and writes prune them as they age out.
  *
  * Why a hash of pieces rather than one value: a batch touches a few tiles of an entity, and each is written
  * with its absolute merged partial as committed in PostgreSQL, not by re-sending the whole state.

@@ -78,7 +78,7 @@ export class RedisOnlineStore implements OnlineStore {
     const reads: Promise<void>[] = [];
     keys.forEach((k, i) => {
       if (k.pieces !== true) return void records.push(i);
-      // The raw events of the range only: a busy entity's set holds minutes of them, a read needs a second's.
+      // The raw events of the range only: the set also holds the clock slack's, which a read at T does not fold.
       const range = k.eventRange;
       const events = range === undefined ? Promise.resolve([]) : this.client.zrangebyscore(eventsKey(redisKeys[i]!), range.from, `(${range.to}`);
       reads.push(
