@@ -41,7 +41,7 @@ begin
         -- table (LIKE pattern)  gateway                           materializer
         ('history\_%',           'select, insert',                 'select, insert'),
         ('events\_%',            'select',                         'select, insert'),
-        ('archive\_marks',       '',                               'select, insert, update'),
+        ('archive\_marks',       'select',                         'select, insert, update'),
         ('tiles\_%',             'select',                         'select, insert, update, delete'),
         ('slices\_%',            'select',                         'select, insert, update, delete'),
         ('consumer\_offsets',    '',                               'select, insert, update'),

@@ -16,31 +16,30 @@
 import type { Registry } from '../registry/registry.ts';
 import type { SqlQueryable, SqlTransaction } from '../stores/sql/client.ts';
 import { advanceArchiveMarksSql, archiveCopy, archiveEventsSql, lockArchiveMarksSql } from '../stores/sql/materializer-tables.ts';
+import type { ArchivedSpan } from '../stores/sql/materializer-tables.ts';
 import { partitionId } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
+import type { EventSource } from '../registry/types.ts';
 
-/** One partition's share of a source's events: its first offset and the offset after its last. */
-export interface PartitionSpan {
-  readonly topic: string;
-  readonly partition: number;
+/** One partition's share of a source's events: its first offset, the offset after its last, its newest event time. */
+export interface PartitionSpan extends ArchivedSpan {
   readonly first: number;
-  /** Last offset + 1: where the mark moves to. */
-  readonly offset: number;
 }
 
-/** Per partition, the span of offsets the events cover (pure). */
+/** Per partition, the span of offsets the events cover and their newest event time (pure). */
 export function partitionSpans(events: readonly SourceEvent[]): PartitionSpan[] {
-  const spans = new Map<string, { topic: string; partition: number; first: number; offset: number }>();
-  let span: { topic: string; partition: number; first: number; offset: number } | undefined;
+  const spans = new Map<string, { topic: string; partition: number; first: number; offset: number; newest: number }>();
+  let span: { topic: string; partition: number; first: number; offset: number; newest: number } | undefined;
   for (const e of events) {
     // Events come grouped by partition: a lookup only where the partition changes, not per event.
     if (span === undefined || span.partition !== e.partition || span.topic !== e.topic) {
       const id = partitionId(e);
       span = spans.get(id);
-      if (span === undefined) spans.set(id, (span = { topic: e.topic, partition: e.partition, first: e.offset, offset: e.offset + 1 }));
+      if (span === undefined) spans.set(id, (span = { topic: e.topic, partition: e.partition, first: e.offset, offset: e.offset + 1, newest: e.eventTs }));
     }
     if (e.offset < span.first) span.first = e.offset;
     if (e.offset + 1 > span.offset) span.offset = e.offset + 1;
+    if (e.eventTs > span.newest) span.newest = e.eventTs;
   }
   return [...spans.values()];
 }
@@ -75,7 +74,7 @@ export async function archiveEvents(tx: SqlTransaction, registry: Registry, even
   for (const [source, list] of events) {
     if (list.length === 0) continue;
     const spans = partitionSpans(list);
-    plans.push({ source, list, spans, unseen: pastMarks(spans, await lockMarks(tx, source, spans)) });
+    plans.push({ source, list, spans, unseen: pastMarks(spans, await lockMarks(tx, registry.source(source)!, spans)) });
   }
   const sent = plans.map(async ({ source, list, spans, unseen }): Promise<[string, SourceEvent[]]> => {
     if (unseen) {
@@ -106,7 +105,7 @@ export function newlyArchived(events: readonly SourceEvent[], inserted: readonly
 }
 
 /** `topic/partition` → mark, locked; missing marks are created first (one extra round trip, once per partition). */
-async function lockMarks(tx: SqlQueryable, source: string, spans: readonly PartitionSpan[]): Promise<Map<string, number>> {
+async function lockMarks(tx: SqlQueryable, source: EventSource, spans: readonly PartitionSpan[]): Promise<Map<string, number>> {
   const lock = lockArchiveMarksSql(source, spans);
   let rows = await tx.query<{ topic: string; partition: number; next_offset: string | number }>(lock.select.sql, lock.select.params);
   if (rows.length < spans.length) {

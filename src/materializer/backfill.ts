@@ -12,7 +12,7 @@
  *    archive partition goes (the snapshot) and resets every tile and slice of the range to the empty
  *    partial with version `base` = (greatest version of the view's tiles and slices) + 1.
  * 2. Chunks: the snapshot's events in the range, in (event time, topic, partition, offset) order by keyset
- *    pagination, each chunk folded and merged in its own transaction. Events archived after the snapshot
+ *    pagination over time slabs (archive-reader.ts), each chunk folded and merged in its own transaction. Events archived after the snapshot
  *    are the running materializer's: it merges them into the reset tiles itself, so nothing is counted
  *    twice or lost, whether or not a materializer runs meanwhile.
  * 3. Online: the view's pieces for every entity, from PostgreSQL, through writePieces (only-if-newer).
@@ -30,7 +30,6 @@
  * reads by slices, which is what the online store needs (online-retention.ts).
  */
 import { SkewlessError } from '../errors.ts';
-import { storedValue } from '../features/time.ts';
 import { floorHop } from '../features/windows.ts';
 import type { Registry } from '../registry/registry.ts';
 import { suggest } from '../registry/suggest.ts';
@@ -38,9 +37,9 @@ import type { AggregationView, EventSource } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
 import { OFFSETS, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
-import { ident } from '../stores/sql/history.ts';
+import { ArchiveReader } from './archive-reader.ts';
+import type { Snapshot } from './archive-reader.ts';
 import { emptyPartials, mergePieces } from './merge-pieces.ts';
-import type { SourceEvent } from './decode.ts';
 import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
 import { foldTiles, pieceGroups } from './tiles.ts';
@@ -139,13 +138,6 @@ function groupRange(group: PieceGroup, ranges: readonly FeatureRange[]): { from:
   return readRange(ranges.filter((r) => group.features.some((f) => f.name === r.feature)));
 }
 
-/** Archive partitions and the last offset of each the backfill reads. */
-interface Snapshot {
-  readonly topics: string[];
-  readonly partitions: number[];
-  readonly offsets: number[];
-}
-
 export async function backfillView(registry: Registry, stores: Stores, view: AggregationView, options: BackfillOptions): Promise<BackfillResult> {
   const now = options.now ?? Date.now();
   const source = registry.source(view.source)!;
@@ -217,64 +209,6 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
     }
   }
   return { snapshot, base };
-}
-
-/** The snapshot's archived events of a source in a time range, in chunks by keyset pagination. */
-class ArchiveReader {
-  readonly #source: EventSource;
-  readonly #where: string;
-  readonly #params: unknown[];
-  #after: { ts: string; topic: string; partition: number; offset: number } | undefined;
-
-  constructor(source: EventSource, range: { from: number | null; to: number | null }, snapshot: Snapshot) {
-    this.#source = source;
-    const ts = ident(source.timestampField);
-    // Only what the snapshot holds: later events are the running materializer's to fold.
-    const conditions = [`exists (select 1 from unnest($1::text[], $2::int[], $3::bigint[]) as s(t, p, o) where s.t = _topic and s.p = _partition and _offset <= s.o)`];
-    this.#params = [snapshot.topics, snapshot.partitions, snapshot.offsets];
-    if (range.from !== null) {
-      this.#params.push(new Date(range.from).toISOString());
-      conditions.push(`${ts} >= $${this.#params.length}::timestamptz`);
-    }
-    if (range.to !== null) {
-      this.#params.push(new Date(range.to).toISOString());
-      conditions.push(`${ts} < $${this.#params.length}::timestamptz`);
-    }
-    this.#where = conditions.join(' and ');
-  }
-
-  async count(db: SqlQueryable): Promise<number> {
-    const [row] = await db.query<{ n: string | number }>(`select count(*) as n from ${eventsTable(this.#source.name)} where ${this.#where}`, this.#params);
-    return Number(row!.n);
-  }
-
-  /** The next chunk, oldest first; empty at the end. */
-  async next(db: SqlQueryable, limit: number, now: number): Promise<SourceEvent[]> {
-    const ts = ident(this.#source.timestampField);
-    const params = [...this.#params, limit];
-    let where = this.#where;
-    if (this.#after !== undefined) {
-      const a = this.#after;
-      params.push(a.ts, a.topic, a.partition, a.offset);
-      const n = params.length;
-      // The first condition lets the time index bound the scan; the row comparison breaks ties.
-      where += ` and ${ts} >= $${n - 3}::timestamptz and (${ts}, _topic, _partition, _offset) > ($${n - 3}::timestamptz, $${n - 2}::text, $${n - 1}::int, $${n}::bigint)`;
-    }
-    const rows = await db.query(
-      `select * from ${eventsTable(this.#source.name)} where ${where} order by ${ts}, _topic, _partition, _offset limit $${this.#params.length + 1}`,
-      params,
-    );
-    const events = rows.map((row) => {
-      const fields: Record<string, unknown> = {};
-      for (const f of this.#source.fields) fields[f.name] = storedValue(row[f.name]);
-      const eventTs = fields[this.#source.timestampField] as number;
-      // The archive keeps no Kafka timestamp: slices are decided by the backfill's clock (see the header).
-      return { source: this.#source.name, topic: row._topic as string, partition: Number(row._partition), offset: Number(row._offset), eventTs, messageTs: now, fields };
-    });
-    const last = events.at(-1);
-    if (last !== undefined) this.#after = { ts: new Date(last.eventTs).toISOString(), topic: last.topic, partition: last.partition, offset: last.offset };
-    return events;
-  }
 }
 
 /** Step 3: every entity's pieces of the view, from PostgreSQL, written only-if-newer. */

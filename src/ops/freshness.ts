@@ -18,8 +18,8 @@
 import { toEpochMs } from '../features/time.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
-import { eventsTable } from '../stores/sql/materializer-tables.ts';
-import { historyTable, ident } from '../stores/sql/history.ts';
+import { ARCHIVE_MARKS } from '../stores/sql/materializer-tables.ts';
+import { historyTable } from '../stores/sql/history.ts';
 import type { OfflineStore } from '../stores/types.ts';
 import { lagByTopic } from './lag.ts';
 import type { KafkaLag } from './lag.ts';
@@ -80,25 +80,24 @@ export function freshnessTopics(registry: Registry): string[] {
 
 /**
  * One statement reading every newest event time: a row per row view (`view:<name>`) and per source an
- * aggregation view reads (`source:<name>`), with `max()` over the history or archive table. The source
- * archive has an index on its time column, so its max is one index probe; a history table's index leads
- * with the join keys, so its max reads the table (docs/metrics.md says so).
+ * aggregation view reads (`source:<name>`). A source's is the newest of its archive marks' newest event
+ * times (a row per partition, moved by every archiving commit); a row view's is `max()` over its history
+ * table, whose index leads with the join keys, so the max reads the table (docs/metrics.md says so).
  */
 export function newestEventTimesSql(registry: Registry): { sql: string; params: string[] } {
-  const parts: { key: string; select: string }[] = [];
+  const params: string[] = [];
+  const param = (value: string) => `$${params.push(value)}::text`;
+  const parts: string[] = [];
   const sources = new Set<string>();
   for (const view of storedViews(registry)) {
-    if (view.kind === 'row') parts.push({ key: `view:${view.name}`, select: `select max(event_timestamp) from ${historyTable(view.name)}` });
+    if (view.kind === 'row') parts.push(`select ${param(`view:${view.name}`)} as key, (select max(event_timestamp) from ${historyTable(view.name)}) as newest`);
     else if (!sources.has(view.source)) {
       sources.add(view.source);
-      const source = registry.source(view.source)!;
-      parts.push({ key: `source:${source.name}`, select: `select max(${ident(source.timestampField)}) from ${eventsTable(source.name)}` });
+      const key = param(`source:${view.source}`);
+      parts.push(`select ${key} as key, (select max(newest_event_time) from ${ARCHIVE_MARKS} where source = ${param(view.source)}) as newest`);
     }
   }
-  return {
-    sql: parts.map((p, i) => `select $${i + 1}::text as key, (${p.select}) as newest`).join(' union all '),
-    params: parts.map((p) => p.key),
-  };
+  return { sql: parts.join(' union all '), params };
 }
 
 /** Newest event time by view, from the rows newestEventTimesSql returned. */

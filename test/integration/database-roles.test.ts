@@ -2,7 +2,8 @@
  * docs/sql/roles.sql, run as it is in a database of its own: each role does its work as that role (the
  * gateway's push, historical query, entitySql, export, parity sampling and reconciliation, drift
  * references; the materializer's commit of events, rows and dead letters), and PostgreSQL itself refuses
- * the writes and reads each role must not make, entitySql that got past the check included.
+ * the writes and reads each role must not make, entitySql that got past the check included. The gateway's
+ * freshness check reads what the materializer committed.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import pg from 'pg';
 import { commitBatch } from '../../src/materializer/commit.ts';
 import { decodeMessage, topicRoutes } from '../../src/materializer/decode.ts';
 import type { RawMessage } from '../../src/materializer/decode.ts';
+import { newestByView, newestEventTimesSql } from '../../src/ops/freshness.ts';
 import { reconcileParity } from '../../src/ops/parity/reconcile.ts';
 import { ensureParityTables, insertSamplesSql } from '../../src/ops/parity/tables.ts';
 import { ensureReferencesTable } from '../../src/ops/quality/references.ts';
@@ -199,6 +201,10 @@ describe('least-privilege database roles (docs/sql/roles.sql)', () => {
         `(select string_agg(topic || '/' || next_offset, ',' order by topic) from ${OFFSETS} where group_id = 'roles_group') as offsets`,
     );
     assert.deepEqual(counts[0], { events: 2, rows: 1, dead: 1, tiles: 1, offsets: 'roles_rows/4,roles_tx/3' });
+    // The gateway's freshness check reads what was committed, as its role (archive marks included).
+    const { sql, params } = newestEventTimesSql(registry);
+    const newest = newestByView(registry, await gatewayStores.offline.query<{ key: string; newest: unknown }>(sql, params));
+    assert.deepEqual(Object.fromEntries(newest), { pushed: T0, streamed: T0, windows: T0 + 1000 });
   });
 
   it('PostgreSQL refuses the materializer what it must not do: the gateway tables, training data, DDL', async () => {

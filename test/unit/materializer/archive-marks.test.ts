@@ -10,6 +10,7 @@ import { partitionSpans, pastMarks } from '../../../src/materializer/archive.ts'
 import { DEFAULT_TIME_BOUNDS } from '../../../src/materializer/batch.ts';
 import { commitBatch } from '../../../src/materializer/commit.ts';
 import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts';
+import { newestByView, newestEventTimesSql } from '../../../src/ops/freshness.ts';
 import type { RawMessage, SourceEvent } from '../../../src/materializer/decode.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
@@ -143,6 +144,53 @@ describe('archiving with marks (embedded PostgreSQL)', () => {
     const reference = await openStores([]);
     await commit(reference, 'a', batch(0, 0, 10));
     assert.deepEqual(await tiles(stores), await tiles(reference), 'the 8 events group a archived are folded once');
+  });
+
+  const at = (offset: number) => T0 - 30 * 60_000 + offset * 1_000;
+  const newest = async (stores: Stores) =>
+    (await stores.offline.query<{ partition: number; newest: Date | null }>(`select partition, newest_event_time as newest from skewless.archive_marks where source = 'Txn' order by partition`)).map((r) => [
+      r.partition,
+      r.newest === null ? null : new Date(r.newest).getTime(),
+    ]);
+  const sourceFreshness = async (stores: Stores) => {
+    const { sql, params } = newestEventTimesSql(registry);
+    return newestByView(registry, await stores.offline.query<{ key: string; newest: unknown }>(sql, params)).get('windows');
+  };
+
+  it('keeps each partition’s newest archived event time with its mark, never moving it back', async () => {
+    const stores = await openStores([]);
+    await commit(stores, 'a', [...batch(0, 0, 10), ...batch(1, 0, 3)]);
+    assert.deepEqual(await newest(stores), [[0, at(9)], [1, at(2)]]);
+    // Later offsets, earlier event times (late events): the newest stays.
+    const late = batch(0, 10, 2).map((m) => ({ ...m, value: m.value!.replace(new Date(at(m.offset)).toISOString(), new Date(at(4)).toISOString()) }));
+    await commit(stores, 'a', late);
+    assert.deepEqual(await marks(stores), [[0, 12], [1, 3]]);
+    assert.deepEqual(await newest(stores), [[0, at(9)], [1, at(2)]]);
+    // The guarded path moves it too.
+    await commit(stores, 'b', batch(1, 0, 6));
+    assert.deepEqual(await newest(stores), [[0, at(9)], [1, at(5)]]);
+    assert.equal(await sourceFreshness(stores), at(9), 'a source’s freshness is its newest mark');
+  });
+
+  it('reads the newest event time of marks an earlier version wrote, or of a missing mark, from the archive', async () => {
+    const stores = await openStores([]);
+    await commit(stores, 'a', batch(0, 0, 8));
+    // As an earlier version left it: no newest event time, and a btree time index.
+    await stores.offline.query('update skewless.archive_marks set newest_event_time = null');
+    await stores.offline.query('drop index skewless."events_Txn_time_brin"');
+    await stores.offline.query('create index "events_Txn_time" on skewless."events_Txn" (at)');
+    await stores.offline.query('delete from skewless.schema_applied');
+    await stores.offline.ensureSchema(registry);
+    assert.deepEqual(await newest(stores), [[0, at(7)]]);
+    const indexes = await stores.offline.query<{ name: string; method: string }>(
+      `select c.relname as name, am.amname as method from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam where i.indrelid = 'skewless."events_Txn"'::regclass and c.relname like '%time%'`,
+    );
+    assert.deepEqual(indexes, [{ name: 'events_Txn_time_brin', method: 'brin' }], 'the btree time index is replaced by a BRIN index');
+
+    // A mark that is missing starts at the archive's newest event time, not at the batch's.
+    await stores.offline.query('delete from skewless.archive_marks');
+    await commit(stores, 'b', batch(0, 0, 5));
+    assert.deepEqual(await newest(stores), [[0, at(7)]]);
   });
 
   it('refuses, loudly and whole, a copy its marks did not foresee', async () => {
