@@ -11,6 +11,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Admin } from 'kafkajs';
+import { quietKafkajsThrottleWarning } from './kafkajs-timeout-warning.ts';
 import { OFFSETS } from '../stores/sql/materializer-tables.ts';
 import type { OfflineStore } from '../stores/types.ts';
 
@@ -57,6 +58,7 @@ export class KafkaLag {
   #connected: Promise<void> | undefined;
 
   constructor(brokers: readonly string[], offline: OfflineStore, group: string) {
+    quietKafkajsThrottleWarning();
     this.#admin = new Kafka({ clientId: 'skewless-lag', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
     this.#offline = offline;
     this.#group = group;
