@@ -26,10 +26,13 @@ export interface PartitionSpan extends ArchivedSpan {
   readonly first: number;
 }
 
+/** A span while it is being measured. */
+type Growing<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Per partition, the span of offsets the events cover and their newest event time (pure). */
 export function partitionSpans(events: readonly SourceEvent[]): PartitionSpan[] {
-  const spans = new Map<string, { topic: string; partition: number; first: number; offset: number; newest: number }>();
-  let span: { topic: string; partition: number; first: number; offset: number; newest: number } | undefined;
+  const spans = new Map<string, Growing<PartitionSpan>>();
+  let span: Growing<PartitionSpan> | undefined;
   for (const e of events) {
     // Events come grouped by partition: a lookup only where the partition changes, not per event.
     if (span === undefined || span.partition !== e.partition || span.topic !== e.topic) {
