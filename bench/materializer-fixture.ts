@@ -7,9 +7,8 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { quietKafkajsThrottleWarning } from '../src/ops/kafkajs-timeout-warning.ts';
-import type { Message } from 'kafkajs';
+import { kafkaClient } from '../src/ops/kafka-client.ts';
+import type { Kafka, Message } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ROOT } from './paths.ts';
@@ -44,8 +43,7 @@ export async function createFixture(services: { readonly brokers: string; readon
   const id = `mb${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
   const transactionsTopic = `${id}_transactions`;
   const probeTopic = `${id}_probe`;
-  quietKafkajsThrottleWarning();
-  const kafka = new Kafka({ clientId: 'skewless-bench', brokers: services.brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-bench', services.brokers.split(','));
   const databases: string[] = [];
   const groups: string[] = [];
   let topicsCreated = false;

@@ -10,8 +10,7 @@
  *
  * Each batch is reported to the parent over IPC with this process's clock; the parent sends `stop`.
  */
-import { Kafka, logLevel } from 'kafkajs';
-import { quietKafkajsThrottleWarning } from '../src/ops/kafkajs-timeout-warning.ts';
+import { kafkaClient } from '../src/ops/kafka-client.ts';
 import { resolveConfig } from '../src/config/config.ts';
 import type { Config } from '../src/config/config.ts';
 import { startMaterializer } from '../src/materializer/consumer.ts';
@@ -95,8 +94,7 @@ async function materialize(args: WorkerArgs): Promise<() => Promise<void>> {
 
 async function raw(args: WorkerArgs): Promise<() => Promise<void>> {
   const config = workerConfig(args);
-  quietKafkajsThrottleWarning();
-  const kafka = new Kafka({ clientId: 'skewless-bench-raw', brokers: [...config.kafkaBrokers!], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-bench-raw', config.kafkaBrokers!);
   // The materializer's consumer settings (src/materializer/consumer.ts), so only the work per batch differs.
   const session = config.kafkaSessionTimeoutMs;
   const consumer = kafka.consumer({ groupId: args.group, allowAutoTopicCreation: false, sessionTimeout: session, heartbeatInterval: Math.min(3000, Math.floor(session / 3)) });

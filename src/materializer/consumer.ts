@@ -9,9 +9,8 @@
  * (so a restart or a new owner of a partition starts at or before what is committed, never after), and a
  * failed commit sends the fetch position of its partitions back to where its batches began.
  */
-import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { quietKafkajsThrottleWarning } from '../ops/kafkajs-timeout-warning.ts';
+import { kafkaClient } from '../ops/kafka-client.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Stores } from '../stores/open.ts';
@@ -84,8 +83,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   const owed = await flushOutbox(registry, stores);
   if (owed > 0) logger.info('materializer.outbox_flushed', { entries: owed });
 
-  quietKafkajsThrottleWarning();
-  const kafka = new Kafka({ clientId: 'skewless-materializer', brokers: [...options.brokers], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-materializer', options.brokers);
   const consumer: Consumer = kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)), maxBytesPerPartition: MAX_BYTES_PER_PARTITION, maxBytes: PARTITIONS_CONCURRENTLY * MAX_BYTES_PER_PARTITION });
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: options.fromBeginning ?? true });

@@ -9,9 +9,8 @@
  * the beginning), so everything still retained counts; so does a stored offset that retention has since
  * overtaken. The arithmetic is pure (partitionLags); KafkaLag does the two reads.
  */
-import { Kafka, logLevel } from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { quietKafkajsThrottleWarning } from './kafkajs-timeout-warning.ts';
+import { kafkaClient } from './kafka-client.ts';
 import { OFFSETS } from '../stores/sql/materializer-tables.ts';
 import type { OfflineStore } from '../stores/types.ts';
 
@@ -58,8 +57,7 @@ export class KafkaLag {
   #connected: Promise<void> | undefined;
 
   constructor(brokers: readonly string[], offline: OfflineStore, group: string) {
-    quietKafkajsThrottleWarning();
-    this.#admin = new Kafka({ clientId: 'skewless-lag', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+    this.#admin = kafkaClient('skewless-lag', brokers).admin();
     this.#offline = offline;
     this.#group = group;
   }

@@ -21,6 +21,12 @@ export const SCHEMA = 'skewless';
  */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+/**
+ * A string constant, for DDL, where parameters cannot go: `'` doubled. Plain `'…'` strings read a
+ * backslash literally (standard_conforming_strings, on by default since PostgreSQL 9.1).
+ */
+export const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
 export function historyTable(view: string): string {
   return `${SCHEMA}.${ident(`history_${view}`)}`;
 }

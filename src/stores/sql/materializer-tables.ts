@@ -27,7 +27,7 @@
  */
 import type { AggregationView, Entity, EventSource, Field } from '../../registry/types.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
-import { SCHEMA, ident, sqlType } from './history.ts';
+import { SCHEMA, ident, literal, sqlType } from './history.ts';
 import { jsonArray, numberArray, textArray } from './pg-array.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
 
@@ -87,11 +87,11 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
         `create table if not exists ${table} (_topic text not null, _partition integer not null, _offset bigint not null, primary key (_topic, _partition, _offset))`,
         ...source.fields.map((f) => `alter table ${table} add column if not exists ${ident(f.name)} ${sqlType(f.type)}`),
         // Marks an earlier Skewless wrote have no newest event time: read once from the archive.
-        `update ${ARCHIVE_MARKS} m set newest_event_time = (select max(${ts}) from ${table} where _topic = m.topic and _partition = m.partition) where m.source = '${source.name.replaceAll("'", "''")}' and m.newest_event_time is null`,
+        `update ${ARCHIVE_MARKS} m set newest_event_time = ${newestArchivedSql(source, 'm.topic', 'm.partition')} where m.source = ${literal(source.name)} and m.newest_event_time is null`,
         // A BRIN index for time ranges (backfill, rebuild-online, data quality): events arrive in about
         // time order, so each 128-page block range spans a short time. A btree on the time column cost
-        // 2.3-2.8 µs of PostgreSQL's CPU per archived event (docs/benchmarks.md); a BRIN index is
-        // touched once per block range. Earlier versions made that btree: it is dropped.
+        // PostgreSQL about 1 µs more per archived event (0.05-2.15, docs/benchmarks.md) and ~1,000 times
+        // the space. Earlier versions made that btree: it is dropped.
         `drop index if exists ${SCHEMA}.${ident(`events_${source.name}_time`)}`,
         `create index if not exists ${ident(`events_${source.name}_time_brin`)} on ${table} using brin (${ts}) with (autosummarize = on)`,
       ];
@@ -122,7 +122,7 @@ function outdatedLayoutCheck(table: string, view: string): string {
   const message = `${SCHEMA}.${table} has the tile layout of an earlier Skewless (one row per feature). Drop ${SCHEMA}.tiles_${view} and ${SCHEMA}.slices_${view}, then run: skewless backfill ${view}`;
   return (
     `do $$ begin if exists (select 1 from information_schema.columns where table_schema = '${SCHEMA}' and table_name = '${table}' and column_name = 'feature') ` +
-    `then raise exception '%', '${message.replaceAll("'", "''")}' using errcode = 'object_not_in_prerequisite_state'; end if; end $$`
+    `then raise exception '%', ${literal(message)} using errcode = 'object_not_in_prerequisite_state'; end if; end $$`
   );
 }
 
@@ -165,13 +165,11 @@ export function insertDeadLettersSql(letters: readonly DeadLetter[]): { sql: str
  */
 export function lockArchiveMarksSql(source: EventSource, partitions: readonly { topic: string; partition: number }[]): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
   const params = [source.name, partitions.map((p) => p.topic), partitions.map((p) => p.partition)];
-  const table = eventsTable(source.name);
-  const ts = ident(source.timestampField);
   return {
     insert: {
       sql:
         `insert into ${ARCHIVE_MARKS} (source, topic, partition, next_offset, newest_event_time) select $1, t, p, ` +
-        `coalesce((select max(_offset) + 1 from ${table} where _topic = t and _partition = p), 0), (select max(${ts}) from ${table} where _topic = t and _partition = p) ` +
+        `coalesce((select max(_offset) + 1 from ${eventsTable(source.name)} where _topic = t and _partition = p), 0), ${newestArchivedSql(source, 't', 'p')} ` +
         `from unnest($2::text[], $3::int[]) as u(t, p) on conflict do nothing`,
       params,
     },
@@ -180,6 +178,11 @@ export function lockArchiveMarksSql(source: EventSource, partitions: readonly { 
       params,
     },
   };
+}
+
+/** The newest event time a source's archive holds for the partition the two SQL expressions name. */
+function newestArchivedSql(source: EventSource, topic: string, partition: string): string {
+  return `(select max(${ident(source.timestampField)}) from ${eventsTable(source.name)} where _topic = ${topic} and _partition = ${partition})`;
 }
 
 /**

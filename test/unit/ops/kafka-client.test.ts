@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isKafkajsThrottleDelay, quietKafkajsThrottleWarning } from '../../../src/ops/kafkajs-timeout-warning.ts';
+import { isKafkajsThrottleDelay, quietKafkajsThrottleWarning } from '../../../src/ops/kafka-client.ts';
 
 /** The warnings emitted while `act` runs, collected up to a marker warning emitted after it. */
 async function warningsDuring(act: () => void): Promise<string[]> {

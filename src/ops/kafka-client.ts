@@ -1,4 +1,7 @@
 /**
+ * Every Kafka client Skewless creates, made here: kafkajs's own logging off (errors reach us as
+ * rejections), and Node 24's warning about a kafkajs timer silenced.
+ *
  * kafkajs 2.2.4 arms its request queue's throttle check with `setTimeout(check, throttledUntil - Date.now())`
  * while `throttledUntil` is still its initial -1 (tulios/kafkajs#1751): a delay of about minus the epoch
  * in ms, which Node has always run after 1 ms. Node 24 also prints a TimeoutNegativeWarning for it, on
@@ -6,10 +9,18 @@
  * as large as the epoch, which no timer of Skewless sets — and lets every other warning through.
  */
 
+import { Kafka, logLevel } from 'kafkajs';
+
 /** Whether a TimeoutNegativeWarning's text is kafkajs's epoch-sized delay (pure). */
 export function isKafkajsThrottleDelay(warning: string | Error): boolean {
   const match = /^(-\d+(?:\.\d+)?) is a negative number/.exec(typeof warning === 'string' ? warning : warning.message);
   return match !== null && Number(match[1]) <= -1e12;
+}
+
+/** A kafkajs client for `brokers`, named `clientId`. */
+export function kafkaClient(clientId: string, brokers: readonly string[]): Kafka {
+  quietKafkajsThrottleWarning();
+  return new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING });
 }
 
 let installed = false;
