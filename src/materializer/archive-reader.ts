@@ -14,6 +14,17 @@ import { ident } from '../stores/sql/history.ts';
 import { eventsTable } from '../stores/sql/materializer-tables.ts';
 import type { SourceEvent } from './decode.ts';
 
+/**
+ * A row of a source's archive (`select *`) as the event it archived; `messageTs` stands in for the Kafka
+ * timestamp, which the archive does not keep.
+ */
+export function archivedEvent(source: EventSource, row: Readonly<Record<string, unknown>>, messageTs: number): SourceEvent {
+  const fields: Record<string, unknown> = {};
+  for (const f of source.fields) fields[f.name] = storedValue(row[f.name]);
+  const eventTs = fields[source.timestampField] as number;
+  return { source: source.name, topic: row._topic as string, partition: Number(row._partition), offset: Number(row._offset), eventTs, messageTs, fields };
+}
+
 /** Archive partitions and the last offset of each the reader reads. */
 export interface Snapshot {
   readonly topics: string[];
@@ -24,9 +35,8 @@ export interface Snapshot {
 /**
  * The time slabs a walk over [start, end) reads (pure). A page that comes back full means its slab holds
  * more than a page: the slab ends sooner, one page's time span (or half the slab) past the page's last
- * row. A page that
- * comes back short ends its slab; the next starts where it ended, twice as wide if the page was under
- * half full. Nothing is skipped: every slab starts where the one before ended.
+ * row. A page that comes back short ends its slab; the next starts where it ended, twice as wide if the
+ * page was under half full. Nothing is skipped: every slab starts where the one before ended.
  */
 export class TimeSlabs {
   #from: number;
@@ -131,13 +141,8 @@ export class ArchiveReader {
       where += ` and (${ts}, _topic, _partition, _offset) > ($${n + 4}::timestamptz, $${n + 5}::text, $${n + 6}::int, $${n + 7}::bigint)`;
     }
     const rows = await db.query(`select * from ${eventsTable(this.#source.name)} where ${where} order by ${ts}, _topic, _partition, _offset limit $${n + 3}`, params);
-    const events = rows.map((row) => {
-      const fields: Record<string, unknown> = {};
-      for (const f of this.#source.fields) fields[f.name] = storedValue(row[f.name]);
-      const eventTs = fields[this.#source.timestampField] as number;
-      // The archive keeps no Kafka timestamp: slices are decided by the backfill's clock (backfill.ts).
-      return { source: this.#source.name, topic: row._topic as string, partition: Number(row._partition), offset: Number(row._offset), eventTs, messageTs: now, fields };
-    });
+    // The archive keeps no Kafka timestamp: slices are decided by the backfill's clock (backfill.ts).
+    const events = rows.map((row) => archivedEvent(this.#source, row, now));
     const lastEvent = events.at(-1);
     if (lastEvent !== undefined) this.#after = { ts: new Date(lastEvent.eventTs).toISOString(), topic: lastEvent.topic, partition: lastEvent.partition, offset: lastEvent.offset };
     return events;

@@ -4,14 +4,15 @@
  * The archive refuses a second copy of a message (its key is the message position), because several
  * consumer groups may archive one topic into one database. Refusing (`on conflict do nothing`, a
  * speculative insertion per row) costs about a fifth of the archive insert, itself the largest single
- * cost of a busy commit. Archive marks avoid it in the common case: per (source, topic, partition), the offset below which the archive may
- * already hold a message, locked and moved by every archiving commit in the same transaction. A batch
- * whose events all sit at or past their marks cannot meet a copy, and goes in by COPY (binary, no conflict
- * check; against the plain insert it replaced, about a tenth less of PostgreSQL's work per event and half
- * the encoding, docs/materializer.md); one that
- * reaches below a mark (a second consumer group catching up) takes the guarded insert, which says which
- * events it archived: only those are folded into tiles, so two groups sharing a database count each
- * message once between them.
+ * cost of a busy commit. Archive marks avoid it in the common case: per (source, topic, partition), the
+ * offset below which the archive may already hold a message, locked and moved by every archiving commit
+ * in the same transaction.
+ *
+ * A batch whose events all sit at or past their marks cannot meet a copy, and goes in by COPY (binary, no
+ * conflict check; against the plain insert it replaced, about a tenth less of PostgreSQL's work per event
+ * and half the encoding, docs/materializer.md). One that reaches below a mark (a second consumer group
+ * catching up) takes the guarded insert, which says which events it archived: only those are folded into
+ * tiles, so two groups sharing a database count each message once between them.
  */
 import type { Registry } from '../registry/registry.ts';
 import type { SqlQueryable, SqlTransaction } from '../stores/sql/client.ts';

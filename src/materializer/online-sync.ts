@@ -15,6 +15,7 @@ import type { OnlineEvent, PieceField, PiecesWrite } from '../stores/online-piec
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
 import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
+import { archivedEvent } from './archive-reader.ts';
 import { groupBy } from './batch.ts';
 import { groupBounds, pruneBounds, rawOnlineEvent, storedPieceField } from './online-retention.ts';
 import { pieceGroups } from './tiles.ts';
@@ -152,13 +153,11 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     params.push(...entity.joinKeys.map((_, i) => decoded.map((d) => d[i]!)));
   }
   const events = await stores.offline.query(`select * from ${eventsTable(source.name)} where ${where}`, params);
-  for (const e of events) {
-    const row: Record<string, unknown> = {};
-    for (const f of source.fields) row[f.name] = storedValue(e[f.name]);
-    const key = entityKey(entity, row);
+  for (const row of events) {
+    const event = archivedEvent(source, row, now);
+    const key = entityKey(entity, event.fields);
     if (!key.ok) continue;
-    const position = { topic: e._topic as string, partition: Number(e._partition), offset: Number(e._offset) };
-    writeOf(key.key).events.push(rawOnlineEvent(view, row[source.timestampField] as number, position, row));
+    writeOf(key.key).events.push(rawOnlineEvent(view, event.eventTs, event, event.fields));
   }
   return [...writes].map(([key, { fields, events }]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields, events, prune: bounds }));
 }

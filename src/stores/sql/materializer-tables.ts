@@ -121,7 +121,7 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
 function outdatedLayoutCheck(table: string, view: string): string {
   const message = `${SCHEMA}.${table} has the tile layout of an earlier Skewless (one row per feature). Drop ${SCHEMA}.tiles_${view} and ${SCHEMA}.slices_${view}, then run: skewless backfill ${view}`;
   return (
-    `do $$ begin if exists (select 1 from information_schema.columns where table_schema = '${SCHEMA}' and table_name = '${table}' and column_name = 'feature') ` +
+    `do $$ begin if exists (select 1 from information_schema.columns where table_schema = ${literal(SCHEMA)} and table_name = ${literal(table)} and column_name = 'feature') ` +
     `then raise exception '%', ${literal(message)} using errcode = 'object_not_in_prerequisite_state'; end if; end $$`
   );
 }
