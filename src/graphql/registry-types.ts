@@ -40,6 +40,8 @@ const AggregationInfo = new GraphQLObjectType<Aggregation>({
     windowMs: { type: nn(GraphQLFloat) },
     hop: { ...nnStr, description: 'Step in which the window\'s old edge moves.' },
     hopMs: { type: nn(GraphQLFloat) },
+    slice: { ...nnStr, description: 'Width of the slices the online store keeps the head tile in; a read folds the raw events of one slice. Equal to hop when the head is not sliced.' },
+    sliceMs: { type: nn(GraphQLFloat) },
     percentile: { type: GraphQLFloat },
   },
 });

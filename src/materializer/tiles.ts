@@ -22,8 +22,8 @@ import { feedsSlices } from './online-retention.ts';
 /**
  * The features of one view whose pieces of one kind share a width: they are stored together, one row per
  * (entity, piece). A tile group is the features of one hop; a slice group the features whose head tiles
- * are split into slices of its width (headSliceWidths): the 1s slices of a view hold every feature whose
- * hop is over a second, so a view writes one row per second of an entity's events, not one per hop.
+ * are split into slices of its width (headSliceWidths: the feature's `slice`), whatever their hops: a 30 s
+ * hop and a 1 m hop share their 1 s slices.
  */
 export interface PieceGroup {
   readonly kind: PieceKind;
@@ -69,7 +69,7 @@ function viewGroups(view: AggregationView): ViewGroups {
   let out = groupsCache.get(view);
   if (out === undefined) {
     const bySlice = new Map<number, Feature[]>();
-    for (const f of view.features) for (const width of headSliceWidths(f.aggregation!.hopMs)) bySlice.set(width, [...(bySlice.get(width) ?? []), f]);
+    for (const f of view.features) for (const width of headSliceWidths(f.aggregation!)) bySlice.set(width, [...(bySlice.get(width) ?? []), f]);
     const tiles = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()].map((fs) => pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs)).sort((a, b) => a.widthMs - b.widthMs);
     const slices = [...bySlice].map(([width, fs]) => pieceGroup('slice', view, width, fs)).sort((a, b) => a.widthMs - b.widthMs);
     out = { tiles, slices, all: [...tiles, ...slices] };

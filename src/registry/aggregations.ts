@@ -1,5 +1,6 @@
 /** Reads and checks one `@aggregate` use against its view's source. */
 import { parseDuration } from '../features/duration.ts';
+import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { MAX_WINDOW_MS, MIN_WINDOW_MS, defaultHopMs } from '../features/windows.ts';
 import { formatDuration } from '../features/duration.ts';
 import { FIELD_DIRECTIVES, readDirectiveArgs } from './directives.ts';
@@ -66,6 +67,11 @@ export function buildAggregation(
     problem('INVALID_HOP', `hop "${args.hop}" must be whole seconds and divide the window "${args.window}"`, 'hop');
     ok = false;
   }
+  const sliceMs = args.slice === undefined ? (hopMs === undefined ? undefined : headSliceMs(hopMs)) : parseDuration(args.slice);
+  if (args.slice !== undefined && hopMs !== undefined && (sliceMs === undefined || sliceMs < 1000 || sliceMs % 1000 !== 0 || sliceMs > hopMs || hopMs % sliceMs !== 0)) {
+    problem('INVALID_SLICE', `slice "${args.slice}" must be whole seconds and divide the hop "${args.hop ?? formatDuration(hopMs)}"`, 'slice');
+    ok = false;
+  }
 
   const input = args.of === undefined ? undefined : source.fields.find((f) => f.name === args.of);
   if (args.of === undefined && fn !== 'COUNT') {
@@ -105,7 +111,7 @@ export function buildAggregation(
     });
     ok = false;
   }
-  if (!ok || windowMs === undefined || hopMs === undefined) return undefined;
+  if (!ok || windowMs === undefined || hopMs === undefined || sliceMs === undefined) return undefined;
   return {
     fn,
     of: args.of,
@@ -113,6 +119,8 @@ export function buildAggregation(
     windowMs,
     hop: args.hop ?? formatDuration(hopMs),
     hopMs,
+    slice: args.slice ?? formatDuration(sliceMs),
+    sliceMs,
     percentile: args.percentile,
   };
 }

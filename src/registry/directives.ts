@@ -60,6 +60,7 @@ export const FIELD_DIRECTIVES = {
     of: { kind: 'string' },
     window: { kind: 'string', required: true },
     hop: { kind: 'string' },
+    slice: { kind: 'string' },
     percentile: { kind: 'number' },
   },
   // GraphQL's own: passed through to the served schema.
@@ -164,7 +165,7 @@ directive @source(topic: String!, timestamp: String = "event_time") on OBJECT
 directive @featureView(entity: String!, source: String, ttl: String, topic: String, freshness: String, owner: String, tags: [String!], name: String) on OBJECT
 
 """How an aggregation view's feature is computed from its source's events."""
-directive @aggregate(fn: AggregateFunction!, of: String, window: String!, hop: String, percentile: Float) on FIELD_DEFINITION
+directive @aggregate(fn: AggregateFunction!, of: String, window: String!, hop: String, slice: String, percentile: Float) on FIELD_DEFINITION
 
 """Request-time features computed by transforms/<transform>.ts from input views and request fields."""
 directive @onDemand(transform: String!, inputs: [String!]!, request: String, owner: String, tags: [String!], name: String) on OBJECT

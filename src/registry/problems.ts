@@ -25,6 +25,7 @@ export const PROBLEM_CODES = {
   INVALID_TTL: 'A ttl is not a duration such as "3d" or "36h"',
   INVALID_WINDOW: 'A window is not a duration between 1s and 90d',
   INVALID_HOP: 'A hop is not a duration that divides its window',
+  INVALID_SLICE: 'A slice is not a duration that divides its hop',
   INVALID_PERCENTILE: 'APPROX_PERCENTILE needs percentile in (0, 1), and only it takes one',
   AGGREGATE_WITHOUT_SOURCE: '@aggregate on a feature of a view that has no source',
   MISSING_AGGREGATE: 'A feature of a view with a source has no @aggregate',

@@ -89,6 +89,12 @@ export interface Aggregation {
   readonly windowMs: number;
   readonly hop: string;
   readonly hopMs: number;
+  /**
+   * Width of the slices the online store keeps the head tile in (`slice`, by default about a sixtieth of
+   * the hop): a read folds the raw events of one slice. Equal to the hop when the head is not sliced.
+   */
+  readonly slice: string;
+  readonly sliceMs: number;
   /** For APPROX_PERCENTILE: the quantile in (0, 1). */
   readonly percentile: number | undefined;
 }

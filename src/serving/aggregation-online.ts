@@ -1,7 +1,7 @@
 /**
  * An aggregation view's values at T from its online pieces (stores/online-pieces.ts), finalised by the one
  * function historical retrieval uses (`valueAt`). For each feature, with slice levels w1 > w2 > … > wk
- * (headSliceWidths of its hop; one level today), the window [floor_hop(T − window), T) is split into
+ * (headSliceWidths: its `slice`; one level today), the window [floor_hop(T − window), T) is split into
  *
  *   completed tiles   T fields with start in [floor_hop(T − window), floor_hop(T))
  *   slices, level 1   S fields of width w1 with start in [floor_hop(T), floor_w1(T))   (complete: they end by T)
@@ -50,7 +50,7 @@ function viewPlan(view: AggregationView): ViewPlan {
   if (out === undefined) {
     const features = view.features.map((feature) => {
       const a = feature.aggregation!;
-      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels: headSliceWidths(a.hopMs) };
+      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels: headSliceWidths(a) };
     });
     const tiles = new Map<number, FeaturePlan[]>();
     const slices = new Map<number, FeaturePlan[]>();

@@ -100,6 +100,19 @@ const SYNC_INPUT_CELLS = 2048;
 /** How many cells of one batch may kill an isolate (timeout, memory) before the rest fail without a retry. */
 const MAX_KILLS_PER_BATCH = 3;
 
+/**
+ * Calls the runtime API's method `name` once and releases the handle taken to it at once, rather than
+ * leaving it to the collector (before, every plan a sandbox registered left one behind until then).
+ */
+async function callApi(api: ivm.Reference, name: string, args: unknown[], options?: ivm.ReferenceApplyOptions): Promise<void> {
+  const method = (await api.get(name, { reference: true })) as ivm.Reference;
+  try {
+    await method.apply(api.derefInto(), args, options);
+  } finally {
+    method.release();
+  }
+}
+
 class Sandbox {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
@@ -135,9 +148,10 @@ class Sandbox {
           throw new Error(`${t.path}: ${error instanceof Error ? error.message : String(error)}`);
         });
         const fn = (await module.namespace.get('default', { reference: true })) as ivm.Reference;
-        await api.get('register', { reference: true }).then((register: ivm.Reference) => register.apply(api.derefInto(), [t.name, fn.derefInto()]));
+        await callApi(api, 'register', [t.name, fn.derefInto()]);
+        fn.release();
       }
-      await api.get('seal', { reference: true }).then((seal: ivm.Reference) => seal.apply(api.derefInto(), []));
+      await callApi(api, 'seal', []);
       const run = (await api.get('run', { reference: true })) as ivm.Reference;
       const progress = (await api.get('progress', { reference: true })) as ivm.Reference<{ step: number; row: number }>;
       return new Sandbox(isolate, context, api, run, progress);
@@ -150,8 +164,7 @@ class Sandbox {
   /** `skip`: [step, row] cells not to run (they killed an isolate before). */
   async run(plan: SandboxPlan, input: WireBatch, skip: readonly (readonly [number, number])[], timeoutMs: number): Promise<{ values: BatchOutput['values']; errors: WireHeaderOut['errors'] }> {
     if (!this.#plans.has(plan.id)) {
-      const register = (await this.#api.get('plan', { reference: true })) as ivm.Reference;
-      await register.apply(this.#api.derefInto(), [plan.id, JSON.stringify(plan.steps)], { timeout: timeoutMs });
+      await callApi(this.#api, 'plan', [plan.id, JSON.stringify(plan.steps)], { timeout: timeoutMs });
       this.#plans.add(plan.id);
     }
     // Small batches (an online request) run synchronously on this thread: handing a call to the

@@ -49,7 +49,9 @@ export interface AggEvent {
 
 /**
  * A source and a view using every aggregate function over three windows (hops 1m, 5m, 1h), a count over a
- * 30-second hop (whose 1s slices are the 1m hop's: one slice group, one row) and a sum over a 1-day hop.
+ * 30-second hop (whose 1s slices are the 1m hop's: one slice group, one row), a sum over a 1-day hop, and
+ * features with slices other than the default: 1m slices of a 5m hop, 10s slices of a 1m hop, and a 1h hop
+ * whose head is not sliced at all (slice = hop: a read folds the whole head tile's raw events).
  */
 export function aggregationSdl(id: string): string {
   return `type User @entity(key: ["user_id"]) { user_id: ID! }
@@ -70,6 +72,9 @@ export function aggregationSdl(id: string): string {
       p90_3d: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", window: "3d", percentile: 0.9)
       c2m: Int! @aggregate(fn: COUNT, window: "2m", hop: "30s")
       s30d: Float! @aggregate(fn: SUM, of: "amount", window: "30d")
+      c6h_1m: Int! @aggregate(fn: COUNT, window: "6h", slice: "1m")
+      dm30m_10s: Int! @aggregate(fn: COUNT_DISTINCT, of: "merchant", window: "30m", slice: "10s")
+      s3d_whole: Float! @aggregate(fn: SUM, of: "amount", window: "3d", slice: "1h")
     }`;
 }
 
@@ -218,7 +223,8 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
         const [entry] = await stores.online.read([key]);
         assert.ok(entry !== null && entry !== undefined && !(entry instanceof Error) && 'events' in entry);
         const { from } = key.eventRange!;
-        assert.ok(from >= floorHop(asOf, 24 * MIN), "no wider than the longest hop's slice");
+        // The widest raw-event range of the view is s3d_whole's, whose head is not sliced (slice = hop = 1h).
+        assert.ok(from > asOf - HOUR && from >= floorHop(asOf, HOUR), "no wider than the view's widest slice");
         assert.equal(entry.events.length, events.filter((e) => e.eventTs >= from && e.eventTs < asOf).length, 'the store returns the events of the range');
         if (asOf < now - MIN) assert.ok(entry.events.length < events.filter((e) => e.eventTs >= from).length, 'and none dated at or after T');
       }

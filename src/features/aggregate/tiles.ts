@@ -12,9 +12,10 @@
  * middle of it; events may be dated slightly ahead). It is covered by raw events, or by finer pieces:
  *
  *   - historical: the archived raw events of [floor_hop(T), T) (or any complete, aligned pieces of it);
- *   - online: the materializer keeps the head tile as slices (`headSliceWidths(hop)`: 24m for a 1d hop,
- *     in levels if there are several) plus the raw events of the current slice; the gateway merges, level
- *     by level, the slices that end by T, and the raw events of T's slice before T.
+ *   - online: the materializer keeps the head tile as slices (`headSliceWidths`: the feature's `slice`,
+ *     by default 24m for a 1d hop, in levels if there are several) plus the raw events of the current
+ *     slice; the gateway merges, level by level, the slices that end by T, and the raw events of T's
+ *     slice before T.
  *
  * Because merging is exact, every split of [floor_hop(T − window), T) into disjoint complete pieces plus
  * raw events gives the same partial, bit for bit: online equals historical whatever pieces each side holds.
@@ -84,8 +85,9 @@ const HEAD_SLICES = 60;
 export const FINEST_SLICE_MS = 1000;
 
 /**
- * Width of the slices a piece of `hopMs` is split into: the largest whole number of seconds that divides
- * it and is at most a sixtieth of it (1s at least). 1m → 1s, 5m → 5s, 1h → 1m, 1d → 24m, 24m → 24s.
+ * The default width of the slices a piece of `hopMs` is split into (what `@aggregate(slice:)` defaults to):
+ * the largest whole number of seconds that divides it and is at most a sixtieth of it (1s at least).
+ * 1m → 1s, 5m → 5s, 1h → 1m, 1d → 24m, 24m → 24s.
  */
 export function headSliceMs(hopMs: number): number {
   for (let s = Math.floor(hopMs / HEAD_SLICES / 1000); s > 1; s--) if (hopMs % (s * 1000) === 0) return s * 1000;
@@ -93,29 +95,34 @@ export function headSliceMs(hopMs: number): number {
 }
 
 /**
- * Levels of slices a head tile is kept in online. One: a read folds the raw events of T's slice (a
- * sixtieth of the hop). Levels down to one second (a 1d hop in slices of 24m, 24s and 1s) would bound a
- * read to one second of events whatever the hop, but every level is one more row per event for an entity
- * with few events per slice: measured on the materializer bench, 5,514 events/s against about 30,000 with
- * one level (docs/materializer.md#hot-entities). The serving and materializer code take any number.
+ * Levels of slices a head tile is kept in online. One: a read folds the raw events of T's slice. Levels
+ * down to one second (a 1d hop in slices of 24m, 24s and 1s) would bound a read to one second of events
+ * whatever the hop, but every level is one more row per event for an entity with few events per slice:
+ * measured on the materializer bench, 5,514 events/s against about 30,000 with one level
+ * (docs/materializer.md#hot-entities). The serving and materializer code take any number.
  */
 export const SLICE_LEVELS = 1;
 
 /**
- * The levels of slices the online store keeps a head tile of `hopMs` in, coarsest first: each level splits
- * the one above it (the tile, then each slice) into about 60, down to one second at most, SLICE_LEVELS of
- * them. With one level: 1s hop → none (the raw events of the head are one second's), 1m → [1s],
- * 5m → [5s], 1h → [1m], 1d → [24m]. Each width divides the one before, so the levels nest.
+ * The levels of slices the online store keeps a head tile in, coarsest first: the feature's slice width
+ * (`@aggregate(slice:)`, by default headSliceMs of the hop), then, for further levels, about a sixtieth of
+ * the level above, down to one second at most, SLICE_LEVELS of them. None when the slice is the hop itself
+ * (a 1s hop, or `slice` equal to `hop`): the raw events of the head tile are read whole. Each width divides
+ * the one before, so the levels nest.
  */
-export function headSliceWidths(hopMs: number): number[] {
+export function headSliceWidths(window: Pick<Aggregation, 'hopMs' | 'sliceMs'>): number[] {
   const widths: number[] = [];
-  for (let width = hopMs; width > FINEST_SLICE_MS && widths.length < SLICE_LEVELS; ) widths.push((width = headSliceMs(width)));
+  for (let width = window.hopMs; width > FINEST_SLICE_MS && widths.length < SLICE_LEVELS; ) {
+    width = widths.length === 0 ? window.sliceMs : headSliceMs(width);
+    if (width >= window.hopMs) break;
+    widths.push(width);
+  }
   return widths;
 }
 
-/** The pieces of a hop whose raw events online folds: its finest slices, or its tiles when it has none. */
-export function rawEventWidth(hopMs: number): number {
-  return headSliceWidths(hopMs).at(-1) ?? hopMs;
+/** The pieces whose raw events online folds: a feature's finest slices, or its tiles when it has none. */
+export function rawEventWidth(window: Pick<Aggregation, 'hopMs' | 'sliceMs'>): number {
+  return headSliceWidths(window).at(-1) ?? window.hopMs;
 }
 
 const rawWidths = new WeakMap<object, readonly number[]>();
@@ -125,9 +132,9 @@ const rawWidths = new WeakMap<object, readonly number[]>();
  * earliest of their finest slices holding `at`. The gateway reads raw events from here; the materializer
  * keeps them from here at (its clock − slack). Each view's distinct widths are worked out once.
  */
-export function rawEventsFrom(view: { readonly features: readonly { readonly aggregation?: Window | undefined }[] }, at: number): number {
+export function rawEventsFrom(view: { readonly features: readonly { readonly aggregation?: Pick<Aggregation, 'hopMs' | 'sliceMs'> | undefined }[] }, at: number): number {
   let widths = rawWidths.get(view);
-  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!.hopMs)))]));
+  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!)))]));
   let from = Infinity;
   for (const width of widths) from = Math.min(from, floorHop(at, width));
   return from;

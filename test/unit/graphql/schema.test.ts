@@ -78,7 +78,7 @@ describe('buildSchema', () => {
     const data = await run(`{ registry {
       entities { name joinKeys { name type } }
       sources { name topic timestampField fields { name type } }
-      views { name kind entity entities ttl ttlMs owner tags source transform { name sha256 } inputs request features { name ref type description aggregation { fn of window hop percentile } } }
+      views { name kind entity entities ttl ttlMs owner tags source transform { name sha256 } inputs request features { name ref type description aggregation { fn of window hop slice sliceMs percentile } } }
       requestTypes { name fields { name type } }
       featureServices { name features }
     } }`);
@@ -99,7 +99,9 @@ describe('buildSchema', () => {
     assert.equal(byName.txn_signals.transform.name, 'txn_signals');
     assert.match(byName.txn_signals.transform.sha256, /^[0-9a-f]{64}$/);
     const p95 = byName.merchant_baseline.features.find((f: { name: string }) => f.name === 'p95_tx_amount');
-    assert.deepEqual(p95.aggregation, { fn: 'APPROX_PERCENTILE', of: 'amount', window: '30d', hop: '1d', percentile: 0.95 });
+    assert.deepEqual(p95.aggregation, { fn: 'APPROX_PERCENTILE', of: 'amount', window: '30d', hop: '1d', slice: '24m', sliceMs: 1_440_000, percentile: 0.95 });
+    const count24h = byName.user_txn_windows.features.find((f: { name: string }) => f.name === 'tx_count_24h');
+    assert.deepEqual([count24h.aggregation.hop, count24h.aggregation.slice, count24h.aggregation.sliceMs], ['1h', '5m', 300_000], 'a slice as the schema gives it');
     assert.equal(r.featureServices[0].name, 'fraud_model_v1');
     assert.deepEqual(r.featureServices[0].features, registry.service('fraud_model_v1')?.features);
   });

@@ -1,4 +1,5 @@
 /** Shared by the aggregation tests: features to aggregate, random values, and random splits of event sets. */
+import { headSliceMs } from '../../../../src/features/aggregate/tiles.ts';
 import type { AggregateFunction, Feature, ScalarType } from '../../../../src/registry/types.ts';
 import { random } from '../../../helpers/random.ts';
 
@@ -12,10 +13,11 @@ const loc = { file: 'test.graphql', line: 1, column: 1 };
 /** An aggregation feature as the registry would build it. */
 export function aggFeature(
   fn: AggregateFunction,
-  options: { of?: string; type?: ScalarType; windowMs?: number; hopMs?: number; percentile?: number } = {},
+  options: { of?: string; type?: ScalarType; windowMs?: number; hopMs?: number; sliceMs?: number; percentile?: number } = {},
 ): Feature {
   const windowMs = options.windowMs ?? DAY;
   const hopMs = options.hopMs ?? HOUR;
+  const sliceMs = options.sliceMs ?? headSliceMs(hopMs);
   return {
     name: `f_${fn.toLowerCase()}`,
     ref: `v:f_${fn.toLowerCase()}`,
@@ -29,6 +31,8 @@ export function aggFeature(
       windowMs,
       hop: `${hopMs}ms`,
       hopMs,
+      slice: `${sliceMs}ms`,
+      sliceMs,
       percentile: fn === 'APPROX_PERCENTILE' ? (options.percentile ?? 0.9) : undefined,
     },
     loc,

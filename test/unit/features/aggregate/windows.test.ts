@@ -132,8 +132,9 @@ describe('online equals historical', () => {
           events.filter((e) => e.time >= head),
           asOf,
         );
-        // Online: the same tiles (all of them, old ones too), head slices ending by T, raw events of the open slice.
-        const slice = headSliceMs(hopMs);
+        // Online: the same tiles (all of them, old ones too), head slices ending by T, raw events of the open
+        // slice; the slice is the default, another width dividing the hop (`slice:`), or the hop itself.
+        const slice = pick(r, [headSliceMs(hopMs), hopMs / 12, hopMs / 2, hopMs]);
         const sliceStart = floorHop(asOf, slice);
         const headEvents = shuffled(r, events.filter((e) => e.time >= head));
         const slices = spansOf(f, headEvents.filter((e) => e.time < sliceStart), slice);
