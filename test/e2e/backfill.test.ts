@@ -4,7 +4,8 @@
  * backfilled from the archive and must match, bit for bit, the twin view the materializer computed live
  * (tiles), the raw events (historical values at past T, and online values now). A range backfill repairs
  * damaged tiles inside its range, aligned to whole tiles, and leaves every other tile as it was. A rebuild
- * after the online store lost the test's keys restores the values it served before.
+ * after the online store lost the test's keys restores the values it served before. After a feature's
+ * slice width changes, a backfill of the last two hops makes its online values right again.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -234,5 +235,35 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
     assert.match(run.stdout, new RegExp(`${id}_profile: ${users.length} entities`));
     assert.match(run.stderr, /rebuilt 3 views in/);
     assert.deepEqual(await online(views, asOf), before);
+  });
+
+  it("restores a feature's online values after its slice width changed, backfilled from two hops back", async () => {
+    // The schema changes qty3d (1h hop) from the default 1m slices to 20s ones: the gateway then reads the
+    // head tile's 20s slices, which nothing has written yet.
+    const declared = `qty3d: Int! @aggregate(fn: SUM, of: "qty", window: "3d")`;
+    assert.ok(sdl(id, true).includes(declared));
+    const changed = await registryFromSdl(sdl(id, true).replace(declared, `qty3d: Int! @aggregate(fn: SUM, of: "qty", window: "3d", slice: "20s")`));
+    const w = changed.view(`${id}_w`) as AggregationView;
+    const q = w.features.findIndex((f) => f.name === 'qty3d');
+    assert.equal(w.features[q]!.aggregation!.sliceMs, 20_000);
+    const asOf = Date.now();
+    const served = async () => {
+      const ctx = createServingContext({ registry: changed, stores, limits: LIMITS, now: () => asOf });
+      const frame = await onlineFrame(ctx, { features: [`${id}_w:qty3d`], entities: users.map((u) => ({ user_id: u })) });
+      assert.deepEqual(frame.errors, []);
+      return frame.rows.map((row) => row[1]);
+    };
+    const want = users.map((u) => oracle(w, events.filter((e) => e.user === u), asOf)[q]);
+    // Before the backfill a user whose head tile has events (with a qty) before T's 20s slice is served short.
+    const head = Math.floor(asOf / HOUR) * HOUR;
+    const missed = users.map((u) => events.some((e) => e.user === u && e.eventTs >= head && e.eventTs < Math.floor(asOf / 20_000) * 20_000 && Number(e.fields.qty) > 0));
+    const stale = await served();
+    users.forEach((u, k) => assert.equal(stale[k] !== want[k], missed[k], `${u} before the backfill`));
+
+    await backfillView(changed, stores, w, { chunkEvents: 500, range: { from: asOf - 2 * HOUR }, now: asOf });
+    assert.deepEqual(await served(), want);
+    assert.ok(stores.online instanceof RedisOnlineStore);
+    const fields = await Promise.all(users.map((u) => stores.online instanceof RedisOnlineStore && stores.online.client.hkeys(onlineKey('User', u, `${id}_w`))));
+    assert.ok(fields.flat().some((f) => typeof f === 'string' && f.startsWith('S:20000:')), 'the new width is written online');
   });
 });
