@@ -15,11 +15,12 @@
  *
  * Memory per entity and aggregation view in the online store, at most: per tile group (the features of one
  * hop), window/hop + 2 tiles for its longest window (plus tiles dated ahead by the allowed future skew);
- * per slice level, the slices of two head tiles or slices of the level above (≤ 2 × 60 each); and the raw
- * events of the last slice plus the slack (2 minutes: kept for a gateway whose clock lags, not read). Each
- * tile or slice holds one partial per feature of its group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile
- * sketch ~16 bytes per occupied bucket, COUNT_DISTINCT its distinct values). Pruning runs at most once per
- * `PRUNE_EVERY_MS` per entity, so up to that much more may linger.
+ * per slice level, the slices of two head tiles or slices of the level above (2 × hop ÷ slice at the first
+ * level, 120 with the default slice; ≤ 2 × 60 below it); and the raw events of the last slice plus the
+ * slack (2 minutes: kept for a gateway whose clock lags, not read). Each tile or slice holds one partial
+ * per feature of its group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile sketch ~16 bytes per occupied
+ * bucket, COUNT_DISTINCT its distinct values). Pruning runs at most once per `PRUNE_EVERY_MS` per entity,
+ * so up to that much more may linger.
  */
 import { rawEventsFrom, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
