@@ -22,7 +22,7 @@ import { Partitioners } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { loadRegistry } from '../src/registry/load.ts';
 import type { Registry } from '../src/registry/registry.ts';
-import type { AggregationView } from '../src/registry/types.ts';
+import type { AggregationView, EventSource } from '../src/registry/types.ts';
 import { closeStores, openStores } from '../src/stores/open.ts';
 import type { Stores } from '../src/stores/open.ts';
 import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
@@ -201,14 +201,19 @@ async function produce(producer: Producer, fixture: Fixture, total: number): Pro
   return (performance.now() - started) / 1000;
 }
 
+/** The source the topic carries and the aggregation views over it. */
+function topicViews(registry: Registry, topic: string): { source: EventSource; views: AggregationView[] } {
+  const source = registry.sources.find((s) => s.topic === topic)!;
+  return { source, views: registry.views.filter((v): v is AggregationView => v.kind === 'aggregation' && v.source === source.name) };
+}
+
 /** What the materializer left in PostgreSQL: every event archived once, none dead, tiles per view. */
 async function checkStores(registry: Registry, stores: Stores, topic: string, total: number): Promise<string> {
-  const source = registry.sources.find((s) => s.topic === topic)!;
+  const { source, views } = topicViews(registry, topic);
   const count = async (sql: string, params: unknown[] = []) => Number((await stores.offline.query<{ n: string }>(sql, params))[0]!.n);
   const archived = await count(`select count(*) as n from ${eventsTable(source.name)}`);
   const dead = await count(`select count(*) as n from ${DEAD_LETTERS}`);
   if (archived !== total || dead !== 0) throw new Error(`after the run PostgreSQL holds ${archived} archived events (expected ${total}) and ${dead} dead letters (expected 0)`);
-  const views = registry.views.filter((v) => v.kind === 'aggregation' && v.source === source.name);
   // Informative only: the tile tables' layout is the materializer's business, so a change there must not fail the bench.
   // Tiles and slices together are the rows a commit merges into: what --piece-cache-rows must hold to serve every merge.
   const tiles = await Promise.all(
@@ -341,9 +346,8 @@ function machineSection(m: Throughput, cores: number): Section {
  * per (hop, slice), the functions. E.g. `merchant_baseline (AVG, STDDEV, APPROX_PERCENTILE, COUNT: 1d hop, 24m slices)`.
  */
 function describeViews(registry: Registry, topic: string): string {
-  const source = registry.sources.find((s) => s.topic === topic)!;
-  const views = registry.views.filter((v): v is AggregationView => v.kind === 'aggregation' && v.source === source.name);
-  return views
+  return topicViews(registry, topic)
+    .views
     .map((v) => {
       const groups = new Map<string, string[]>();
       for (const f of v.features) {

@@ -15,12 +15,12 @@
  * tiles, so two groups sharing a database count each message once between them.
  */
 import type { Registry } from '../registry/registry.ts';
+import type { EventSource } from '../registry/types.ts';
 import type { SqlQueryable, SqlTransaction } from '../stores/sql/client.ts';
 import { advanceArchiveMarksSql, archiveCopy, archiveEventsSql, lockArchiveMarksSql } from '../stores/sql/materializer-tables.ts';
 import type { ArchivedSpan } from '../stores/sql/materializer-tables.ts';
 import { partitionId } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
-import type { EventSource } from '../registry/types.ts';
 
 /** One partition's share of a source's events: its first offset, the offset after its last, its newest event time. */
 export interface PartitionSpan extends ArchivedSpan {

@@ -12,9 +12,9 @@
  *    archive partition goes (the snapshot) and resets every tile and slice of the range to the empty
  *    partial with version `base` = (greatest version of the view's tiles and slices) + 1.
  * 2. Chunks: the snapshot's events in the range, in (event time, topic, partition, offset) order by keyset
- *    pagination over time slabs (archive-reader.ts), each chunk folded and merged in its own transaction. Events archived after the snapshot
- *    are the running materializer's: it merges them into the reset tiles itself, so nothing is counted
- *    twice or lost, whether or not a materializer runs meanwhile.
+ *    pagination over time slabs (archive-reader.ts), each chunk folded and merged in its own transaction.
+ *    Events archived after the snapshot are the running materializer's: it merges them into the reset
+ *    tiles itself, so nothing is counted twice or lost, whether or not a materializer runs meanwhile.
  * 3. Online: the view's pieces for every entity, from PostgreSQL, through writePieces (only-if-newer).
  *
  * Versions. The online store keeps a piece only if its version is newer than the one it holds, and it

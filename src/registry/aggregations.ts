@@ -1,8 +1,7 @@
 /** Reads and checks one `@aggregate` use against its view's source. */
-import { parseDuration } from '../features/duration.ts';
+import { formatDuration, parseDuration } from '../features/duration.ts';
 import { headSliceMs } from '../features/aggregate/tiles.ts';
 import { MAX_WINDOW_MS, MIN_WINDOW_MS, defaultHopMs } from '../features/windows.ts';
-import { formatDuration } from '../features/duration.ts';
 import { FIELD_DIRECTIVES, readDirectiveArgs } from './directives.ts';
 import type { Problem } from './problems.ts';
 import type { DirectiveUse } from './sdl.ts';
@@ -37,6 +36,11 @@ function resultScalar(fn: AggregateFunction, input: ScalarType | undefined): Sca
   }
 }
 
+/** Whether `part` (a parsed duration) is whole seconds, at least one, and divides `whole`: a hop its window, a slice its hop. */
+function wholeSecondsDividing(part: number | undefined, whole: number): boolean {
+  return part !== undefined && part >= 1000 && part % 1000 === 0 && part <= whole && whole % part === 0;
+}
+
 function canHold(declared: ScalarType, produced: ScalarType): boolean {
   const same = (t: ScalarType): ScalarType => (t === 'ID' ? 'String' : t);
   return same(declared) === same(produced) || (declared === 'Float' && produced === 'Int');
@@ -63,12 +67,12 @@ export function buildAggregation(
     ok = false;
   }
   const hopMs = args.hop === undefined ? (windowMs === undefined ? undefined : defaultHopMs(windowMs)) : parseDuration(args.hop);
-  if (args.hop !== undefined && windowMs !== undefined && (hopMs === undefined || hopMs < 1000 || hopMs % 1000 !== 0 || hopMs > windowMs || windowMs % hopMs !== 0)) {
+  if (args.hop !== undefined && windowMs !== undefined && !wholeSecondsDividing(hopMs, windowMs)) {
     problem('INVALID_HOP', `hop "${args.hop}" must be whole seconds and divide the window "${args.window}"`, 'hop');
     ok = false;
   }
   const sliceMs = args.slice === undefined ? (hopMs === undefined ? undefined : headSliceMs(hopMs)) : parseDuration(args.slice);
-  if (args.slice !== undefined && hopMs !== undefined && (sliceMs === undefined || sliceMs < 1000 || sliceMs % 1000 !== 0 || sliceMs > hopMs || hopMs % sliceMs !== 0)) {
+  if (args.slice !== undefined && hopMs !== undefined && !wholeSecondsDividing(sliceMs, hopMs)) {
     problem('INVALID_SLICE', `slice "${args.slice}" must be whole seconds and divide the hop "${args.hop ?? formatDuration(hopMs)}"`, 'slice');
     ok = false;
   }

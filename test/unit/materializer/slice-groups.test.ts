@@ -51,4 +51,19 @@ describe('slice widths', () => {
     const withoutD = { ...v, features: v.features.filter((f) => f.name !== 'd') };
     assert.equal(rawEventsFrom(withoutD, at), Date.UTC(2026, 10, 22, 10, 45, 0), 'c: the 5m slice holding T');
   });
+
+  it('starts before the head tile of the widest width when another width does not nest in it', async () => {
+    const registry = await registryFromSdl(`
+      type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type Mixed @featureView(entity: "User", source: "Txn") {
+        whole: Float! @aggregate(fn: SUM, of: "amount", window: "3d", slice: "1h")
+        month: Int! @aggregate(fn: COUNT, window: "30d")
+      }
+    `);
+    const v = registry.views.find((x) => x.name === 'mixed') as AggregationView;
+    // At 03:10 the 1h head began at 03:00, but the 24m slice of the 1d hop at 02:48.
+    assert.equal(rawEventsFrom(v, Date.UTC(2026, 10, 22, 3, 10)), Date.UTC(2026, 10, 22, 2, 48));
+    assert.equal(rawEventsFrom(v, Date.UTC(2026, 10, 22, 3, 40)), Date.UTC(2026, 10, 22, 3, 0));
+  });
 });
