@@ -32,11 +32,21 @@ function addText(into: Distinct, text: string): void {
   if (!into.values.has(text)) into.values.set(text, JSON.parse(text) as Json);
 }
 
+/** A value's canonical form without parsing its canonical text, where it is a scalar: −0 becomes 0. */
+function canonicalScalar(value: unknown): Json | undefined {
+  if (typeof value === 'number') return value === 0 ? 0 : value;
+  return typeof value === 'string' || typeof value === 'boolean' ? value : undefined;
+}
+
 export const COUNT_DISTINCT: Aggregator<Distinct> = {
   fn: 'COUNT_DISTINCT',
   empty: () => ({ values: new Map() }),
   add(into, value) {
-    if (!isMissing(value)) addText(into, canonicalText(value));
+    if (isMissing(value)) return into;
+    const text = canonicalText(value);
+    const scalar = canonicalScalar(value);
+    if (scalar === undefined) addText(into, text);
+    else if (!into.values.has(text)) into.values.set(text, scalar);
     return into;
   },
   mergeInto(into, from) {

@@ -1,0 +1,95 @@
+/**
+ * foldTiles adds an event that feeds a feature's slice to the slice only, and builds the tile's partial
+ * from its slices: every tile and slice delta must still equal the plain fold of the events it covers,
+ * for every aggregation, whichever events fed slices and whichever did not.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { inputValue } from '../../../src/features/aggregate/aggregators.ts';
+import type { SourceEvent } from '../../../src/materializer/decode.ts';
+import { feedsSlices } from '../../../src/materializer/online-retention.ts';
+import { foldTiles } from '../../../src/materializer/tiles.ts';
+import type { TileDelta } from '../../../src/materializer/tiles.ts';
+import type { AggregationView } from '../../../src/registry/types.ts';
+import { random } from '../../helpers/random.ts';
+import { registryFromSdl } from '../../helpers/repos.ts';
+
+const S = 1000;
+const M = 60 * S;
+const H = 60 * M;
+
+// One tile group of a 1h hop whose features have 1m, 5m and no slices, a 5m slice group shared with a
+// 30m hop, and every aggregation function.
+const SDL = `
+  type User @entity(key: ["user_id"]) { user_id: ID! }
+  type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! amount: Float! merchant: String at: DateTime! }
+  type Windows @featureView(entity: "User", source: "Txn") {
+    n: Int! @aggregate(fn: COUNT, window: "24h")
+    total: Float! @aggregate(fn: SUM, of: "amount", window: "24h", slice: "5m")
+    mean: Float @aggregate(fn: AVG, of: "amount", window: "24h", slice: "5m")
+    low: Float @aggregate(fn: MIN, of: "amount", window: "24h")
+    high: Float @aggregate(fn: MAX, of: "amount", window: "24h", slice: "1h")
+    sd: Float @aggregate(fn: STDDEV, of: "amount", window: "24h")
+    v: Float @aggregate(fn: VARIANCE, of: "amount", window: "2h", hop: "30m", slice: "5m")
+    first: Float @aggregate(fn: FIRST, of: "amount", window: "24h", slice: "5m")
+    last: String @aggregate(fn: LAST, of: "merchant", window: "24h")
+    merchants: Int! @aggregate(fn: COUNT_DISTINCT, of: "merchant", window: "24h", slice: "5m")
+    approx: Int! @aggregate(fn: APPROX_COUNT_DISTINCT, of: "merchant", window: "24h")
+    p90: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", window: "24h", percentile: 0.9, slice: "5m")
+  }
+`;
+
+/** Events over the three hours before `now`, some produced long after their time (they feed no slices). */
+function randomEvents(seed: number, now: number): SourceEvent[] {
+  const r = random(seed);
+  return Array.from({ length: 600 }, (_, offset) => {
+    const eventTs = now - Math.floor(r() * 3 * H);
+    const messageTs = r() < 0.2 ? eventTs + Math.floor(r() * 2 * H) : eventTs + Math.floor(r() * 5 * S);
+    const fields = { user_id: `u${Math.floor(r() * 4)}`, amount: Math.round(r() * 1e5) / 100 - 200, merchant: r() < 0.1 ? null : `m${Math.floor(r() * 30)}`, at: eventTs };
+    return { topic: 'txns', partition: 0, offset, source: 'Txn', eventTs, messageTs, fields };
+  });
+}
+
+/** Each feature's partial of the given events, folded one by one. */
+function plainFold(delta: TileDelta, events: readonly SourceEvent[]): string[] {
+  const { aggregations, aggregators } = delta.group;
+  return aggregators.map((aggregator, i) => {
+    let state = aggregator.empty();
+    for (const event of events) state = aggregator.add(state, inputValue(aggregations[i]!, event.fields), event.eventTs);
+    return JSON.stringify(aggregator.encode(state));
+  });
+}
+
+const encoded = (delta: TileDelta) => delta.group.aggregators.map((a, i) => JSON.stringify(a.encode(delta.partials[i])));
+
+describe('foldTiles', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`gives every tile and slice the plain fold of its events, tiles built from slices (seed ${seed})`, async () => {
+      const registry = await registryFromSdl(SDL);
+      const view = registry.views.find((v) => v.name === 'windows') as AggregationView;
+      const now = Date.UTC(2026, 10, 22, 10, 47, 31, 250);
+      const events = randomEvents(seed, now);
+      const deltas = foldTiles(registry, new Map([['Txn', events]]), now);
+      let sliced = 0;
+      for (const delta of deltas) {
+        const covered = events.filter(
+          (e) => e.fields.user_id === delta.entityKey && e.eventTs >= delta.start && e.eventTs < delta.end && (delta.group.kind === 'tile' || feedsSlices(delta.group, e, now)),
+        );
+        assert.ok(covered.length > 0, 'no delta without events');
+        assert.deepEqual(encoded(delta), plainFold(delta, covered), `${delta.group.kind} ${delta.group.widthMs} of ${delta.entityKey} at ${delta.start}`);
+        if (delta.group.kind === 'slice') sliced += covered.length;
+      }
+      assert.ok(sliced > 100 && sliced < 2 * events.length, `the draw feeds some slices and not others: ${sliced}`);
+      const tiles = new Set(events.flatMap((e) => [...new Set(view.features.map((f) => f.aggregation!.hopMs))].map((hop) => `${e.fields.user_id}/${hop}/${e.eventTs - (e.eventTs % hop)}`)));
+      assert.equal(deltas.filter((d) => d.group.kind === 'tile').length, tiles.size, 'one tile delta per (entity, hop, tile) with events');
+    });
+  }
+
+  it('gives tiles and slices states of their own: merging into one later never changes the other', async () => {
+    const registry = await registryFromSdl(SDL);
+    const now = Date.UTC(2026, 10, 22, 10, 47, 31, 250);
+    const deltas = foldTiles(registry, new Map([['Txn', randomEvents(4, now)]]), now);
+    const states = deltas.flatMap((d) => d.partials.filter((p) => typeof p === 'object' && p !== null));
+    assert.equal(new Set(states).size, states.length);
+  });
+});
