@@ -80,10 +80,18 @@ export const sliceField = (width: number, start: number): string => `S:${width}:
 /** The sorted set of an aggregation hash's raw events. */
 export const eventsKey = (hashKey: string): string => `${hashKey}:events`;
 
+/**
+ * The parts as one flat string. `+` and template literals build a rope (a tree of the parts), and ioredis
+ * measures every argument's UTF-8 length before sending it, which first copies a rope into a flat string;
+ * `join` builds the flat string at once. Measured on members and piece values as a commit sends them:
+ * about 0.5 µs less per event of the materializer's CPU (docs/benchmarks.md).
+ */
+const flat = (...parts: (string | number)[]): string => parts.join('');
+
 /** A raw event as the sorted set keeps it; its position makes the member unique. */
 export const onlineEvent = (time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }, json: string): OnlineEvent => ({
   time,
-  member: `${time}:${position.topic}/${position.partition}/${position.offset}|${json}`,
+  member: flat(time, ':', position.topic, '/', position.partition, '/', position.offset, '|', json),
 });
 
 /** An event member taken apart: its time and JSON (a topic name cannot hold `|`). Undefined when malformed. */
@@ -94,7 +102,7 @@ export function parseOnlineEvent(member: string): { time: number; json: string }
   return colon > 0 && bar > colon && Number.isSafeInteger(time) ? { time, json: member.slice(bar + 1) } : undefined;
 }
 
-export const encodePiece = (version: number, json: string): string => `${version}|${json}`;
+export const encodePiece = (version: number, json: string): string => flat(version, '|', json);
 
 /**
  * A field name taken apart: T/S with width and start, or E (a raw event in the hash, as earlier versions
