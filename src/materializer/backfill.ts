@@ -35,7 +35,7 @@ import type { Registry } from '../registry/registry.ts';
 import { suggest } from '../registry/suggest.ts';
 import type { AggregationView, EventSource } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
-import { OFFSETS, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
+import { OFFSETS, PARTIAL_TYPE, eventsTable, piecesTable } from '../stores/sql/materializer-tables.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { ArchiveReader } from './archive-reader.ts';
 import type { Snapshot } from './archive-reader.ts';
@@ -205,7 +205,7 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
         await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, kept.get(group)!]);
       }
       // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
-      await tx.query(`update ${table} set partial = $4::jsonb, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
+      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE[kind]}, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
     }
   }
   return { snapshot, base };

@@ -18,8 +18,8 @@
 import type { Json } from '../features/aggregate/aggregator.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
-import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql } from '../stores/sql/materializer-tables.ts';
-import type { PieceKey } from '../stores/sql/materializer-tables.ts';
+import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql, storedPartials } from '../stores/sql/materializer-tables.ts';
+import type { PieceKey, StoredPartial } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
 import { pieceId } from './piece-cache.ts';
 import type { CachedPiece, PieceCache } from './piece-cache.ts';
@@ -53,9 +53,10 @@ interface Plan extends MergedRow {
   readonly cached: CachedPiece | undefined;
 }
 
-/** A table's plans; `table` names where they go. */
+/** A table's plans; `table` names where they go, `kind` which kind of pieces it holds. */
 export interface TablePlan {
   readonly table: string;
+  readonly kind: PieceKind;
   readonly plans: readonly Plan[];
 }
 
@@ -67,6 +68,7 @@ export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): Ta
   const byTable = groupBy(deltas, (d) => tableOf(d));
   return [...byTable.keys()].sort().map((table) => ({
     table,
+    kind: byTable.get(table)![0]!.group.kind,
     plans: byTable.get(table)!.map((delta): Plan => {
       const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
       const id = pieceId(table, key.entityKey, key.width, key.start);
@@ -94,13 +96,13 @@ function tableOf(delta: TileDelta): string {
  */
 export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[], baseVersion = 0): Promise<MergedPiece[]> {
   const out: MergedPiece[] = [];
-  for (const { table, plans } of tables) {
+  for (const { table, kind, plans } of tables) {
     const written: { plan: Plan; version: number }[] = [];
     const toSave: { plan: Plan; version: number }[] = [];
     const toLock = plans.filter((p) => p.cached !== undefined);
     const fresh = plans.filter((p) => p.cached === undefined);
     if (fresh.length > 0) {
-      const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
+      const insert = insertNewPiecesSql(kind, table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
       const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of fresh) {
         if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
@@ -110,7 +112,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     const toRead: Plan[] = [];
     if (toLock.length > 0) {
       // Written as planned where the row is still at the version cached; the rest come back to be read.
-      const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
+      const save = saveIfVersionSql(kind, table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
       const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of toLock) {
         if (unsaved.has(plan.id)) toRead.push(plan);
@@ -119,17 +121,17 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     }
     if (toRead.length > 0) {
       // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge again.
-      const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
+      const read = lockPiecesSql(kind, table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
       await tx.query(read.insert.sql, read.insert.params);
-      const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
+      const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
       for (const plan of toRead) {
         const row = stored.get(plan.id)!;
-        Object.assign(plan, mergeStored(plan.delta, row.partial));
+        Object.assign(plan, mergeStored(plan.delta, storedPartials(row.partial)));
         toSave.push({ plan, version: Number(row.version) + 1 });
       }
     }
     if (toSave.length > 0) {
-      const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
+      const save = savePiecesSql(kind, table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
     for (const { plan, version } of [...written, ...toSave]) out.push({ group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, id: plan.id });

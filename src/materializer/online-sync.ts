@@ -14,6 +14,7 @@ import type { Stores } from '../stores/open.ts';
 import type { OnlineEvent, PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
 import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable } from '../stores/sql/materializer-tables.ts';
+import type { StoredPartial } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { archivedEvent } from './archive-reader.ts';
 import { groupBy } from './batch.ts';
@@ -132,14 +133,15 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
   const kept = groupBounds(view, now);
   for (const kind of ['tile', 'slice'] as const) {
     const from = new Map(pieceGroups(view, kind).map((g) => [g.widthMs, kept.get(g)!]));
-    const rows = await stores.offline.query<{ entity_key: string; width: number; tile_start: number; partial: Record<string, unknown>; version: number }>(
+    const rows = await stores.offline.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number }>(
       `select entity_key, width::float8 as width, tile_start::float8 as tile_start, partial, version::float8 as version from ${piecesTable(kind, view.name)} ` +
         `where width = any($1::bigint[]) and tile_start >= $2${keys === undefined ? '' : ' and entity_key = any($3::text[])'}`,
       [[...from.keys()], Math.min(...from.values()), ...(keys === undefined ? [] : [keys])],
     );
     for (const row of rows) {
       if (row.tile_start < from.get(row.width)!) continue;
-      writeOf(row.entity_key).fields.push(storedPieceField(kind, row.width, row.tile_start, row.version, JSON.stringify(row.partial)));
+      const json = typeof row.partial === 'string' ? row.partial : JSON.stringify(row.partial);
+      writeOf(row.entity_key).fields.push(storedPieceField(kind, row.width, row.tile_start, row.version, json));
     }
   }
   const entity = registry.entity(view.entity)!;

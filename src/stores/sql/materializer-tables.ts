@@ -18,7 +18,7 @@
  *                                                                          one row per (entity, tile) for the
  *                                                                          view's features of one hop (width),
  *                                                                          partial = {feature: its partial}
- *   skewless.slices_<view> (same columns)                                  the same per slice of recent
+ *   skewless.slices_<view> (same columns, partial text)                    the same per slice of recent
  *                                                                          head tiles, for the online store
  *
  * Offsets live in PostgreSQL, written in the same transaction as the data they account for: that is what
@@ -52,8 +52,46 @@ export function slicesTable(view: string): string {
 }
 
 /** Which table a piece kind lives in. */
-export function piecesTable(kind: 'tile' | 'slice', view: string): string {
+export function piecesTable(kind: PieceTableKind, view: string): string {
   return kind === 'tile' ? tilesTable(view) : slicesTable(view);
+}
+
+export type PieceTableKind = 'tile' | 'slice';
+
+/**
+ * The type of a pieces table's `partial` column. Tiles are jsonb: historical retrieval takes one
+ * feature's partial out of a row in SQL (`partial -> feature`). Slices are read whole or not at all (by
+ * the materializer, a backfill and online re-syncs), so they are text: PostgreSQL stores the JSON as sent
+ * instead of parsing it into jsonb, which cost it 5.6 against 3.4 µs per slice-row update, and a sketch's
+ * partial is not tripled in size by jsonb's numerics and then compressed (docs/benchmarks.md).
+ */
+export const PARTIAL_TYPE: { readonly [kind in PieceTableKind]: 'jsonb' | 'text' } = { tile: 'jsonb', slice: 'text' };
+
+/** A `partial` column as the driver returns it: jsonb (tiles) parsed, text (slices, PARTIAL_TYPE) as is. */
+export type StoredPartial = string | { readonly [feature: string]: unknown };
+
+/** A row's partials by feature, from its `partial` column of either type. */
+export function storedPartials(column: StoredPartial): { readonly [feature: string]: unknown } {
+  return typeof column === 'string' ? (JSON.parse(column) as { readonly [feature: string]: unknown }) : column;
+}
+
+/**
+ * Separates the partials of a slices statement's one text parameter: JSON text never holds it raw
+ * (JSON.stringify escapes every control character), so splitting on it needs no escaping.
+ */
+const PARTIALS_SEPARATOR = '\u001e';
+
+/**
+ * Rows' partials as one parameter: for tiles a JSON array (a text[] literal would have to escape every
+ * quote inside every element), for slices the texts joined by PARTIALS_SEPARATOR.
+ */
+function partialsParam(kind: PieceTableKind, texts: readonly string[]): string {
+  return kind === 'tile' ? jsonArray(texts) : texts.join(PARTIALS_SEPARATOR);
+}
+
+/** The set-returning expression that unpacks partialsParam's parameter `$n` into one partial per row. */
+function partialsRows(kind: PieceTableKind, n: number): string {
+  return kind === 'tile' ? `jsonb_array_elements($${n}::jsonb)` : `unnest(string_to_array($${n}::text, chr(30)))`;
 }
 
 /**
@@ -103,7 +141,9 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
         ...(['tile', 'slice'] as const).flatMap((kind) => [
           outdatedLayoutCheck(`${kind}s_${view.name}`, view.name),
           // version: incremented by every merge; the online store keeps a piece only if its version is newer.
-          `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial jsonb not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
+          `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial ${PARTIAL_TYPE[kind]} not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
+          // Skewless before 0.9 made slices jsonb: each row keeps its JSON (in jsonb's own spelling).
+          ...(kind === 'slice' ? [slicesAsText(view.name)] : []),
           // Also for tables an earlier version created: it applies to pages filled from now on.
           `alter table ${piecesTable(kind, view.name)} set (fillfactor = ${PIECES_FILLFACTOR[kind]})`,
         ]),
@@ -112,6 +152,14 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
       ];
     }),
   ];
+}
+
+/** Turns a slices table's jsonb partial column, as earlier versions made it, into text (PARTIAL_TYPE). */
+function slicesAsText(view: string): string {
+  return (
+    `do $$ begin if exists (select 1 from information_schema.columns where table_schema = ${literal(SCHEMA)} and table_name = ${literal(`slices_${view}`)} and column_name = 'partial' and data_type = 'jsonb') ` +
+    `then alter table ${slicesTable(view)} alter column partial type text using partial::text; end if; end $$`
+  );
 }
 
 /**
@@ -354,11 +402,11 @@ const keyColumns = (pieces: readonly PieceKey[]) => [textArray(pieces.map((p) =>
 const NAMED_KEYS = 'unnest($1::text[], $2::bigint[], $3::bigint[])';
 
 /**
- * The key parameters zipped by position with $4, the rows' partials (jsonArray), and, with `numbered`, $5,
- * a bigint per row: `u(k, w, s, p)` or `u(k, w, s, p, v)`.
+ * The key parameters zipped by position with $4, the rows' partials (partialsParam), and, with `numbered`,
+ * $5, a bigint per row: `u(k, w, s, p)` or `u(k, w, s, p, v)`.
  */
-const pieceRows = (numbered: boolean) =>
-  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), jsonb_array_elements($4::jsonb)${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
+const pieceRows = (kind: PieceTableKind, numbered: boolean) =>
+  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), ${partialsRows(kind, 4)}${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
 
 /** Selects `columns` of the rows named that exist, locking them in key order (what keeps two writers from deadlocking). */
 const lockingSelect = (table: string, columns: string) =>
@@ -368,10 +416,10 @@ const lockingSelect = (table: string, columns: string) =>
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
  * `version`, in key order; returns the keys inserted. A row that exists is left alone (and not locked).
  */
-export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
+export function insertNewPiecesSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
-    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
-    params: [...keyColumns(pieces), jsonArray(partials), version],
+    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(kind, false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
+    params: [...keyColumns(pieces), partialsParam(kind, partials), version],
   };
 }
 
@@ -390,15 +438,15 @@ function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string
  * common merge is one statement and no rows back. Locking every row named first, in key order, as a
  * separate step of the statement is what keeps two writers from deadlocking (lockingSelect).
  */
-export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
+export function saveIfVersionSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
   return {
     sql:
       `with locked as materialized (${lockingSelect(table, 'entity_key, width, tile_start')}), ` +
-      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from ${pieceRows(true)} ` +
+      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from ${pieceRows(kind, true)} ` +
       `where (t.entity_key, t.width, t.tile_start) in (select * from locked) and t.entity_key = u.k and t.width = u.w and t.tile_start = u.s and t.version = u.v returning t.entity_key, t.width, t.tile_start) ` +
       `select k as entity_key, w::float8 as width, s::float8 as tile_start from ${NAMED_KEYS} as u(k, w, s) ` +
       `where not exists (select 1 from saved where saved.entity_key = u.k and saved.width = u.w and saved.tile_start = u.s)`,
-    params: [...keyColumns(pieces), jsonArray(partials), numberArray(expected)],
+    params: [...keyColumns(pieces), partialsParam(kind, partials), numberArray(expected)],
   };
 }
 
@@ -408,14 +456,14 @@ export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], par
  * safe when two materializers touch one tile (an entity's events split over partitions), without deadlocks
  * between them.
  */
-export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
-  return { insert: insertNewPiecesSql(table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
+export function lockPiecesSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+  return { insert: insertNewPiecesSql(kind, table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
 }
 
 /** Writes rows already locked: `partials` (column text) and `versions` by position. */
-export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
+export function savePiecesSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
-    params: [...keyColumns(pieces), jsonArray(partials), numberArray(versions)],
+    sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(kind, true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
+    params: [...keyColumns(pieces), partialsParam(kind, partials), numberArray(versions)],
   };
 }
