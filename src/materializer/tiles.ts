@@ -9,9 +9,10 @@
  * never shows in a value.
  *
  * An event that feeds a feature's slice is added to the slice's partial only; the tile's partial then takes
- * the merge of its slices' (tileSources, below). Adding an event costs more than merging a partial (a
- * BigInt shift-and-add, a canonical text, a sketch bucket), and a head tile's events fall in one or two
- * slices per entity and commit, so this does about half the adds of folding every event into both.
+ * the merge of its slices' (TileSource and TileTarget, below). Adding an event costs more than merging a
+ * partial (a BigInt shift-and-add, a canonical text, a sketch bucket), and a head tile's events fall in
+ * one or two slices per entity and commit, so this does about half the adds of folding every event into
+ * both.
  */
 import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';

@@ -142,7 +142,7 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
           outdatedLayoutCheck(`${kind}s_${view.name}`, view.name),
           // version: incremented by every merge; the online store keeps a piece only if its version is newer.
           `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial ${PARTIAL_TYPE[kind]} not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
-          // Skewless before 0.9 made slices jsonb: each row keeps its JSON (in jsonb's own spelling).
+          // Earlier versions made slices jsonb: each row keeps its JSON (in jsonb's own spelling).
           ...(kind === 'slice' ? [slicesAsText(view.name)] : []),
           // Also for tables an earlier version created: it applies to pages filled from now on.
           `alter table ${piecesTable(kind, view.name)} set (fillfactor = ${PIECES_FILLFACTOR[kind]})`,
