@@ -55,7 +55,11 @@ export interface PruneBounds {
   readonly pieces: readonly { readonly kind: 'T' | 'S'; readonly width: number; readonly from: number }[];
   /** Raw events dated before this go. */
   readonly eventFrom: number;
-  /** The hash expires this long after its last write, ms. */
+  /**
+   * The hash and its events expire at least this long after their last write, and at most `everyMs`
+   * longer (0: never), ms. Their expiry is set when a write prunes and when it creates the events' set,
+   * not at every write: one PEXPIRE per key and write cost Redis as much as the rest of a small write.
+   */
   readonly expireMs: number;
 }
 
@@ -226,6 +230,8 @@ export const WRITE_PIECES_LUA = `
 local nowText, every, expireText, eventFrom, dropOutdated, ruleText = string.match(ARGV[1], '^(%-?%d+) (%d+) (%d+) (%-?%d+) ([01])(.*)$')
 local now, expire = tonumber(nowText), tonumber(expireText)
 every, eventFrom, dropOutdated = tonumber(every), tonumber(eventFrom), dropOutdated == '1'
+-- Set when a write prunes (at most every \`every\` ms) or creates the events' set: at least \`expire\` after any write.
+local ttl = string.format('%.0f', expire + every)
 local rules = nil
 local results = {}
 local a = 2
@@ -234,15 +240,20 @@ for k = 1, #KEYS / 2 do
   local last = a + 1 + 2 * tonumber(ARGV[a])
   a = a + 1
   local written = 0
+  -- When the hash was last pruned: read with the first HMGET, or alone when the write has no fields.
+  local pruned = nil
   -- One HMGET and one HSET per ${FIELDS_PER_REDIS_CALL} fields rather than an HGET and an HSET per field: each
   -- redis.call costs more than the comparison. A field named twice compares with what it was just given.
   while a < last do
     local stop = math.min(last, a + ${2 * FIELDS_PER_REDIS_CALL})
     local names = {}
     for i = a, stop - 1, 2 do names[#names + 1] = ARGV[i] end
+    local count = #names
+    if pruned == nil then names[count + 1] = '${PRUNED_AT}' end
     local current = redis.call('HMGET', key, unpack(names))
+    if pruned == nil then pruned = current[count + 1] end
     local set, given = {}, {}
-    for j = 1, #names do
+    for j = 1, count do
       local name, value = names[j], ARGV[a + 2 * j - 1]
       local held = given[name] or current[j]
       local cv = held and tonumber(string.match(held, '^(%d+)|'))
@@ -258,6 +269,7 @@ for k = 1, #KEYS / 2 do
   end
   last = a + 1 + 2 * tonumber(ARGV[a])
   a = a + 1
+  local created = a < last and redis.call('EXISTS', events) == 0
   while a < last do
     local stop = math.min(last, a + ${2 * FIELDS_PER_REDIS_CALL})
     redis.call('ZADD', events, unpack(ARGV, a, stop - 1))
@@ -268,7 +280,8 @@ for k = 1, #KEYS / 2 do
       if string.match(name, '^[TS]:') and not string.match(name, '^[TS]:%d+:%-?%d+$') then redis.call('HDEL', key, name) end
     end
   end
-  local pruned = tonumber(redis.call('HGET', key, '${PRUNED_AT}') or '0') or 0
+  if pruned == nil then pruned = redis.call('HGET', key, '${PRUNED_AT}') end
+  pruned = tonumber(pruned or '0') or 0
   if now - pruned >= every then
     if rules == nil then
       rules = {}
@@ -287,10 +300,12 @@ for k = 1, #KEYS / 2 do
     end
     redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. eventFrom)
     redis.call('HSET', key, '${PRUNED_AT}', nowText)
-  end
-  if expire > 0 then
-    redis.call('PEXPIRE', key, expireText)
-    redis.call('PEXPIRE', events, expireText)
+    if expire > 0 then
+      redis.call('PEXPIRE', key, ttl)
+      redis.call('PEXPIRE', events, ttl)
+    end
+  elseif created and expire > 0 then
+    redis.call('PEXPIRE', events, ttl)
   end
   results[k] = written
 end

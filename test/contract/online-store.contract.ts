@@ -285,7 +285,7 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
 
       it('lets the pieces of an entity that went quiet expire', async () => {
         const k = pieceKey(fresh());
-        await store.writePieces([{ ...k, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '1') }], events: [event(NOW, 1)], prune: { ...keep, expireMs: 1 } }]);
+        await store.writePieces([{ ...k, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '1') }], events: [event(NOW, 1)], prune: { ...keep, expireMs: 1, everyMs: 1 } }]);
         // Expiry is the store's own clock; poll it rather than sleep a guessed time (the deadline only bounds a broken store).
         const deadline = Date.now() + 5_000;
         while (Object.keys(await pieces(k)).length > 0 || (await events(k)).length > 0) {

@@ -45,7 +45,8 @@ export class MemoryOnlineStore implements OnlineStore {
       let hash = this.#hash(key, now);
       if (hash === undefined) this.#hashes.set(key, (hash = { fields: new Map(), events: new Map(), expiresAt: Infinity }));
       const written = applyPiecesWrite(hash.fields, hash.events, w);
-      if (w.prune.expireMs > 0) hash.expiresAt = now + w.prune.expireMs;
+      // At least expireMs after this write and at most everyMs more, as in Redis (PruneBounds.expireMs).
+      if (w.prune.expireMs > 0) hash.expiresAt = now + w.prune.expireMs + w.prune.everyMs;
       return written;
     });
   }
