@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
 import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import type { AggregationView } from '../../src/registry/types.ts';
@@ -21,7 +21,7 @@ import { outOfOrderRows } from '../helpers/materialization-oracle.ts';
 import { materializerRepo, spawnMaterializer } from '../helpers/materializer.ts';
 import type { MaterializerRepo } from '../helpers/materializer.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
-import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaTopics, realStores, serviceUrl, testProducer, uniqueName } from '../helpers/services.ts';
 
 const ROWS = 80_000;
 const EVENTS = 20_000;
@@ -44,6 +44,9 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
     repo = await materializerRepo('crash', { source: 'CrashTxn', eventsTopic, rowsTopic, rowsView: view, spendView: `${id}_spend` });
     dir = repo.dir;
     stores = await realStores();
+    // As each materializer does at start; here so that offsets can be polled before the first has started
+    // (on a fresh database, this file run first, the poll failed).
+    await stores.offline.ensureSchema(await registryFromSdl(repo.sdl));
     await kafkaTopics(kafka, 'create', [rowsTopic, eventsTopic], 4);
   });
 
@@ -79,7 +82,7 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
     });
 
     // Produce in the background, in chunks, while materializers are started and killed.
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = testProducer(kafka);
     await producer.connect();
     const produced = (async () => {
       for (let start = 0; start < ROWS; start += 4_000) {

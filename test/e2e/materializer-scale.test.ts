@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AssignerProtocol, Kafka, Partitioners, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import type { Admin, Message, Producer } from 'kafkajs';
 import { windowPlan } from '../../src/features/aggregate/tiles.ts';
 import type { Registry } from '../../src/registry/registry.ts';
@@ -33,7 +33,7 @@ import { outOfOrderRows } from '../helpers/materialization-oracle.ts';
 import { materializerRepo, spawnMaterializer } from '../helpers/materializer.ts';
 import type { MaterializerRepo } from '../helpers/materializer.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
-import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaTopics, realStores, serviceUrl, testProducer, uniqueName } from '../helpers/services.ts';
 
 const ROWS = 24_000;
 const EVENTS = 8_000;
@@ -87,7 +87,7 @@ describe('materializer: scale-out over one consumer group', () => {
     await kafkaTopics(kafka, 'create', [rowsTopic, eventsTopic], PARTITIONS);
     admin = kafka.admin();
     await admin.connect();
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    producer = testProducer(kafka);
     await producer.connect();
   });
 

@@ -5,7 +5,6 @@
  * windows equal to the same functions over the produced events).
  */
 import assert from 'node:assert/strict';
-import { Partitioners } from 'kafkajs';
 import type { Kafka, Message } from 'kafkajs';
 import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import type { Registry } from '../../src/registry/registry.ts';
@@ -14,6 +13,7 @@ import { offlineAggregationValues } from '../../src/serving/aggregation-offline.
 import type { OfflineStore } from '../../src/stores/types.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import { OFFSETS, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
+import { testProducer } from './services.ts';
 
 export interface Produced {
   readonly rows: Message[];
@@ -90,7 +90,7 @@ export async function assertExactlyOnce(offline: OfflineStore, registry: Registr
 
 /** Produces rows and events `from`..`to` (exclusive) of `produced`, through a producer of its own. */
 export async function produceSlice(kafka: Kafka, topics: { rowsTopic: string; eventsTopic: string }, produced: Produced, from: number, to: number): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = testProducer(kafka);
   await producer.connect();
   try {
     await producer.send({ topic: topics.rowsTopic, messages: produced.rows.slice(from, to) });

@@ -1,9 +1,9 @@
 /** Plumbing against a real Kafka broker: produce a keyed message and consume it in a consumer group. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer, Producer } from 'kafkajs';
-import { serviceUrl, uniqueName } from '../helpers/services.ts';
+import { serviceUrl, testProducer, uniqueName } from '../helpers/services.ts';
 
 describe('Kafka (real broker)', () => {
   const kafka = new Kafka({ clientId: 'skewless-test', brokers: serviceUrl('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
@@ -27,7 +27,7 @@ describe('Kafka (real broker)', () => {
     await admin.disconnect();
 
     const event = { user_id: 'u1', merchant_id: 'm1', amount: 12.5, event_time: '2026-11-21T05:31:09.000Z' };
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    producer = testProducer(kafka);
     await producer.connect();
     const [record] = await producer.send({ topic, messages: [{ key: event.user_id, value: JSON.stringify(event) }] });
     assert.equal(record?.errorCode, 0);

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
 import { startMaterializer } from '../../src/materializer/consumer.ts';
 import { viewFreshness } from '../../src/ops/freshness.ts';
@@ -24,7 +24,7 @@ import { materializerRepo } from '../helpers/materializer.ts';
 import { parseExposition, sample, scrape } from '../helpers/metrics.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
-import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaTopics, realStores, serviceUrl, testProducer, uniqueName } from '../helpers/services.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -33,7 +33,7 @@ const HOUR = 60 * MIN;
 const uniqueTypeName = (prefix: string) => `${prefix}${process.pid}${Math.random().toString(36).slice(2, 8).replace(/[0-9]/g, 'x')}`;
 
 async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = testProducer(kafka);
   await producer.connect();
   await producer.send({ topic, messages });
   await producer.disconnect();

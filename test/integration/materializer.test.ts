@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from 'kafkajs';
 import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import { onlineKey } from '../../src/features/keys.ts';
@@ -21,7 +21,7 @@ import type { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { DEAD_LETTERS, LEGACY_OUTBOX, OUTBOX, eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
-import { kafkaTopics, realStores, serviceUrl, uniqueName } from '../helpers/services.ts';
+import { kafkaTopics, realStores, serviceUrl, testProducer, uniqueName } from '../helpers/services.ts';
 
 const HOUR = 3_600_000;
 
@@ -85,7 +85,7 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
     eventMessages.push({ key: 'late', value: JSON.stringify({ user_id: `${id}-late`, amount: 1, at: new Date(now - 3 * 24 * HOUR).toISOString() }), timestamp: String(now) });
     eventMessages.push({ key: 'future', value: JSON.stringify({ user_id: `${id}-future`, amount: 1, at: new Date(now + HOUR).toISOString() }), timestamp: String(now) });
     eventMessages.push({ key: 'extra', value: JSON.stringify({ user_id: `${id}-x`, amount: 1, at: new Date(now).toISOString(), colour: 'red' }) });
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = testProducer(kafka);
     await producer.connect();
     await producer.send({ topic: rowsTopic, messages: rowMessages });
     await producer.send({ topic: eventsTopic, messages: eventMessages });
@@ -148,7 +148,7 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
 
     // A later batch lands in tiles that already hold partials: they are merged, not overwritten.
     const more: Message[] = Array.from({ length: 8 }, (_, i) => ({ key: `u${i % 4}`, value: JSON.stringify({ user_id: `${id}-u${i % 4}`, amount: 100 + i, at: new Date(now - i * 90_000 - 30_000).toISOString() }) }));
-    const second = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const second = testProducer(kafka);
     await second.connect();
     await second.send({ topic: eventsTopic, messages: more });
     await second.disconnect();
