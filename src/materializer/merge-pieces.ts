@@ -53,10 +53,9 @@ interface Plan extends MergedRow {
   readonly cached: CachedPiece | undefined;
 }
 
-/** A table's plans; `table` names where they go, `kind` which kind of pieces it holds. */
+/** A table's plans (at least one); `table` names where they go. */
 export interface TablePlan {
   readonly table: string;
-  readonly kind: PieceKind;
   readonly plans: readonly Plan[];
 }
 
@@ -68,7 +67,6 @@ export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): Ta
   const byTable = groupBy(deltas, (d) => tableOf(d));
   return [...byTable.keys()].sort().map((table) => ({
     table,
-    kind: byTable.get(table)![0]!.group.kind,
     plans: byTable.get(table)!.map((delta): Plan => {
       const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
       const id = pieceId(table, key.entityKey, key.width, key.start);
@@ -96,7 +94,8 @@ function tableOf(delta: TileDelta): string {
  */
 export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[], baseVersion = 0): Promise<MergedPiece[]> {
   const out: MergedPiece[] = [];
-  for (const { table, kind, plans } of tables) {
+  for (const { table, plans } of tables) {
+    const { kind } = plans[0]!.delta.group;
     const written: { plan: Plan; version: number }[] = [];
     const toSave: { plan: Plan; version: number }[] = [];
     const toLock = plans.filter((p) => p.cached !== undefined);

@@ -13,7 +13,7 @@ import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
 import type { OnlineEvent, PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { ident, newestRowsSql } from '../stores/sql/history.ts';
-import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable } from '../stores/sql/materializer-tables.ts';
+import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable, storedPartialText } from '../stores/sql/materializer-tables.ts';
 import type { StoredPartial } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
 import { archivedEvent } from './archive-reader.ts';
@@ -140,8 +140,7 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     );
     for (const row of rows) {
       if (row.tile_start < from.get(row.width)!) continue;
-      const json = typeof row.partial === 'string' ? row.partial : JSON.stringify(row.partial);
-      writeOf(row.entity_key).fields.push(storedPieceField(kind, row.width, row.tile_start, row.version, json));
+      writeOf(row.entity_key).fields.push(storedPieceField(kind, row.width, row.tile_start, row.version, storedPartialText(row.partial)));
     }
   }
   const entity = registry.entity(view.entity)!;

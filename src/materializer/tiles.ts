@@ -9,7 +9,7 @@
  * never shows in a value.
  *
  * An event that feeds a feature's slice is added to the slice's partial only; the tile's partial then takes
- * the merge of its slices' (TileSource and TileTarget, below). Adding an event costs more than merging a
+ * the merge of its slices' (`sources` and TileTarget, below). Adding an event costs more than merging a
  * partial (a BigInt shift-and-add, a canonical text, a sketch bucket), and a head tile's events fall in
  * one or two slices per entity and commit, so this does about half the adds of folding every event into
  * both.
@@ -62,15 +62,13 @@ interface ViewGroups {
   readonly slices: readonly PieceGroup[];
   /** Tile groups, then slice groups. */
   readonly all: readonly PieceGroup[];
-  /** Per group of `all`: for a tile group, each feature's TileSource (undefined: it has no slices); for a slice group, none. */
-  readonly sources: readonly (readonly (TileSource | undefined)[])[];
+  /**
+   * Per group of `all`: for a tile group, the slot in `all` of the slice group each feature's partial comes
+   * from for the events that fed it (its coarsest slices; undefined: it has no slices); for a slice group, none.
+   */
+  readonly sources: readonly (readonly (number | undefined)[])[];
   /** Per group of `all`: for a slice group, where each of its features' tiles are (TileTarget); for a tile group, none. */
   readonly targets: readonly (readonly TileTarget[])[];
-}
-
-/** Where a tile feature's partial comes from for events that fed its coarsest slices: that slice group (its slot in `all`). */
-interface TileSource {
-  readonly slot: number;
 }
 
 /** A slice group's feature (`index` in it) whose tile is built from its slices: the tile group's slot in `all`, its hop, the feature's index there. */
@@ -96,7 +94,7 @@ function viewGroups(view: AggregationView): ViewGroups {
     const tiles = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()].map((fs) => pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs)).sort((a, b) => a.widthMs - b.widthMs);
     const slices = [...bySlice].map(([width, fs]) => pieceGroup('slice', view, width, fs)).sort((a, b) => a.widthMs - b.widthMs);
     const all = [...tiles, ...slices];
-    const sources: (TileSource | undefined)[][] = all.map(() => []);
+    const sources: (number | undefined)[][] = all.map(() => []);
     const targets: TileTarget[][] = all.map(() => []);
     tiles.forEach((tile, slot) =>
       tile.features.forEach((feature, tileIndex) => {
@@ -104,7 +102,7 @@ function viewGroups(view: AggregationView): ViewGroups {
         const width = headSliceWidths(feature.aggregation!)[0];
         if (width === undefined) return;
         const from = all.findIndex((g) => g.kind === 'slice' && g.widthMs === width);
-        sources[slot]![tileIndex] = { slot: from };
+        sources[slot]![tileIndex] = from;
         targets[from]!.push({ index: all[from]!.features.indexOf(feature), slot, hopMs: tile.widthMs, tileIndex });
       }),
     );
@@ -160,11 +158,11 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
   const views = viewsBySource(registry);
   const out: TileDelta[] = [];
   // Adds the event to the delta's features, but for those whose slice `fed` says took it (sources).
-  const fold = (delta: TileDelta, event: SourceEvent, sources: readonly (TileSource | undefined)[], fed: readonly boolean[]) => {
+  const fold = (delta: TileDelta, event: SourceEvent, sources: readonly (number | undefined)[], fed: readonly boolean[]) => {
     const { aggregations, aggregators } = delta.group;
     for (let i = 0; i < aggregators.length; i++) {
       const from = sources[i];
-      if (from === undefined || !fed[from.slot]) delta.partials[i] = aggregators[i]!.add(delta.partials[i], inputValue(aggregations[i]!, event.fields), event.eventTs);
+      if (from === undefined || !fed[from]) delta.partials[i] = aggregators[i]!.add(delta.partials[i], inputValue(aggregations[i]!, event.fields), event.eventTs);
     }
   };
   for (const [source, list] of events) {

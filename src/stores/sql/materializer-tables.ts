@@ -27,6 +27,7 @@
  */
 import type { AggregationView, Entity, EventSource, Field } from '../../registry/types.ts';
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
+import type { PieceKind } from '../../materializer/tiles.ts';
 import { SCHEMA, ident, literal, sqlType } from './history.ts';
 import { jsonArray, numberArray, textArray } from './pg-array.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
@@ -52,11 +53,9 @@ export function slicesTable(view: string): string {
 }
 
 /** Which table a piece kind lives in. */
-export function piecesTable(kind: PieceTableKind, view: string): string {
+export function piecesTable(kind: PieceKind, view: string): string {
   return kind === 'tile' ? tilesTable(view) : slicesTable(view);
 }
-
-export type PieceTableKind = 'tile' | 'slice';
 
 /**
  * The type of a pieces table's `partial` column. Tiles are jsonb: historical retrieval takes one
@@ -65,7 +64,7 @@ export type PieceTableKind = 'tile' | 'slice';
  * instead of parsing it into jsonb, which cost it 5.6 against 3.4 µs per slice-row update, and a sketch's
  * partial is not tripled in size by jsonb's numerics and then compressed (docs/benchmarks.md).
  */
-export const PARTIAL_TYPE: { readonly [kind in PieceTableKind]: 'jsonb' | 'text' } = { tile: 'jsonb', slice: 'text' };
+export const PARTIAL_TYPE: { readonly [kind in PieceKind]: 'jsonb' | 'text' } = { tile: 'jsonb', slice: 'text' };
 
 /** A `partial` column as the driver returns it: jsonb (tiles) parsed, text (slices, PARTIAL_TYPE) as is. */
 export type StoredPartial = string | { readonly [feature: string]: unknown };
@@ -73,6 +72,11 @@ export type StoredPartial = string | { readonly [feature: string]: unknown };
 /** A row's partials by feature, from its `partial` column of either type. */
 export function storedPartials(column: StoredPartial): { readonly [feature: string]: unknown } {
   return typeof column === 'string' ? (JSON.parse(column) as { readonly [feature: string]: unknown }) : column;
+}
+
+/** A row's partials as JSON text, from its `partial` column of either type: a slice's as written. */
+export function storedPartialText(column: StoredPartial): string {
+  return typeof column === 'string' ? column : JSON.stringify(column);
 }
 
 /**
@@ -85,12 +89,12 @@ const PARTIALS_SEPARATOR = '\u001e';
  * Rows' partials as one parameter: for tiles a JSON array (a text[] literal would have to escape every
  * quote inside every element), for slices the texts joined by PARTIALS_SEPARATOR.
  */
-function partialsParam(kind: PieceTableKind, texts: readonly string[]): string {
+function partialsParam(kind: PieceKind, texts: readonly string[]): string {
   return kind === 'tile' ? jsonArray(texts) : texts.join(PARTIALS_SEPARATOR);
 }
 
 /** The set-returning expression that unpacks partialsParam's parameter `$n` into one partial per row. */
-function partialsRows(kind: PieceTableKind, n: number): string {
+function partialsRows(kind: PieceKind, n: number): string {
   return kind === 'tile' ? `jsonb_array_elements($${n}::jsonb)` : `unnest(string_to_array($${n}::text, chr(30)))`;
 }
 
@@ -405,7 +409,7 @@ const NAMED_KEYS = 'unnest($1::text[], $2::bigint[], $3::bigint[])';
  * The key parameters zipped by position with $4, the rows' partials (partialsParam), and, with `numbered`,
  * $5, a bigint per row: `u(k, w, s, p)` or `u(k, w, s, p, v)`.
  */
-const pieceRows = (kind: PieceTableKind, numbered: boolean) =>
+const pieceRows = (kind: PieceKind, numbered: boolean) =>
   `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), ${partialsRows(kind, 4)}${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
 
 /** Selects `columns` of the rows named that exist, locking them in key order (what keeps two writers from deadlocking). */
@@ -416,7 +420,7 @@ const lockingSelect = (table: string, columns: string) =>
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
  * `version`, in key order; returns the keys inserted. A row that exists is left alone (and not locked).
  */
-export function insertNewPiecesSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
+export function insertNewPiecesSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
     sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(kind, false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
     params: [...keyColumns(pieces), partialsParam(kind, partials), version],
@@ -438,7 +442,7 @@ function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string
  * common merge is one statement and no rows back. Locking every row named first, in key order, as a
  * separate step of the statement is what keeps two writers from deadlocking (lockingSelect).
  */
-export function saveIfVersionSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
+export function saveIfVersionSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
   return {
     sql:
       `with locked as materialized (${lockingSelect(table, 'entity_key, width, tile_start')}), ` +
@@ -456,12 +460,12 @@ export function saveIfVersionSql(kind: PieceTableKind, table: string, pieces: re
  * safe when two materializers touch one tile (an entity's events split over partitions), without deadlocks
  * between them.
  */
-export function lockPiecesSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+export function lockPiecesSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
   return { insert: insertNewPiecesSql(kind, table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
 }
 
 /** Writes rows already locked: `partials` (column text) and `versions` by position. */
-export function savePiecesSql(kind: PieceTableKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
+export function savePiecesSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
     sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(kind, true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
     params: [...keyColumns(pieces), partialsParam(kind, partials), numberArray(versions)],
