@@ -271,6 +271,23 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         assert.deepEqual(await events(k), held.map((e) => e.member).sort());
       });
 
+      it('writes a busy entity of more events than a JavaScript call takes arguments, beside other hashes', async () => {
+        // A large commit can give one entity's hash this many recent events: spread into a call, the
+        // script's arguments (two per event) overflowed the stack inside the client, which crashed the process.
+        const [busy, quiet] = [pieceKey(fresh()), pieceKey(fresh())];
+        const count = 150_000;
+        const held = Array.from({ length: count }, (_, i) => event(NOW - 5_000 + (i % 5_000), i));
+        const quietEvents = [event(NOW - 1_000, 1)];
+        const written = await store.writePieces([
+          { ...busy, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '{"n":1}') }], events: held, prune: keep },
+          { ...quiet, fields: [{ name: tileField(HOP, NOW), value: encodePiece(1, '{"n":2}') }], events: quietEvents, prune: keep },
+        ]);
+        assert.deepEqual(written, [1, 1]);
+        assert.equal((await events(busy)).length, count);
+        assert.deepEqual(await events(quiet), quietEvents.map((e) => e.member));
+        assert.equal((await pieces(quiet))[tileField(HOP, NOW)], '1|{"n":2}');
+      });
+
       it('keeps fields of the per-feature layout of earlier versions until a write drops them', async () => {
         const k = pieceKey(fresh());
         const old = ['T:c:0', 'S:c:0'];

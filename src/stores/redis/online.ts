@@ -9,8 +9,8 @@ import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
-  skewlessWritePieces(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
-  skewlessWritePiecesOne(hash: string, events: string, ...args: (string | number)[]): Promise<number[]>;
+  skewlessWritePieces(keyCount: number, keysThenArgs: (string | number)[]): Promise<number[]>;
+  skewlessWritePiecesOne(hash: string, events: string, args: (string | number)[]): Promise<number[]>;
 };
 
 /**
@@ -142,7 +142,10 @@ export class RedisOnlineStore implements OnlineStore {
           return [hash, eventsKey(hash)];
         });
         const args = piecesScriptArgs(header, batch);
-        const call = this.#writesPerCall === 1 ? this.client.skewlessWritePiecesOne(keys[0]!, keys[1]!, ...args) : this.client.skewlessWritePieces(keys.length, ...keys, ...args);
+        // The arguments go as one array, which ioredis flattens into the command, never spread into a call:
+        // a commit with a busy entity's events can give a call more arguments than a JavaScript call takes,
+        // and ioredis's auto-pipelining spreads them once more (a RangeError there crashed the process).
+        const call = this.#writesPerCall === 1 ? this.client.skewlessWritePiecesOne(keys[0]!, keys[1]!, args) : this.client.skewlessWritePieces(keys.length, [...keys, ...args]);
         return call.then(
           (written) => indexes.forEach((i, k) => (out[i] = Number(written[k]))),
           (error: unknown) => indexes.forEach((i) => (out[i] = unavailable(error))),
