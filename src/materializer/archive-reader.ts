@@ -125,7 +125,7 @@ export class ArchiveReader {
     for (let slab = this.#slabs.current; slab !== undefined && events.length < limit; slab = this.#slabs.current) {
       const page = await this.#page(db, slab, limit - events.length, now);
       this.#slabs.advance(page.length, limit - events.length, page.at(-1)?.eventTs);
-      events.push(...page);
+      for (const e of page) events.push(e);
     }
     return events;
   }

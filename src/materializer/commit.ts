@@ -82,7 +82,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const { sql, params } = appendHistory(view, registry.entity(view.entity)!, list);
       await tx.query(sql, params);
       const newest = newestWrites(view, list);
-      rows.push(...newest);
+      for (const w of newest) rows.push(w);
       owedEntities.set(view.name, newest.map((w) => w.entityKey));
     }
     if (writes.dead.length > 0) {

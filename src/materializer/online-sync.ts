@@ -71,8 +71,9 @@ export async function flushOutbox(registry: Registry, stores: Stores, now = Date
     // An entity several commits owe is made good once.
     const keys = [...new Set(entries.map((o) => o.entity_key))].sort();
     entities += keys.length;
-    if (view?.kind === 'row') rows.push(...(await newestFromHistory(registry, stores, view, keys)));
-    else if (view?.kind === 'aggregation') pieces.push(...(await piecesFromOffline(registry, stores, view, keys, now)));
+    // Appended one by one: spread into push, a long outage's entities (over about 125,000) overflow the stack.
+    if (view?.kind === 'row') for (const row of await newestFromHistory(registry, stores, view, keys)) rows.push(row);
+    else if (view?.kind === 'aggregation') for (const write of await piecesFromOffline(registry, stores, view, keys, now)) pieces.push(write);
   }
   await writeOnline(stores, { rows, pieces });
   // Entries of views no longer defined (or already caught up) are dropped too; what a commit owed

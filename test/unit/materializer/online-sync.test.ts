@@ -76,4 +76,16 @@ describe('writeOnline', () => {
     await flushOutbox(registry, stores);
     assert.deepEqual(await owed(), []);
   });
+
+  it('makes good more entities than a JavaScript call takes arguments (a long online outage)', async () => {
+    // Spread into one push, this many rows overflowed the stack, and every flush (each start) failed the same way.
+    const count = 130_000;
+    await stores.offline.query(`insert into skewless."history_stats" (user_id, event_timestamp, created_timestamp, score) select 'many' || i, to_timestamp(1), to_timestamp(1), i from generate_series(0, ${count - 1}) i`);
+    const many = addOutboxSql(new Map([['stats', Array.from({ length: count }, (_, i) => `many${i}`)]]), 'outage');
+    await stores.offline.query(many.sql, many.params);
+    assert.equal(await flushOutbox(registry, stores), count);
+    assert.deepEqual(await owed(), []);
+    const read = await stores.online.read([0, 65_432, count - 1].map((i) => ({ view: 'stats', entity: 'User', entityKey: `many${i}` })));
+    assert.deepEqual(read.map((r) => (r !== null && 'values' in r ? r.values.score : r)), [0, 65_432, count - 1]);
+  });
 });
