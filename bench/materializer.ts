@@ -55,8 +55,8 @@ const STALL_MS = 60_000;
 const PRODUCE_CHUNK = 5000;
 /**
  * Messages each consumer reads before its window opens, as a share of the measured ones. A new process
- * first runs its code unoptimised while V8 compiles it: profiled, the compiler threads took about 12% of
- * the materializer's CPU over its first 200,000 events, most of it in the first second, and the first
+ * first runs its code unoptimised while V8 compiles it: profiled, the compiler threads took about 13% of
+ * the materializer's CPU over its first 200,000 events, more than half of it in the first second, and the
  * commit after the first was the slowest of a run by half. What a long-running process does is the figure.
  */
 const WARMUP_SHARE = 0.25;
