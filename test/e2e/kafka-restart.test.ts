@@ -6,7 +6,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
 import { startMaterializer } from '../../src/materializer/consumer.ts';
 import type { Materializer } from '../../src/materializer/consumer.ts';
 import { createLogger } from '../../src/ops/log.ts';
@@ -38,7 +39,7 @@ describe('Kafka broker stopped and started again under a materializer', () => {
     broker = await privateKafka();
     // Reported, not asserted: how long a private broker takes to come up on this machine.
     console.log(`# private Kafka broker ready in ${broker.startedInMs} ms`);
-    kafka = new Kafka({ clientId: 'skewless-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+    kafka = kafkaClient('skewless-test', [broker.brokers]);
     const repo = await materializerRepo('kafkarestart', names);
     dir = repo.dir;
     registry = await registryFromSdl(repo.sdl);

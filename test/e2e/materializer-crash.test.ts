@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
 import type { Message } from 'kafkajs';
 import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import type { AggregationView } from '../../src/registry/types.ts';
@@ -35,7 +35,7 @@ describe('materializer: kill -9 while 100k messages are produced', () => {
   const view = `${id}_stats`;
   const group = `${id}_group`;
   const brokers = serviceUrl('KAFKA_BROKERS');
-  const kafka = new Kafka({ clientId: 'skewless-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-test', brokers.split(','));
   let repo: MaterializerRepo;
   let dir: string;
   let stores: Stores;

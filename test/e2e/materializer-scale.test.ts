@@ -20,7 +20,8 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
 import type { Admin, Message, Producer } from 'kafkajs';
 import { windowPlan } from '../../src/features/aggregate/tiles.ts';
 import type { Registry } from '../../src/registry/registry.ts';
@@ -67,7 +68,7 @@ describe('materializer: scale-out over one consumer group', () => {
   const spendView = `${id}_spend`;
   const group = `${id}_group`;
   const brokers = serviceUrl('KAFKA_BROKERS');
-  const kafka = new Kafka({ clientId: 'skewless-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-test', brokers.split(','));
   /** Materializers expected to be running: one that exits on its own fails the test. */
   const alive = new Set<Proc>();
   let repo: MaterializerRepo;

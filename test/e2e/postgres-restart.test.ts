@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
 import pg from 'pg';
 import { startMaterializer } from '../../src/materializer/consumer.ts';
 import type { Materializer, MaterializerObserver } from '../../src/materializer/consumer.ts';
@@ -36,7 +36,7 @@ describe('PostgreSQL restarted during materialization', () => {
   const id = uniqueName('pgrestart');
   const names = { id, source: 'PgRestartTxn', eventsTopic: `${id}_events`, rowsTopic: `${id}_rows`, rowsView: `${id}_stats`, spendView: `${id}_spend` };
   const group = `${id}_group`;
-  const kafka = new Kafka({ clientId: 'skewless-test', brokers: serviceUrl('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-test', serviceUrl('KAFKA_BROKERS').split(','));
   let postgres: PrivatePostgres | undefined;
   let stores: Stores | undefined;
   let dir: string | undefined;

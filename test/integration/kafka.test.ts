@@ -1,12 +1,12 @@
 /** Plumbing against a real Kafka broker: produce a keyed message and consume it in a consumer group. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
 import type { Consumer, Producer } from 'kafkajs';
 import { serviceUrl, testProducer, uniqueName } from '../helpers/services.ts';
 
 describe('Kafka (real broker)', () => {
-  const kafka = new Kafka({ clientId: 'skewless-test', brokers: serviceUrl('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-test', serviceUrl('KAFKA_BROKERS').split(','));
   const topic = uniqueName('plumbing');
   let producer: Producer | undefined;
   let consumer: Consumer | undefined;

@@ -9,8 +9,8 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Message } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
+import type { Kafka, Message } from 'kafkajs';
 import { startMaterializer } from '../../src/materializer/consumer.ts';
 import { viewFreshness } from '../../src/ops/freshness.ts';
 import { KafkaLag } from '../../src/ops/lag.ts';
@@ -40,7 +40,7 @@ async function produce(kafka: Kafka, topic: string, messages: Message[]): Promis
 }
 
 describe('materializer metrics (real Kafka, PostgreSQL, Redis)', () => {
-  const kafka = new Kafka({ clientId: 'skewless-test', brokers: serviceUrl('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-test', serviceUrl('KAFKA_BROKERS').split(','));
   let stores: Stores;
   const topics: string[] = [];
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkaClient } from '../../src/ops/kafka-client.ts';
 import type { Message } from 'kafkajs';
 import { valueAt } from '../../src/features/aggregate/finalize.ts';
 import { onlineKey } from '../../src/features/keys.ts';
@@ -29,7 +29,7 @@ describe('materializer (real Kafka, PostgreSQL, Redis)', () => {
   const id = uniqueName('m');
   const rowsTopic = `${id}_rows`;
   const eventsTopic = `${id}_events`;
-  const kafka = new Kafka({ clientId: 'skewless-test', brokers: serviceUrl('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient('skewless-test', serviceUrl('KAFKA_BROKERS').split(','));
   const logger = createLogger('error', () => {});
   let registry: Registry;
   let stores: Stores;
