@@ -8,11 +8,12 @@
  *      topic of this run's;
  *   2. raw baseline: a forked process with a bare kafkajs consumer (JSON.parse and count) reads it all;
  *   3. the materializer, in a forked process as `skewless materialize` runs it, reads it all;
- *   each consumer is measured once its first W messages are in: a materializer runs for days, and a new
- *   process spends its first seconds compiling its own code (see WARMUP_SHARE);
  *   4. with that materializer caught up and idle, probes at a steady rate (bench/materializer-probe.ts);
  *   5. with --profile, one more materializer run over the same topic into a second fresh database, under
  *      --cpu-prof, summarised over its consuming window.
+ *
+ * Each consumer (2, 3, 5) is measured once its first W messages are in: a materializer runs for days, and
+ * a new process spends its first seconds compiling its own code (see WARMUP_SHARE).
  *
  * Everything it creates (topics, consumer groups, databases, Redis keys, processes) is removed at the end.
  */
