@@ -182,12 +182,30 @@ function mergeCached(delta: TileDelta, cached: readonly unknown[]): MergedRow {
   return { states, text: rowText(delta.group, states) };
 }
 
-/** A row's `partial` column text, {feature: encoding}: each feature's JSON serialised once. */
+const keyPrefixes = new WeakMap<PieceGroup, readonly string[]>();
+
+/** Per feature of the group, `{"name":` or `,"name":`: what precedes its partial in a row's text, built once. */
+function prefixesOf(group: PieceGroup): readonly string[] {
+  let prefixes = keyPrefixes.get(group);
+  if (prefixes === undefined) keyPrefixes.set(group, (prefixes = group.features.map((f, i) => `${i === 0 ? '{' : ','}${JSON.stringify(f.name)}:`)));
+  return prefixes;
+}
+
+/**
+ * A row's `partial` column text, {feature: encoding}: each feature's JSON serialised once. Joined, not
+ * concatenated: `+` builds a rope that both stores' writers would copy flat again (online-pieces.ts).
+ */
 function rowText(group: PieceGroup, states: readonly unknown[]): string {
-  const { features, aggregators } = group;
-  let text = '{';
-  for (let f = 0; f < features.length; f++) text += `${f === 0 ? '' : ','}${JSON.stringify(features[f]!.name)}:${JSON.stringify(aggregators[f]!.encode(states[f]))}`;
-  return `${text}}`;
+  const { aggregators } = group;
+  if (aggregators.length === 0) return '{}';
+  const prefixes = prefixesOf(group);
+  const parts = new Array<string>(2 * aggregators.length + 1);
+  for (let f = 0; f < aggregators.length; f++) {
+    parts[2 * f] = prefixes[f]!;
+    parts[2 * f + 1] = aggregators[f]!.encodeText(states[f]);
+  }
+  parts[2 * aggregators.length] = '}';
+  return parts.join('');
 }
 
 const emptyRows = new WeakMap<PieceGroup, string>();

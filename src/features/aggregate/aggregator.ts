@@ -28,6 +28,13 @@ export interface Aggregator<S = unknown> {
   result(state: S): unknown;
   /** Compact JSON. Equal sets of events give equal encodings (compare them with JSON.stringify). */
   encode(state: S): Json;
+  /**
+   * Exactly `JSON.stringify(encode(state))`, built as text where that saves building the JSON value first:
+   * the materializer serialises every tile and slice row it merges at every commit, and for a growing set
+   * or sketch the array `encode` builds, then stringifies, was most of that work. Every aggregator has
+   * it (not optional): objects of one shape keep the fold's calls to `add` monomorphic.
+   */
+  encodeText(state: S): string;
   /** The partial an encoding stands for; throws PartialDecodeError for anything `encode` cannot produce. */
   decode(json: unknown): S;
 }

@@ -16,7 +16,7 @@ import { canonicalText } from './canonical.ts';
 import type { Hll } from './hll.ts';
 import { hllDecode, hllEmpty, hllEncode, hllEstimate, hllHash, hllMergeInto, hllSet } from './hll.ts';
 import type { Sketch } from './sketch.ts';
-import { sketchAdd, sketchDecode, sketchEmpty, sketchEncode, sketchMergeInto, sketchQuantile } from './sketch.ts';
+import { sketchAdd, sketchDecode, sketchEmpty, sketchEncode, sketchEncodeText, sketchMergeInto, sketchQuantile } from './sketch.ts';
 
 export interface Distinct {
   /**
@@ -55,6 +55,16 @@ export const COUNT_DISTINCT: Aggregator<Distinct> = {
   },
   result: (state) => state.values.size,
   encode: (state): Json => [...state.values.keys()].sort().map((text) => state.values.get(text)!),
+  encodeText(state) {
+    // A scalar's canonical text is its JSON.stringify (−0 is kept as 0). A list's or an object's need not
+    // be: JSON.parse puts integer-like keys first, which JSON.stringify then keeps, so those are stringified.
+    const texts = [...state.values.keys()].sort();
+    for (let i = 0; i < texts.length; i++) {
+      const value = state.values.get(texts[i]!);
+      if (typeof value === 'object' && value !== null) texts[i] = JSON.stringify(value);
+    }
+    return `[${texts.join(',')}]`;
+  },
   decode(json) {
     if (!Array.isArray(json)) throw new PartialDecodeError('COUNT_DISTINCT', json);
     const state: Distinct = { values: new Map() };
@@ -80,6 +90,7 @@ export const APPROX_COUNT_DISTINCT: Aggregator<Hll> = {
   mergeInto: hllMergeInto,
   result: (state) => Math.round(hllEstimate(state)),
   encode: hllEncode,
+  encodeText: (state) => JSON.stringify(hllEncode(state)),
   decode(json) {
     const h = hllDecode(json);
     if (h === undefined) throw new PartialDecodeError('APPROX_COUNT_DISTINCT', json);
@@ -102,6 +113,7 @@ export function approxPercentile(percentile: number): Aggregator<Sketch> {
     mergeInto: sketchMergeInto,
     result: (state) => sketchQuantile(state, percentile),
     encode: sketchEncode,
+    encodeText: sketchEncodeText,
     decode(json) {
       const s = sketchDecode(json);
       if (s === undefined) throw new PartialDecodeError('APPROX_PERCENTILE', json);

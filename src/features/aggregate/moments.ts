@@ -60,6 +60,12 @@ function momentsAggregator(fn: AggregateFunction, order: Order, result: (m: Mome
       if (order === 1) return [m.n, encodeExact(m.s)];
       return [m.n, encodeExact(m.s), encodeExact(m.q)];
     },
+    // encodeExact's text is [-0-9a-fp]: nothing in it for JSON to escape.
+    encodeText(m): string {
+      if (order === 0) return String(m.n);
+      if (order === 1) return `[${m.n},"${encodeExact(m.s)}"]`;
+      return `[${m.n},"${encodeExact(m.s)}","${encodeExact(m.q)}"]`;
+    },
     decode(json) {
       const parts = order === 0 ? [json] : json;
       const n = Array.isArray(parts) && parts.length === order + 1 ? parts[0] : undefined;

@@ -37,6 +37,7 @@ function extremeAggregator(fn: AggregateFunction, better: (a: number, b: number)
     mergeInto: (into, from) => fold(into, from.v),
     result: (state) => state.v,
     encode: (state): Json => state.v,
+    encodeText: (state) => JSON.stringify(state.v),
     decode(json) {
       if (json === null) return { v: null };
       if (typeof json !== 'number' || !Number.isFinite(json) || Object.is(json, -0)) throw new PartialDecodeError(fn, json);
@@ -88,6 +89,7 @@ function chosenAggregator(fn: AggregateFunction, sign: 1 | -1): Aggregator<Chose
     mergeInto: (into, from) => fold(into, from.best),
     result: (state) => (state.best === null ? null : JSON.parse(state.best.text)),
     encode: (state): Json => (state.best === null ? null : [state.best.t, JSON.parse(state.best.text) as Json]),
+    encodeText: (state) => (state.best === null ? 'null' : `[${state.best.t},${restringified(state.best.text)}]`),
     decode(json) {
       if (json === null) return { best: null };
       if (!Array.isArray(json) || json.length !== 2 || !Number.isSafeInteger(json[0]) || isMissing(json[1])) throw new PartialDecodeError(fn, json);
@@ -102,3 +104,12 @@ function chosenAggregator(fn: AggregateFunction, sign: 1 | -1): Aggregator<Chose
 
 export const FIRST = chosenAggregator('FIRST', 1);
 export const LAST = chosenAggregator('LAST', -1);
+
+/**
+ * JSON.stringify(JSON.parse(text)) of a canonical text (canonical.ts): the text itself for a scalar, whose
+ * canonical text is its JSON.stringify; parsed and stringified for a list or an object, where JSON.parse
+ * puts integer-like keys first.
+ */
+function restringified(text: string): string {
+  return text[0] === '{' || text[0] === '[' ? JSON.stringify(JSON.parse(text)) : text;
+}

@@ -106,13 +106,15 @@ export function sketchQuantile(s: Sketch, q: number): number | null {
   if (n === 0) return null;
   const rank = Math.floor(q * (n - 1));
   let seen = 0;
-  for (const i of [...s.neg.keys()].sort((a, b) => b - a)) {
+  const neg = sortedIndices(s.neg);
+  for (let k = neg.length - 1; k >= 0; k--) {
+    const i = neg[k]!;
     seen += s.neg.get(i)!;
     if (seen > rank) return -bucketValue(i);
   }
   seen += s.zero;
   if (seen > rank) return 0;
-  for (const i of [...s.pos.keys()].sort((a, b) => a - b)) {
+  for (const i of sortedIndices(s.pos)) {
     seen += s.pos.get(i)!;
     if (seen > rank) return bucketValue(i);
   }
@@ -123,12 +125,29 @@ type Flat = number[];
 
 function flatten(side: Map<number, number>): Flat {
   const out: Flat = [];
-  for (const i of [...side.keys()].sort((a, b) => a - b)) out.push(i, side.get(i)!);
+  for (const i of sortedIndices(side)) out.push(i, side.get(i)!);
   return out;
 }
 
 export function sketchEncode(s: Sketch): [Flat, number, Flat] {
   return [flatten(s.neg), s.zero, flatten(s.pos)];
+}
+
+/**
+ * One side's bucket indices ascending. Indices are integers in [MIN_INDEX, MAX_INDEX], so an Int32Array
+ * holds them and sorts them natively: a comparator function called from `sort` was most of the time it
+ * took to encode a busy sketch (a few hundred buckets).
+ */
+function sortedIndices(side: Map<number, number>): Int32Array {
+  const indices = new Int32Array(side.size);
+  let k = 0;
+  for (const i of side.keys()) indices[k++] = i;
+  return indices.sort();
+}
+
+/** JSON.stringify(sketchEncode(s)): V8 stringifies an array of numbers faster than code joining them. */
+export function sketchEncodeText(s: Sketch): string {
+  return JSON.stringify(sketchEncode(s));
 }
 
 function unflatten(flat: unknown): Map<number, number> | undefined {
