@@ -148,8 +148,11 @@ class Sandbox {
           throw new Error(`${t.path}: ${error instanceof Error ? error.message : String(error)}`);
         });
         const fn = (await module.namespace.get('default', { reference: true })) as ivm.Reference;
-        await callApi(api, 'register', [t.name, fn.derefInto()]);
-        fn.release();
+        try {
+          await callApi(api, 'register', [t.name, fn.derefInto()]);
+        } finally {
+          fn.release();
+        }
       }
       await callApi(api, 'seal', []);
       const run = (await api.get('run', { reference: true })) as ivm.Reference;
