@@ -1,0 +1,145 @@
+/**
+ * The materializer's JavaScript per commit, without the services: for comparing two versions of the code
+ * on a machine whose speed drifts more between whole-bench runs than most changes move it.
+ *
+ *   node bench/commit-js.ts [TREE …]     (default: this repository; e.g. a `git worktree` of the commit before)
+ *   CHECK=1 node bench/commit-js.ts A B  only compares what each tree sends to the stores (a digest)
+ *
+ * Each round folds the bench's own transactions (bench/materializer-fixture.ts: 10 commits of 25,000,
+ * 5,000 users, 300 merchants) through each tree's commitOffline and its online pieces, as
+ * `skewless materialize` does, with a fresh piece cache per round. The SQL goes to a fake transaction that
+ * answers the few statements whose rows the commit reads (offsets, archive marks, rows inserted), and the
+ * Redis calls are only encoded (ioredis's Command). What it counts: the main thread's CPU time
+ * (process.threadCpuUsage) over the last 8 commits of each round, per event, so neither V8's collector
+ * threads nor the databases add their noise. Trees alternate round by round, in one process; the table
+ * gives each tree's median. A change of a few percent shows here when the full bench (bench/materializer.ts)
+ * cannot tell it from the machine.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { ROOT } from './paths.ts';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
+const COMMITS = 10;
+const PER_COMMIT = 25_000;
+/** Commits per round left out of the figure: the first ones compile the code and fill the piece cache. */
+const WARM_COMMITS = 2;
+const WRITES_PER_CALL = 100;
+
+// ioredis's command encoding, which its public API only reaches through a connection.
+const Command = createRequire(path.join(ROOT, 'package.json'))('ioredis/built/Command.js').default as new (name: string, args: unknown[]) => { toWritable(socket: unknown): string | Buffer };
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- each tree's modules are loaded by path, untyped */
+interface Tree {
+  readonly root: string;
+  readonly registry: any;
+  readonly m: Record<'decode' | 'commit' | 'batch' | 'cache' | 'pieces' | 'fixture', any>;
+}
+
+async function load(root: string): Promise<Tree> {
+  const from = (file: string) => import(path.join(root, file));
+  const [config, load, decode, commit, batch, cache, pieces, fixture] = await Promise.all(
+    ['src/config/config.ts', 'src/registry/load.ts', 'src/materializer/decode.ts', 'src/materializer/commit.ts', 'src/materializer/batch.ts', 'src/materializer/piece-cache.ts', 'src/stores/online-pieces.ts', 'bench/materializer-fixture.ts'].map(from),
+  );
+  const loaded = await load.loadRegistry(config.resolveConfig({ schemaDir: path.join(root, 'schema'), transformsDir: path.join(root, 'transforms') }, {}));
+  if (!loaded.ok) throw new Error(`${root}: the registry does not load`);
+  return { root, registry: loaded.registry, m: { decode, commit, batch, cache, pieces, fixture } };
+}
+
+/** Array literals as materializer-tables.ts writes them (`{"a","b"}`, `{1,2}`): enough for the keys it sends. */
+const textArray = (literal: string) => [...literal.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+const numberArray = (literal: string) => literal.slice(1, -1).split(',').map(Number);
+
+/** Stores whose transaction answers what commitOffline reads back, and nothing else. */
+function fakeStores() {
+  const offsets = new Map<string, number>();
+  const rows = (topics: string[], partitions: number[], next: (id: string) => number) => topics.map((topic, i) => ({ topic, partition: partitions[i], next_offset: next(`${topic}/${partitions[i]}`) }));
+  const tx = {
+    async query(sql: string, params: any[] = []): Promise<unknown[]> {
+      if (sql.startsWith('select topic, partition, next_offset from skewless.consumer_offsets')) return rows(params[1], params[2], (id) => offsets.get(id) ?? 0);
+      if (sql.startsWith('select topic, partition, next_offset from skewless.archive_marks')) return rows(params[1], params[2], () => 0);
+      if (sql.startsWith('update skewless.consumer_offsets')) {
+        (params[1] as string[]).forEach((topic, i) => offsets.set(`${topic}/${params[2][i]}`, params[3][i]));
+        return [];
+      }
+      // New tile and slice rows: all inserted.
+      if (sql.includes('(entity_key, width, tile_start, partial, version)') && sql.includes('on conflict do nothing returning')) {
+        const [keys, widths, starts] = [textArray(params[0]), numberArray(params[1]), numberArray(params[2])];
+        return keys.map((entity_key, i) => ({ entity_key, width: widths[i], tile_start: starts[i] }));
+      }
+      // Everything else, the saves at the cached version among them, answers "nothing left over".
+      return [];
+    },
+    copyBinary: async (_target: string, data: Uint8Array) => data.length,
+  };
+  return { offline: { transaction: async (fn: (t: typeof tx) => Promise<unknown>) => fn(tx) } };
+}
+
+interface Message {
+  readonly value: string;
+  readonly timestampMs: number;
+}
+
+/** One round of COMMITS commits; main-thread µs per event of the counted ones. `digest`: fed what goes to the stores. */
+async function round(tree: Tree, commits: readonly Message[][], digest?: ReturnType<typeof createHash>): Promise<number> {
+  const { decode, commit, batch, cache, pieces } = tree.m;
+  const route = { kind: 'source', source: tree.registry.sources.find((s: any) => s.name === 'Transaction') };
+  const stores = fakeStores();
+  const pieceCache = new cache.PieceCache(cache.DEFAULT_PIECE_CACHE_ROWS);
+  let micros = 0;
+  let events = 0;
+  let offset = 0;
+  for (let c = 0; c < commits.length; c++) {
+    const started = process.threadCpuUsage();
+    const messages = commits[c]!.map((m, i) => ({ topic: 'transactions', partition: i % 3, offset: offset + Math.floor(i / 3), value: m.value, timestampMs: m.timestampMs }));
+    const decoded = messages.map((m) => decode.decodeMessage(tree.registry, route, m));
+    const committed = await commit.commitOffline(tree.registry, stores, 'commit-js', messages, decoded, batch.DEFAULT_TIME_BOUNDS, Date.now(), pieceCache);
+    const owed = await committed.online();
+    for (let i = 0; i < owed.pieces.length; i += WRITES_PER_CALL) {
+      const writes = owed.pieces.slice(i, i + WRITES_PER_CALL);
+      const keys = writes.flatMap((w: any) => [w.entityKey, pieces.eventsKey(w.entityKey)]);
+      new Command('evalsha', ['0'.repeat(40), keys.length, ...keys, ...pieces.piecesScriptArgs(pieces.piecesHeader(writes[0]), writes)]).toWritable(null);
+    }
+    const used = process.threadCpuUsage(started);
+    if (digest !== undefined) {
+      for (const w of owed.pieces) {
+        digest.update(`${w.view}|${w.entityKey}`);
+        for (const f of w.fields) digest.update(`${f.name}=${f.value}`);
+        for (const e of w.events) digest.update(`${e.time}:${e.member}`);
+      }
+    }
+    offset += Math.ceil(messages.length / 3);
+    if (c >= WARM_COMMITS) {
+      micros += used.user + used.system;
+      events += messages.length;
+    }
+  }
+  return micros / events;
+}
+
+const trees = await Promise.all((process.argv.length > 2 ? process.argv.slice(2) : [ROOT]).map((root) => load(path.resolve(root))));
+const sentAt = Date.now();
+const commits: Message[][] = Array.from({ length: COMMITS }, (_, c) =>
+  trees[0]!.m.fixture.transactions('mbcommitjs', c * PER_COMMIT, PER_COMMIT).map((m: any) => ({ value: m.value as string, timestampMs: sentAt })),
+);
+
+if (process.env.CHECK === '1') {
+  for (const tree of trees) {
+    const digest = createHash('sha256');
+    await round(tree, commits, digest);
+    console.log(`${tree.root}: ${digest.digest('hex')}`);
+  }
+} else {
+  const figures = trees.map(() => [] as number[]);
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which tree goes first.
+    for (let i = 0; i < trees.length; i++) {
+      const t = r % 2 === 0 ? i : trees.length - 1 - i;
+      figures[t]!.push(await round(trees[t]!, commits));
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log('| tree | main-thread CPU per event, median | rounds |\n| --- | --- | --- |');
+  trees.forEach((tree, i) => console.log(`| ${tree.root} | ${median(figures[i]!).toFixed(2)} µs | ${figures[i]!.map((x) => x.toFixed(1)).join(', ')} |`));
+}
