@@ -31,8 +31,9 @@ export interface Aggregator<S = unknown> {
   /**
    * Exactly `JSON.stringify(encode(state))`, built as text where that saves building the JSON value first:
    * the materializer serialises every tile and slice row it merges at every commit, and for a growing set
-   * or sketch the array `encode` builds, then stringifies, was most of that work. Every aggregator has
-   * it (not optional): objects of one shape keep the fold's calls to `add` monomorphic.
+   * or sketch the array `encode` builds, then stringifies, was most of that work. Required rather than
+   * optional, so that callers need no fallback; where text saves nothing it is JSON.stringify(encode).
+   * Return a flat string (`join`), not a long `+` chain: a rope is copied flat again by every writer.
    */
   encodeText(state: S): string;
   /** The partial an encoding stands for; throws PartialDecodeError for anything `encode` cannot produce. */
