@@ -9,7 +9,8 @@
  * 5,000 users, 300 merchants) through each tree's commitOffline and its online pieces, as
  * `skewless materialize` does, with a fresh piece cache per round. The SQL goes to a fake transaction that
  * answers the few statements whose rows the commit reads (offsets, archive marks, rows inserted), and the
- * Redis calls are only encoded (ioredis's Command). What it counts: the main thread's CPU time
+ * Redis writes go through the product's RedisOnlineStore.writePieces to a client that only encodes each
+ * script call (ioredis's Command) instead of sending it. What it counts: the main thread's CPU time
  * (process.threadCpuUsage) over the last 8 commits of each round, per event, so neither V8's collector
  * threads nor the databases add their noise. Trees alternate round by round, in one process; the table
  * gives each tree's median. A change of a few percent shows here when the full bench (bench/materializer.ts)
@@ -25,7 +26,6 @@ const COMMITS = 10;
 const PER_COMMIT = 25_000;
 /** Commits per round left out of the figure: the first ones compile the code and fill the piece cache. */
 const WARM_COMMITS = 2;
-const WRITES_PER_CALL = 100;
 
 // ioredis's command encoding, which its public API only reaches through a connection.
 const Command = createRequire(path.join(ROOT, 'package.json'))('ioredis/built/Command.js').default as new (name: string, args: unknown[]) => { toWritable(socket: unknown): string | Buffer };
@@ -34,17 +34,31 @@ const Command = createRequire(path.join(ROOT, 'package.json'))('ioredis/built/Co
 interface Tree {
   readonly root: string;
   readonly registry: any;
-  readonly m: Record<'decode' | 'commit' | 'batch' | 'cache' | 'pieces' | 'fixture', any>;
+  readonly m: Record<'decode' | 'commit' | 'batch' | 'cache' | 'redis' | 'fixture', any>;
 }
 
 async function load(root: string): Promise<Tree> {
   const from = (file: string) => import(path.join(root, file));
-  const [config, load, decode, commit, batch, cache, pieces, fixture] = await Promise.all(
-    ['src/config/config.ts', 'src/registry/load.ts', 'src/materializer/decode.ts', 'src/materializer/commit.ts', 'src/materializer/batch.ts', 'src/materializer/piece-cache.ts', 'src/stores/online-pieces.ts', 'bench/materializer-fixture.ts'].map(from),
+  const [config, load, decode, commit, batch, cache, redis, fixture] = await Promise.all(
+    ['src/config/config.ts', 'src/registry/load.ts', 'src/materializer/decode.ts', 'src/materializer/commit.ts', 'src/materializer/batch.ts', 'src/materializer/piece-cache.ts', 'src/stores/redis/online.ts', 'bench/materializer-fixture.ts'].map(from),
   );
   const loaded = await load.loadRegistry(config.resolveConfig({ schemaDir: path.join(root, 'schema'), transformsDir: path.join(root, 'transforms') }, {}));
   if (!loaded.ok) throw new Error(`${root}: the registry does not load`);
-  return { root, registry: loaded.registry, m: { decode, commit, batch, cache, pieces, fixture } };
+  return { root, registry: loaded.registry, m: { decode, commit, batch, cache, redis, fixture } };
+}
+
+/**
+ * The tree's RedisOnlineStore, its connection closed at once, whose pieces script calls are encoded as
+ * ioredis would send them and answered "nothing written". Arguments are flattened as ioredis's Command does.
+ */
+async function encodingOnlineStore(tree: Tree): Promise<{ writePieces(writes: unknown[]): Promise<unknown[]> }> {
+  const store = new tree.m.redis.RedisOnlineStore('redis://127.0.0.1:1');
+  await store.close();
+  store.client.skewlessWritePieces = async (keyCount: number, ...rest: unknown[]) => {
+    new Command('evalsha', ['0'.repeat(40), keyCount, ...rest.flat()]).toWritable(null);
+    return new Array(keyCount / 2).fill(0);
+  };
+  return store;
 }
 
 /** Array literals as materializer-tables.ts writes them (`{"a","b"}`, `{1,2}`): enough for the keys it sends. */
@@ -83,7 +97,8 @@ interface Message {
 
 /** One round of COMMITS commits; main-thread µs per event of the counted ones. `digest`: fed what goes to the stores. */
 async function round(tree: Tree, commits: readonly Message[][], digest?: ReturnType<typeof createHash>): Promise<number> {
-  const { decode, commit, batch, cache, pieces } = tree.m;
+  const { decode, commit, batch, cache } = tree.m;
+  const online = await encodingOnlineStore(tree);
   const route = { kind: 'source', source: tree.registry.sources.find((s: any) => s.name === 'Transaction') };
   const stores = fakeStores();
   const pieceCache = new cache.PieceCache(cache.DEFAULT_PIECE_CACHE_ROWS);
@@ -96,11 +111,9 @@ async function round(tree: Tree, commits: readonly Message[][], digest?: ReturnT
     const decoded = messages.map((m) => decode.decodeMessage(tree.registry, route, m));
     const committed = await commit.commitOffline(tree.registry, stores, 'commit-js', messages, decoded, batch.DEFAULT_TIME_BOUNDS, Date.now(), pieceCache);
     const owed = await committed.online();
-    for (let i = 0; i < owed.pieces.length; i += WRITES_PER_CALL) {
-      const writes = owed.pieces.slice(i, i + WRITES_PER_CALL);
-      const keys = writes.flatMap((w: any) => [w.entityKey, pieces.eventsKey(w.entityKey)]);
-      new Command('evalsha', ['0'.repeat(40), keys.length, ...keys, ...pieces.piecesScriptArgs(pieces.piecesHeader(writes[0]), writes)]).toWritable(null);
-    }
+    const answers = await online.writePieces(owed.pieces);
+    // An answer that is an error means the call reached the closed connection, not the encoder.
+    if (answers.some((a) => a instanceof Error)) throw new Error(`${tree.root}: a pieces write was not encoded: ${answers.find((a) => a instanceof Error)}`);
     const used = process.threadCpuUsage(started);
     if (digest !== undefined) {
       for (const w of owed.pieces) {
