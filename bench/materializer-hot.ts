@@ -1,9 +1,9 @@
 /**
  * Online reads of busy entities, after the materializer run: the same merchants' `merchant_baseline`
  * (30 d windows, 1 d hop: 24-minute slices) read through the gateway's own path (onlineFrame, a fresh
- * ServingContext per read) next to the raw Redis round trip for the same keys (HGETALL of the entity's
- * hash and ZRANGEBYSCORE of the raw events of T's slice, pipelined), in the same process, one after the
- * other. The busiest merchant holds thousands of raw events online, all in T's slice here: the gap
+ * ServingContext per read) next to the raw Redis round trip for the same data (HGETALL of the entity's
+ * hash and MGET of the buckets holding the raw events of T's slice, pipelined), in the same process, one
+ * after the other. The busiest merchant holds thousands of raw events online, all in T's slice here: the gap
  * between the two columns is the gateway folding them (docs/materializer.md#hot-entities).
  */
 import { onlineKey } from '../src/features/keys.ts';
@@ -15,7 +15,7 @@ import { createServingContext } from '../src/serving/context.ts';
 import type { Limits } from '../src/serving/context.ts';
 import { onlineFrame } from '../src/serving/online-frame.ts';
 import type { Stores } from '../src/stores/open.ts';
-import { eventsKey } from '../src/stores/online-pieces.ts';
+import { bucketMembers, eventBucketKeys, parseOnlineEvent } from '../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../src/stores/redis/online.ts';
 import type { Section } from './benchmark.ts';
 import { POPULATION } from './materializer-fixture.ts';
@@ -32,30 +32,31 @@ export async function measureHotReads(registry: Registry, stores: Stores, limits
   const merchants = [0, 1, 50, POPULATION.merchants - 1].map((m) => `${id}-m${m}`);
   // T: the end of the second of the busiest merchant's newest event, so that T's second is full of its
   // events, as it would be under live traffic (the run's events were produced a minute or more ago).
-  const [, newest] = await redis.zrange(eventsKey(onlineKey('Merchant', merchants[0]!, VIEW)), '-1', '-1', 'WITHSCORES');
-  if (newest === undefined) throw new Error(`${merchants[0]} holds no raw events online after the run`);
-  const asOf = floorHop(Number(newest), 1000) + 999;
+  let newest = -Infinity;
+  for (const member of await heldEvents(redis, onlineKey('Merchant', merchants[0]!, VIEW))) newest = Math.max(newest, parseOnlineEvent(member)!.time);
+  if (newest === -Infinity) throw new Error(`${merchants[0]} holds no raw events online after the run`);
+  const asOf = floorHop(newest, 1000) + 999;
   // The raw events the gateway asks for at T: those of T's slice (24 minutes for this view's 1 d hop).
   const range = eventRangeAt(registry.view(VIEW) as AggregationView, asOf);
   const rows: string[][] = [];
   for (const merchant of merchants) {
     const key = onlineKey('Merchant', merchant, VIEW);
-    const [fields, held] = await Promise.all([redis.hlen(key), redis.zcard(eventsKey(key))]);
+    const [fields, held] = await Promise.all([redis.hlen(key), heldEvents(redis, key).then((members) => members.length)]);
     let events = 0;
     const gateway = await timed(async () => {
       const frame = await onlineFrame(createServingContext({ registry, stores, limits, now: () => asOf }), { features: [VIEW], entities: [{ merchant_id: merchant }] });
       if (frame.errors.length > 0) throw new Error(`reading ${merchant}: ${frame.errors[0]!.message}`);
     });
     const raw = await timed(async () => {
-      const [, members] = await Promise.all([redis.hgetall(key), redis.zrangebyscore(eventsKey(key), range.from, `(${range.to}`)]);
-      events += members.length;
+      const [, buckets] = await Promise.all([redis.hgetall(key), redis.mget(eventBucketKeys(key, range))]);
+      events += bucketMembers([], buckets).length;
     });
     rows.push([merchant.slice(id.length + 1), fields.toLocaleString('en-US'), held.toLocaleString('en-US'), (events / READS).toFixed(1), ms(gateway.p50), ms(gateway.p99), ms(raw.p50), ms(raw.p99), times(ratio(gateway.p50, raw.p50))]);
   }
   return {
     title: `Busy entities: online reads of ${VIEW} after the run`,
     text: [
-      `Per merchant, ${READS} reads through onlineFrame (fresh ServingContext each), then ${READS} raw reads of the same keys (HGETALL of the hash, ZRANGEBYSCORE of the raw events of T's slice, pipelined), ` +
+      `Per merchant, ${READS} reads through onlineFrame (fresh ServingContext each), then ${READS} raw reads of the same data (HGETALL of the hash, MGET of the buckets holding the raw events of T's slice, each member taken once; pipelined; the gateway also asks for the sorted set earlier versions kept, empty here), ` +
         `all at T = ${new Date(asOf).toISOString()}, the end of the second of m0's newest event (so that T's second holds a busy merchant's events, as under live traffic). ` +
         "Merchants are skewed: m0 is the busiest. The run's events span about 5 minutes of event time, all inside one 24-minute slice, so a read folds nearly every raw event the merchant holds: the cost a view with a long hop has for busy entities (docs/materializer.md#hot-entities).",
     ],
@@ -64,6 +65,12 @@ export async function measureHotReads(registry: Registry, stores: Stores, limits
       rows,
     },
   };
+}
+
+/** Every raw event an entity's hash holds online, each once: its buckets' members. */
+async function heldEvents(redis: RedisOnlineStore['client'], hash: string): Promise<string[]> {
+  const keys = await redis.keys(`${hash.replace(/[*?[\]\\]/g, '\\$&')}:events:*`);
+  return bucketMembers([], keys.length === 0 ? [] : await redis.mget(keys));
 }
 
 async function timed(read: () => Promise<void>): Promise<LatencySummary> {

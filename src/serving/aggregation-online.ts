@@ -19,11 +19,11 @@ import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
-import { headSliceWidths, rawEventsFrom } from '../features/aggregate/tiles.ts';
+import { headSliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
-import type { OnlinePieces } from '../stores/types.ts';
+import type { EventRange, OnlinePieces } from '../stores/types.ts';
 import type { ViewValue } from './value-at.ts';
 
 interface FeaturePlan {
@@ -65,8 +65,8 @@ function viewPlan(view: AggregationView): ViewPlan {
 }
 
 /** The raw events a read of the view at T folds: those of T's finest slice, over its features. */
-export function eventRangeAt(view: AggregationView, asOf: number): { readonly from: number; readonly to: number } {
-  return { from: rawEventsFrom(view, asOf), to: asOf };
+export function eventRangeAt(view: AggregationView, asOf: number): EventRange {
+  return { from: rawEventsFrom(view, asOf), to: asOf, bucketMs: rawEventBucketWidth(view) };
 }
 
 export function aggregationValueAt(view: AggregationView, entry: OnlinePieces, asOf: number): ViewValue {

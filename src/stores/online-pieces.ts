@@ -1,41 +1,50 @@
 /**
  * How an aggregation view is kept online: per (view, entity), one hash under the same key a row view's
- * record would have (`{Entity:key}:view`, so an entity's views share a Redis Cluster slot) and one sorted
- * set beside it (`{Entity:key}:view:events`), holding the pieces the gateway needs to finalise any window
- * at T ≈ now (see features/aggregate/tiles.ts):
+ * record would have (`{Entity:key}:view`, so an entity's views share a Redis Cluster slot) and, beside it,
+ * its recent raw events in buckets of time (`{Entity:key}:view:events:<width>:<start>`), holding the pieces
+ * the gateway needs to finalise any window at T ≈ now (see features/aggregate/tiles.ts):
  *
- *   hash   T:<width>:<start>    a tile [start, start + width)                  <version>|{feature: partial, …}
- *          S:<width>:<start>    a slice of a head tile, of one level           <version>|{feature: partial, …}
- *          P                    when the hash was last pruned (epoch ms)
- *   set    <time>:<topic>/<partition>/<offset>|<JSON of the fields read>       one recent raw event, scored by its time
+ *   hash    T:<width>:<start>    a tile [start, start + width)                  <version>|{feature: partial, …}
+ *           S:<width>:<start>    a slice of a head tile, of one level           <version>|{feature: partial, …}
+ *           P                    when the hash was last pruned (epoch ms)
+ *   bucket  the raw events dated in [start, start + width), each as <time>:<topic>/<partition>/<offset>|<JSON
+ *           of the fields read> followed by a newline, in the order they were written
  *
  * A tile or slice field holds every feature of one piece group (the view's features with one hop, or
  * whose head tiles are split into slices of one width), exactly as the PostgreSQL row holds them: one field
  * per piece rather than one per feature and piece, so a write sends (and the store keeps) a few times
  * fewer fields.
  *
- * Why raw events in a sorted set: they are kept for the clock slack (2 minutes), but a read at T needs
- * only those of T's finest slice (features/aggregate/tiles.ts), which a range by score returns without
- * the rest. Earlier versions kept them in the hash (`E:<time>:<position>`): the gateway still folds such
- * fields, and writes prune them as they age out.
+ * Why raw events in buckets: a read at T folds only those of T's finest slice (rawEventsFrom), which lie
+ * in at most two buckets of the view's widest finest slice (rawEventBucketWidth), most often in one. A
+ * write appends an entity's new events to each bucket as one string (APPEND), and a bucket expires by
+ * itself once no T ≥ now − slack can read it, so nothing prunes events. Earlier versions kept them in a
+ * sorted set (`{Entity:key}:view:events`, scored by time), and before that in the hash (`E:<time>:<position>`):
+ * a sorted set costs Redis a skiplist and dictionary entry per event, and the script a Lua string per
+ * member and score: with buckets, Redis's CPU per event in the bench fell from 9.3–10.0 µs to 3.4–3.8
+ * (docs/benchmarks.md). The gateway still reads both older forms, and writes prune them as they age out,
+ * so an upgrade loses no event.
  *
  * Why a hash of pieces rather than one value: a batch touches a few tiles of an entity, and each is written
  * with its absolute merged partial as committed in PostgreSQL, not by re-sending the whole state.
  *
- * Writes are absolute and idempotent, yet safe in any order: a tile or slice carries the version its
- * PostgreSQL row got at that merge (incremented by every merge), and a field is written only when absent
- * or older. Two materializers writing one merchant's tiles in either order, a replay, or a rebuild from
- * PostgreSQL all leave the newest partial. A raw event never changes: adding it twice adds nothing.
+ * Writes are idempotent, yet safe in any order: a tile or slice carries the version its PostgreSQL row got
+ * at that merge (incremented by every merge), and a field is written only when absent or older. Two
+ * materializers writing one merchant's tiles in either order, a replay, or a rebuild from PostgreSQL all
+ * leave the newest partial. A raw event never changes, and its position (topic, partition, offset) names
+ * it: appended twice (an outbox replay, a restart's re-sync, a rebuild), it is read once, for the reader
+ * takes each member once (bucketMembers). The copy costs memory only until the bucket expires.
  *
- * Pruning keeps both bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack can
- * read (per group: tiles before its retention, slices before its head tiles; events before the slack)
- * and pieces of widths no group has any more. Fields in the per-feature layout of Skewless before 0.8
- * (`T:<feature>:<start>`) are left for `skewless rebuild-online` to replace (the gateway refuses to read
- * a hash that still has them: ONLINE_LAYOUT_OUTDATED). Both keys also expire once no window could reach
- * their newest piece, so an entity that goes quiet leaves nothing behind. A missing hash reads as no
- * events, which is exactly what every window holds by then.
+ * Pruning keeps the hash bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack can
+ * read (per group: tiles before its retention, slices before its head tiles; events of earlier layouts
+ * before the slack) and pieces of widths no group has any more. Fields in the per-feature layout of
+ * Skewless before 0.8 (`T:<feature>:<start>`) are left for `skewless rebuild-online` to replace (the gateway
+ * refuses to read a hash that still has them: ONLINE_LAYOUT_OUTDATED). The hash also expires once no window
+ * could reach its newest piece, so an entity that goes quiet leaves nothing behind. A missing hash reads as
+ * no events, which is exactly what every window holds by then.
  */
-import type { OnlineKey } from './types.ts';
+import { floorHop } from '../features/windows.ts';
+import type { EventRange, OnlineKey } from './types.ts';
 
 export type PieceKind = 'T' | 'S' | 'E';
 
@@ -53,13 +62,16 @@ export interface PruneBounds {
   readonly everyMs: number;
   /** Per kind and width (a group's tiles, a group's slices): pieces starting before `from` go. Widths not listed go entirely. */
   readonly pieces: readonly { readonly kind: 'T' | 'S'; readonly width: number; readonly from: number }[];
-  /** Raw events dated before this go. */
+  /** Raw events dated before this go (those of the sorted set earlier versions kept). */
   readonly eventFrom: number;
+  /** The width of the buckets raw events are kept in (rawEventBucketWidth). */
+  readonly eventBucketMs: number;
+  /** A bucket expires this long after its end, by the writer's clock: once no T ≥ now − slack reads it. */
+  readonly eventKeepMs: number;
   /**
-   * The hash and its events expire at least this long after their last write, and at most `everyMs`
-   * longer (0: never), ms. Their expiry is set when a write prunes and when it creates the events' set,
-   * not at every write (with the prune time read along with the fields, Redis spent 27.2 instead of
-   * 28.9 µs per hash write in a harness, docs/benchmarks.md).
+   * The hash expires at least this long after its last write, and at most `everyMs` longer (0: never),
+   * ms. Its expiry is set when a write prunes, not at every write (with the prune time read along with
+   * the fields, Redis spent 27.2 instead of 28.9 µs per hash write in a harness, docs/benchmarks.md).
    */
   readonly expireMs: number;
 }
@@ -82,8 +94,32 @@ export const PRUNED_AT = 'P';
 
 export const tileField = (width: number, start: number): string => `T:${width}:${start}`;
 export const sliceField = (width: number, start: number): string => `S:${width}:${start}`;
-/** The sorted set of an aggregation hash's raw events. */
+/** The sorted set earlier versions kept an aggregation hash's raw events in: still read and pruned. */
 export const eventsKey = (hashKey: string): string => `${hashKey}:events`;
+/** The bucket of an aggregation hash's raw events dated in [start, start + width). */
+export const eventBucketKey = (hashKey: string, width: number, start: number): string => `${hashKey}:events:${width}:${start}`;
+
+/** The buckets holding raw events dated in [from, to), buckets `width` wide: most often one, at most two for a read. */
+export function eventBucketKeys(hashKey: string, range: EventRange): string[] {
+  const keys: string[] = [];
+  for (let start = floorHop(range.from, range.bucketMs); start < range.to; start += range.bucketMs) keys.push(eventBucketKey(hashKey, range.bucketMs, start));
+  return keys;
+}
+
+/**
+ * Each member of the given buckets (and of an earlier version's sorted set) once: a member written twice
+ * is one event, for its position names it. A bucket's text is its members, each followed by a newline
+ * (JSON text has none of its own; a topic name cannot hold one).
+ */
+export function bucketMembers(legacy: readonly string[], buckets: readonly (string | null)[]): string[] {
+  const seen = new Set<string>(legacy);
+  for (const text of buckets) {
+    if (text === null) continue;
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) seen.add(text.slice(start, end));
+  }
+  return [...seen];
+}
 
 /**
  * The parts as one flat string. `+` and template literals build a rope (a tree of the parts), and ioredis
@@ -202,42 +238,86 @@ export function piecesHeader(write: PiecesWrite): string {
   return header;
 }
 
+/** A write's raw events of one bucket: its start, its expiry from now (ms), its members each followed by a newline. */
+export interface EventBucket {
+  readonly start: number;
+  readonly ttl: number;
+  readonly text: string;
+}
+
 /**
- * The arguments of WRITE_PIECES_LUA after its keys (a hash and its events' set per write, in order), for
- * writes sharing `header`: per write, its number of fields, the (name, value) pairs, its number of
- * events, the (time, member) pairs.
+ * A write's raw events by bucket, buckets in the order of their first event. A bucket that would already
+ * have expired (a replay of old events) is left out: no read can reach it.
  */
-export function piecesScriptArgs(header: string, writes: readonly PiecesWrite[]): (string | number)[] {
+export function eventBuckets(write: PiecesWrite): EventBucket[] {
+  const { eventBucketMs: width, eventKeepMs: keep, now } = write.prune;
+  const members = new Map<number, string[]>();
+  // An entity's events of one write most often share a bucket: a lookup only where the bucket changes.
+  let start = NaN;
+  let list: string[] = [];
+  for (const event of write.events) {
+    const at = floorHop(event.time, width);
+    if (at !== start) {
+      start = at;
+      let found = members.get(at);
+      if (found === undefined) members.set(at, (found = []));
+      list = found;
+    }
+    list.push(event.member);
+  }
+  const out: EventBucket[] = [];
+  for (const [at, list] of members) {
+    const ttl = at + width + keep - now;
+    if (ttl <= 0) continue;
+    list.push('');
+    out.push({ start: at, ttl, text: list.join('\n') });
+  }
+  return out;
+}
+
+/**
+ * The keys and arguments of one WRITE_PIECES_LUA call for writes sharing `header`, each with its hash's
+ * key. KEYS per write: its hash, the sorted set of earlier versions, its buckets. ARGV: the header, then
+ * per write its number of fields, the (name, value) pairs, its number of buckets, the (expiry, text) pairs.
+ */
+export function piecesScriptCall(header: string, writes: readonly { readonly hash: string; readonly write: PiecesWrite }[]): { keys: string[]; args: (string | number)[] } {
+  const keys: string[] = [];
   const args: (string | number)[] = [header];
-  for (const write of writes) {
+  for (const { hash, write } of writes) {
+    keys.push(hash, eventsKey(hash));
     args.push(write.fields.length);
     for (const field of write.fields) args.push(field.name, field.value);
-    args.push(write.events.length);
-    for (const event of write.events) args.push(event.time, event.member);
+    const buckets = write.events.length === 0 ? [] : eventBuckets(write);
+    args.push(buckets.length);
+    for (const bucket of buckets) {
+      keys.push(eventBucketKey(hash, write.prune.eventBucketMs, bucket.start));
+      args.push(bucket.ttl, bucket.text);
+    }
   }
-  return args;
+  return { keys, args };
 }
 
 /** Fields per HMGET and per HSET inside WRITE_PIECES_LUA: well under what Lua's `unpack` can spread (about 8,000 values). */
 const FIELDS_PER_REDIS_CALL = 1000;
 
 /**
- * Lua for pieces writes, atomic per hash, any number of hashes per call. KEYS per write its hash then its
- * events' set; ARGV[1] the header (piecesHeader), then per write: its number of fields n, n (field, value)
- * pairs, its number of events m, m (time, member) pairs. Same rules as applyPiecesWrite. Returns, per
- * write, the number of fields written. Epoch ms and versions fit exactly in Lua's doubles.
+ * Lua for pieces writes, atomic per hash, any number of hashes per call (piecesScriptCall gives its keys and
+ * arguments). Same rules as applyPiecesWrite. Returns, per write, the number of fields written. Epoch ms
+ * and versions fit exactly in Lua's doubles.
  */
 export const WRITE_PIECES_LUA = `
 local nowText, every, expireText, eventFrom, dropOutdated, ruleText = string.match(ARGV[1], '^(%-?%d+) (%d+) (%d+) (%-?%d+) ([01])(.*)$')
 local now, expire = tonumber(nowText), tonumber(expireText)
 every, eventFrom, dropOutdated = tonumber(every), tonumber(eventFrom), dropOutdated == '1'
--- Set when a write prunes (at most every \`every\` ms) or creates the events' set: at least \`expire\` after any write.
+-- Set when a write prunes (at most every \`every\` ms): at least \`expire\` after any write.
 local ttl = string.format('%.0f', expire + every)
 local rules = nil
 local results = {}
 local a = 2
-for k = 1, #KEYS / 2 do
-  local key, events = KEYS[2 * k - 1], KEYS[2 * k]
+local k = 1
+while k <= #KEYS do
+  local key, events = KEYS[k], KEYS[k + 1]
+  k = k + 2
   local last = a + 1 + 2 * tonumber(ARGV[a])
   a = a + 1
   local written = 0
@@ -268,13 +348,15 @@ for k = 1, #KEYS / 2 do
     if #set > 0 then redis.call('HSET', key, unpack(set)) end
     a = stop
   end
-  last = a + 1 + 2 * tonumber(ARGV[a])
+  -- Raw events: appended to their buckets. A bucket this write creates gets its expiry; one that exists
+  -- keeps the one it got then.
+  local buckets = tonumber(ARGV[a])
   a = a + 1
-  local created = a < last and redis.call('EXISTS', events) == 0
-  while a < last do
-    local stop = math.min(last, a + ${2 * FIELDS_PER_REDIS_CALL})
-    redis.call('ZADD', events, unpack(ARGV, a, stop - 1))
-    a = stop
+  for b = 1, buckets do
+    local text = ARGV[a + 1]
+    if redis.call('APPEND', KEYS[k], text) == #text then redis.call('PEXPIRE', KEYS[k], ARGV[a]) end
+    k = k + 1
+    a = a + 2
   end
   if dropOutdated then
     for _, name in ipairs(redis.call('HKEYS', key)) do
@@ -299,16 +381,12 @@ for k = 1, #KEYS / 2 do
         if from == nil or (start and start < from) then redis.call('HDEL', key, name) end
       end
     end
+    -- The sorted set of earlier versions empties (and so goes) as its events age out.
     redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. eventFrom)
     redis.call('HSET', key, '${PRUNED_AT}', nowText)
-    if expire > 0 then
-      redis.call('PEXPIRE', key, ttl)
-      redis.call('PEXPIRE', events, ttl)
-    end
-  elseif created and expire > 0 then
-    redis.call('PEXPIRE', events, ttl)
+    if expire > 0 then redis.call('PEXPIRE', key, ttl) end
   end
-  results[k] = written
+  results[#results + 1] = written
 end
 return results
 `;

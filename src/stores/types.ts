@@ -37,6 +37,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Raw events dated in [from, to), kept in buckets of `bucketMs` (online-pieces.ts). */
+export interface EventRange {
+  readonly from: number;
+  readonly to: number;
+  readonly bucketMs: number;
+}
+
 /** Identifies one (view, entity) in the online store. */
 export interface OnlineKey {
   readonly view: string;
@@ -46,8 +53,11 @@ export interface OnlineKey {
   readonly entityKey: string;
   /** An aggregation view's pieces (online-pieces.ts) rather than a row view's record. */
   readonly pieces?: boolean;
-  /** For an aggregation view's read: the raw events wanted, dated in [from, to); none when absent. */
-  readonly eventRange?: { readonly from: number; readonly to: number };
+  /**
+   * For an aggregation view's read: the raw events wanted, dated in [from, to), and the width of the
+   * buckets the writer keeps them in (online-pieces.ts); none when absent.
+   */
+  readonly eventRange?: EventRange;
 }
 
 /** The newest row of one view for one entity: its timestamps and every feature value. */

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { onlineKey } from '../../src/features/keys.ts';
-import { encodePiece, eventsKey, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
-import type { PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
+import { encodePiece, eventBucketKey, eventsKey, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
+import type { OnlineEvent, PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { serviceUrl } from '../helpers/services.ts';
 import { onlineStoreContract } from './online-store.contract.ts';
@@ -18,13 +18,21 @@ onlineStoreContract('Redis (real server)', {
 });
 
 /**
- * The pieces script sets a hash's and its events' expiry only when it prunes or creates the events' set,
- * not at every write: every key it leaves must still expire, at least expireMs after the last write.
+ * Redis's own layout (online-pieces.ts): the hash's expiry is set only when a write prunes, raw events go
+ * to buckets that expire by themselves, and the sorted set earlier versions kept is still read and pruned.
  */
-describe('Redis pieces expiry', () => {
+describe('Redis pieces expiry and event buckets', () => {
   const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
-  const [EVERY, EXPIRE, HOP] = [60_000, 86_400_000, 600_000];
-  const prune = (now: number, eventFrom: number): PruneBounds => ({ now, everyMs: EVERY, pieces: [{ kind: 'T', width: HOP, from: now - 3_600_000 }], eventFrom, expireMs: EXPIRE });
+  const [EVERY, EXPIRE, HOP, BUCKET, SLACK] = [60_000, 86_400_000, 600_000, 300_000, 120_000];
+  const prune = (now: number, eventFrom: number): PruneBounds => ({
+    now,
+    everyMs: EVERY,
+    pieces: [{ kind: 'T', width: HOP, from: now - 3_600_000 }],
+    eventFrom,
+    eventBucketMs: BUCKET,
+    eventKeepMs: BUCKET + SLACK,
+    expireMs: EXPIRE,
+  });
   let store: RedisOnlineStore;
   let redis: Redis;
   before(async () => {
@@ -37,48 +45,84 @@ describe('Redis pieces expiry', () => {
     redis.disconnect();
   });
 
-  const write = (entityKey: string, now: number, eventFrom: number, fields: boolean, offsets: number[]): PiecesWrite => ({
+  const event = (time: number, offset: number) => onlineEvent(time, { topic: 't', partition: 0, offset }, `{"n":${offset}}`);
+  const write = (entityKey: string, now: number, eventFrom: number, fields: boolean, events: OnlineEvent[]): PiecesWrite => ({
     view: 'agg_expiry',
     entity: 'User',
     entityKey,
     pieces: true,
     fields: fields ? [{ name: tileField(HOP, now - (now % HOP)), value: encodePiece(now, '{}') }] : [],
-    events: offsets.map((offset) => onlineEvent(now, { topic: 't', partition: 0, offset }, '{}')),
+    events,
     prune: prune(now, eventFrom),
   });
-  const ttls = async (entityKey: string): Promise<[hash: number, events: number]> => {
-    const hash = onlineKey('User', entityKey, 'agg_expiry');
-    return [await redis.pttl(hash), await redis.pttl(eventsKey(hash))];
+  const hashOf = (entityKey: string) => onlineKey('User', entityKey, 'agg_expiry');
+  const bucketOf = (entityKey: string, start: number) => eventBucketKey(hashOf(entityKey), BUCKET, start);
+  const read = async (entityKey: string, from: number, to: number) => {
+    const [entry] = await store.read([{ view: 'agg_expiry', entity: 'User', entityKey, pieces: true, eventRange: { from, to, bucketMs: BUCKET } }]);
+    assert.ok(entry !== null && entry !== undefined && 'events' in entry);
+    return [...entry.events].sort();
   };
-  const within = (ttl: number) => ttl > EXPIRE - 10_000 && ttl <= EXPIRE + EVERY;
+  /** A TTL set `ms` ago at most by this test (the store's clock runs on meanwhile). */
+  const about = (ttl: number, ms: number) => ttl > ms - 10_000 && ttl <= ms;
 
-  it('gives the hash and its events an expiry at their first write, of at least expireMs', async () => {
+  it('gives the hash an expiry of at least expireMs at its first write', async () => {
     const k = randomUUID();
-    assert.deepEqual(await store.writePieces([write(k, NOW, NOW - 10_000, true, [1])]), [1]);
-    const [hash, events] = await ttls(k);
-    assert.ok(within(hash) && within(events), `${hash} ${events}`);
+    assert.deepEqual(await store.writePieces([write(k, NOW, NOW - 10_000, true, [event(NOW - 1, 1)])]), [1]);
+    const ttl = await redis.pttl(hashOf(k));
+    assert.ok(ttl > EXPIRE - 10_000 && ttl <= EXPIRE + EVERY, String(ttl));
   });
 
-  it('gives an events set created between prunes an expiry too', async () => {
+  it("gives each bucket an expiry of a bucket and the slack past its end, kept by later appends", async () => {
     const k = randomUUID();
-    await store.writePieces([write(k, NOW, NOW - 10_000, true, [1])]);
-    // A prune a minute later drops every raw event: the set is gone.
-    await store.writePieces([write(k, NOW + EVERY, NOW + EVERY, false, [])]);
-    assert.equal((await ttls(k))[1], -2, 'the events set is deleted');
-    // Within the minute after, no prune: the set this write creates still gets an expiry.
-    await store.writePieces([write(k, NOW + EVERY + 1_000, NOW + EVERY, false, [2])]);
-    const [hash, events] = await ttls(k);
-    assert.ok(within(hash) && within(events), `${hash} ${events}`);
+    // NOW is a bucket start: events just before it fall in the bucket before.
+    await store.writePieces([write(k, NOW, NOW - 10_000, true, [event(NOW - 1, 1), event(NOW, 2), event(NOW + 1, 3)])]);
+    assert.ok(about(await redis.pttl(bucketOf(k, NOW - BUCKET)), BUCKET + SLACK), 'the bucket before NOW: its end is NOW');
+    assert.ok(about(await redis.pttl(bucketOf(k, NOW)), 2 * BUCKET + SLACK));
+    // A write a minute later appends to the bucket and leaves its expiry (set from its end, not this write).
+    await store.writePieces([write(k, NOW + 60_000, NOW - 10_000, false, [event(NOW + 60_000, 4)])]);
+    assert.ok(about(await redis.pttl(bucketOf(k, NOW)), 2 * BUCKET + SLACK), 'unchanged by the append');
+    assert.deepEqual(await read(k, NOW, NOW + BUCKET), [event(NOW, 2), event(NOW + 1, 3), event(NOW + 60_000, 4)].map((e) => e.member).sort());
   });
 
-  it('reads when the hash was pruned along with the fields, and prunes no more often than everyMs', async () => {
+  it('reads an event appended twice once, and leaves out a bucket no read can reach any more', async () => {
     const k = randomUUID();
-    const hash = onlineKey('User', k, 'agg_expiry');
-    await store.writePieces([write(k, NOW, NOW - 10_000, true, [1])]);
-    await store.writePieces([write(k, NOW + 1_000, NOW + 1_000, true, [2])]);
-    assert.equal(await redis.zcard(eventsKey(hash)), 2, 'not pruned within everyMs of the last prune');
-    await store.writePieces([write(k, NOW + EVERY, NOW + 1_000, true, [3])]);
-    assert.equal(await redis.zcard(eventsKey(hash)), 2, 'pruned a minute later: the event before eventFrom is gone');
+    const e = event(NOW - 1_000, 1);
+    await store.writePieces([write(k, NOW, NOW - 10_000, false, [e])]);
+    await store.writePieces([write(k, NOW, NOW - 10_000, false, [e, event(NOW - 900, 2)])]);
+    assert.equal((await redis.get(bucketOf(k, NOW - BUCKET)))!.split('\n').filter((m) => m === e.member).length, 2, 'appended twice');
+    assert.deepEqual(await read(k, NOW - 10_000, NOW), [e.member, event(NOW - 900, 2).member].sort());
+    // A replay of old events, written when their bucket has been expired for a while: nothing is created.
+    const old = randomUUID();
+    await store.writePieces([write(old, NOW, NOW - 10_000, false, [event(NOW - 2 * BUCKET - SLACK - 1, 1)])]);
+    assert.equal(await redis.exists(bucketOf(old, NOW - 3 * BUCKET)), 0);
+  });
+
+  it('reads the sorted set an earlier version kept, each event once, and prunes it as its events age out', async () => {
+    const k = randomUUID();
+    const [a, b] = [event(NOW - 2_000, 1), event(NOW - 1_000, 2)];
+    // As the version before buckets wrote them: scored by time.
+    await redis.zadd(eventsKey(hashOf(k)), a.time, a.member, b.time, b.member);
+    // This version writes b again (an outbox replay), and a new one.
+    const c = event(NOW - 500, 3);
+    await store.writePieces([write(k, NOW, NOW - 10_000, true, [b, c])]);
+    assert.deepEqual(await read(k, NOW - 10_000, NOW), [a, b, c].map((e) => e.member).sort());
+    // Only the range's part of the set is read.
+    assert.deepEqual((await read(k, NOW - 1_500, NOW)).filter((m) => m === a.member), []);
+    // The next prune (a minute on) drops the set's events before eventFrom.
+    await store.writePieces([write(k, NOW + EVERY, NOW - 1_500, false, [])]);
+    assert.deepEqual(await redis.zrange(eventsKey(hashOf(k)), '0', '-1'), [b.member]);
+  });
+
+  it('prunes the hash no more often than everyMs, reading when it last did along with the fields', async () => {
+    const k = randomUUID();
+    const hash = hashOf(k);
+    const old = tileField(HOP, NOW - 7_200_000);
+    await store.writePieces([write(k, NOW, NOW - 10_000, true, [])]);
+    await redis.hset(hash, old, encodePiece(1, '{}'));
+    await store.writePieces([write(k, NOW + 1_000, NOW - 10_000, true, [])]);
+    assert.equal(await redis.hexists(hash, old), 1, 'not pruned within everyMs of the last prune');
+    await store.writePieces([write(k, NOW + EVERY, NOW - 10_000, true, [])]);
+    assert.equal(await redis.hexists(hash, old), 0, 'pruned a minute later: the tile before its retention is gone');
     assert.equal(await redis.hget(hash, 'P'), String(NOW + EVERY));
   });
 });

@@ -27,7 +27,7 @@ import { onlineFrame } from '../../src/serving/online-frame.ts';
 import { onlineKeyOf } from '../../src/serving/value-at.ts';
 import { onlineKey } from '../../src/features/keys.ts';
 import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
-import { encodePiece, eventsKey, tileField } from '../../src/stores/online-pieces.ts';
+import { encodePiece, tileField } from '../../src/stores/online-pieces.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { random } from '../helpers/random.ts';
@@ -288,7 +288,9 @@ export function aggregationOnlineSuite(name: string, openStores: () => Promise<S
  */
 async function forget(stores: Stores, view: string, users: readonly string[]): Promise<Stores> {
   if (stores.online instanceof RedisOnlineStore) {
-    await stores.online.client.del(...users.flatMap((u) => [onlineKey('User', u, view), eventsKey(onlineKey('User', u, view))]));
+    const { client } = stores.online;
+    // The hash, and its raw events: buckets and the sorted set of earlier versions (`<hash>:events…`).
+    for (const hash of users.map((u) => onlineKey('User', u, view))) await client.del(hash, ...(await client.keys(`${hash.replace(/[*?[\]\\]/g, '\\$&')}:events*`)));
     return stores;
   }
   return { ...stores, online: new MemoryOnlineStore() };

@@ -125,17 +125,54 @@ export function rawEventWidth(window: Pick<Aggregation, 'hopMs' | 'sliceMs'>): n
   return headSliceWidths(window).at(-1) ?? window.hopMs;
 }
 
-const rawWidths = new WeakMap<object, readonly number[]>();
+type RawEventsView = { readonly features: readonly { readonly aggregation?: Pick<Aggregation, 'hopMs' | 'sliceMs'> | undefined }[] };
+
+/** Per view, worked out once: its features' distinct finest widths, the widest of them and the next. */
+interface RawWidths {
+  readonly widths: readonly number[];
+  readonly widest: number;
+  /** The widest below `widest`; 0 when all features share one. */
+  readonly next: number;
+}
+
+const rawWidths = new WeakMap<object, RawWidths>();
+
+function rawWidthsOf(view: RawEventsView): RawWidths {
+  let out = rawWidths.get(view);
+  if (out === undefined) {
+    const widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!)))];
+    const widest = Math.max(...widths);
+    rawWidths.set(view, (out = { widths, widest, next: Math.max(0, ...widths.filter((w) => w < widest)) }));
+  }
+  return out;
+}
 
 /**
  * Where the raw events a value at `at` folds begin, over all of a view's features: the start of the
  * earliest of their finest slices holding `at`. The gateway reads raw events from here; the materializer
  * keeps them from here at (its clock − slack). Each view's distinct widths are worked out once.
  */
-export function rawEventsFrom(view: { readonly features: readonly { readonly aggregation?: Pick<Aggregation, 'hopMs' | 'sliceMs'> | undefined }[] }, at: number): number {
-  let widths = rawWidths.get(view);
-  if (widths === undefined) rawWidths.set(view, (widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!)))]));
+export function rawEventsFrom(view: RawEventsView, at: number): number {
   let from = Infinity;
-  for (const width of widths) from = Math.min(from, floorHop(at, width));
+  for (const width of rawWidthsOf(view).widths) from = Math.min(from, floorHop(at, width));
   return from;
+}
+
+/**
+ * The width of the buckets a view's raw events are kept in online (stores/online-pieces.ts): its widest
+ * finest slice. rawEventsFrom(at) is then later than at − width, so the events a read folds lie in at most
+ * two buckets, most often in one.
+ */
+export function rawEventBucketWidth(view: RawEventsView): number {
+  return rawWidthsOf(view).widest;
+}
+
+/**
+ * How long after its end a bucket (rawEventBucketWidth) is still read, at most: a read at T starts at
+ * rawEventsFrom(T), which passes the bucket's end `end` once T reaches ceil_w(end) for every finest width
+ * w, before end + the widest w below the bucket's own (0 when the view has one width, for ceil of an
+ * aligned end is the end itself).
+ */
+export function rawEventBucketLinger(view: RawEventsView): number {
+  return rawWidthsOf(view).next;
 }

@@ -1,7 +1,7 @@
 import { SkewlessError } from '../../errors.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
-import { PIECES_WRITES_PER_CALL, WRITE_PIECES_LUA, eventsKey, piecesHeader, piecesScriptArgs } from '../online-pieces.ts';
+import { PIECES_WRITES_PER_CALL, WRITE_PIECES_LUA, bucketMembers, eventBucketKeys, eventsKey, piecesHeader, piecesScriptCall } from '../online-pieces.ts';
 import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
@@ -10,7 +10,6 @@ import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
   skewlessWritePieces(keyCount: number, keysThenArgs: (string | number)[]): Promise<number[]>;
-  skewlessWritePiecesOne(hash: string, events: string, args: (string | number)[]): Promise<number[]>;
 };
 
 /**
@@ -27,17 +26,18 @@ export class RedisOnlineStore implements OnlineStore {
 
   /** Hashes per pieces script call. */
   readonly #writesPerCall: number;
+  /** Key counts a cluster pieces command is defined for. */
+  readonly #clusterPiecesCommands = new Set<number>();
 
   constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
     this.mode = mode;
     this.#writesPerCall = mode === 'cluster' ? 1 : PIECES_WRITES_PER_CALL;
     const client = createRedisClient(url, mode, options);
     client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
-    // Any number of keys per call (the first argument says how many), on a standalone server. A cluster
-    // client routes a command by keys it knows the number of, so there one hash (and its events' set,
-    // in the same slot) goes per call.
+    // Any number of keys per call (the first argument says how many), on a standalone server. On a
+    // cluster, one hash (and its buckets, in the same slot) goes per call, by a command defined for its
+    // number of keys (#clusterPiecesCommand).
     client.defineCommand('skewlessWritePieces', { lua: WRITE_PIECES_LUA });
-    client.defineCommand('skewlessWritePiecesOne', { numberOfKeys: 2, lua: WRITE_PIECES_LUA });
     this.client = client as ScriptedClient;
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
     // report every failed reconnect as an unhandled error event.
@@ -69,8 +69,9 @@ export class RedisOnlineStore implements OnlineStore {
 
   /**
    * Row records and aggregation hashes together: one MGET (per entity on a cluster), and per hash one
-   * HGETALL and one ZRANGEBYSCORE of its events, all issued in this tick, so auto-pipelining writes them
-   * to each node at once.
+   * HGETALL, one MGET of the buckets holding the range's raw events and one ZRANGEBYSCORE of the sorted set
+   * earlier versions kept them in, all issued in this tick, so auto-pipelining writes them to each node
+   * at once.
    */
   async #readMixed(keys: readonly OnlineKey[], redisKeys: readonly string[]): Promise<OnlineEntry[]> {
     const out = new Array<OnlineEntry>(keys.length);
@@ -78,9 +79,15 @@ export class RedisOnlineStore implements OnlineStore {
     const reads: Promise<void>[] = [];
     keys.forEach((k, i) => {
       if (k.pieces !== true) return void records.push(i);
-      // The raw events of the range only: the set also holds the clock slack's, which a read at T does not fold.
+      // The buckets of the range only: others hold the clock slack's events, which a read at T does not fold.
       const range = k.eventRange;
-      const events = range === undefined ? Promise.resolve([]) : this.client.zrangebyscore(eventsKey(redisKeys[i]!), range.from, `(${range.to}`);
+      const hash = redisKeys[i]!;
+      const events =
+        range === undefined
+          ? Promise.resolve([])
+          : Promise.all([this.client.zrangebyscore(eventsKey(hash), range.from, `(${range.to}`), this.client.mget(eventBucketKeys(hash, range))]).then(([legacy, buckets]) =>
+              bucketMembers(legacy, buckets),
+            );
       reads.push(
         Promise.all([this.client.hgetall(redisKeys[i]!), events]).then(
           ([pieces, members]) => void (out[i] = { pieces, events: members }),
@@ -136,16 +143,14 @@ export class RedisOnlineStore implements OnlineStore {
     });
     await Promise.all(
       pending.map(({ header, indexes }) => {
-        const batch = indexes.map((i) => writes[i]!);
-        const keys = batch.flatMap((w) => {
-          const hash = onlineKey(w.entity, w.entityKey, w.view);
-          return [hash, eventsKey(hash)];
-        });
-        const args = piecesScriptArgs(header, batch);
+        const { keys, args } = piecesScriptCall(
+          header,
+          indexes.map((i) => ({ hash: onlineKey(writes[i]!.entity, writes[i]!.entityKey, writes[i]!.view), write: writes[i]! })),
+        );
         // The arguments go as one array, which ioredis flattens into the command, never spread into a call:
-        // a commit with a busy entity's events can give a call more arguments than a JavaScript call takes,
-        // and ioredis's auto-pipelining spreads them once more (a RangeError there crashed the process).
-        const call = this.#writesPerCall === 1 ? this.client.skewlessWritePiecesOne(keys[0]!, keys[1]!, args) : this.client.skewlessWritePieces(keys.length, [...keys, ...args]);
+        // a commit with many hashes can give a call more arguments than a JavaScript call takes, and
+        // ioredis's auto-pipelining spreads them once more (a RangeError there crashed the process).
+        const call = this.mode === 'cluster' ? this.#clusterPiecesCommand(keys.length)(...keys, args) : this.client.skewlessWritePieces(keys.length, [...keys, ...args]);
         return call.then(
           (written) => indexes.forEach((i, k) => (out[i] = Number(written[k]))),
           (error: unknown) => indexes.forEach((i) => (out[i] = unavailable(error))),
@@ -153,6 +158,21 @@ export class RedisOnlineStore implements OnlineStore {
       }),
     );
     return out;
+  }
+
+  /**
+   * The pieces script for a call of `keyCount` keys on a cluster, defined at its first use. A cluster client
+   * routes a script by its first argument, which must then be a key: with the number of keys given when the
+   * command is defined, it is (ioredis sends that number itself).
+   */
+  #clusterPiecesCommand(keyCount: number): (...keysThenArgs: (string | (string | number)[])[]) => Promise<number[]> {
+    const name = `skewlessWritePieces${keyCount}`;
+    if (!this.#clusterPiecesCommands.has(keyCount)) {
+      this.client.defineCommand(name, { numberOfKeys: keyCount, lua: WRITE_PIECES_LUA });
+      this.#clusterPiecesCommands.add(keyCount);
+    }
+    const client = this.client as unknown as Record<string, (...keysThenArgs: (string | (string | number)[])[]) => Promise<number[]>>;
+    return client[name]!.bind(this.client);
   }
 
   /**

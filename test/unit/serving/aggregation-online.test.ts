@@ -31,7 +31,11 @@ describe('aggregation values online: raw events in the hash and in the set', () 
     const late = at(4, 1000, T);
     const withLate = aggregationValueAt(view, { pieces: Object.fromEntries([...Object.entries(pieces), legacy(late)]), events }, T);
     assert.deepEqual(withLate.values, { n: 3, total: 111 });
-    assert.deepEqual(eventRangeAt(view, T), { from: Date.UTC(2026, 10, 21, 12, 0, 30), to: T }, "a 1m hop's raw events are those of T's second");
+    // One dated before the range (a store may return the rest of the range's buckets): skipped too.
+    const before = at(5, 10_000, Date.UTC(2026, 10, 21, 12, 0, 29, 999));
+    const withBefore = aggregationValueAt(view, { pieces, events: [...events, onlineEvent(before.time, before.position, before.json).member] }, T);
+    assert.deepEqual(withBefore.values, { n: 3, total: 111 });
+    assert.deepEqual(eventRangeAt(view, T), { from: Date.UTC(2026, 10, 21, 12, 0, 30), to: T, bucketMs: 1000 }, "a 1m hop's raw events are those of T's second, in buckets of a second");
   });
 
   it('answers a raw event it cannot read with ONLINE_VALUE_CORRUPT, for this entity only', async () => {

@@ -1,0 +1,105 @@
+/**
+ * Raw events online in buckets (stores/online-pieces.ts): which bucket each event goes to and for how long,
+ * which buckets a read asks for, and each member read once.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { rawEventBucketLinger, rawEventBucketWidth, rawEventsFrom } from '../../../src/features/aggregate/tiles.ts';
+import type { AggregationView } from '../../../src/registry/types.ts';
+import { bucketMembers, eventBucketKey, eventBucketKeys, eventBuckets, onlineEvent, piecesScriptCall } from '../../../src/stores/online-pieces.ts';
+import type { PiecesWrite } from '../../../src/stores/online-pieces.ts';
+import { registryFromSdl } from '../../helpers/repos.ts';
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+const [W, KEEP] = [300_000, 420_000];
+const event = (time: number, offset: number) => onlineEvent(time, { topic: 't', partition: 1, offset }, `{"i":${offset}}`);
+const write = (events: ReturnType<typeof event>[], now = NOW): PiecesWrite => ({
+  view: 'v',
+  entity: 'User',
+  entityKey: 'u1',
+  pieces: true,
+  fields: [],
+  events,
+  prune: { now, everyMs: 60_000, pieces: [], eventFrom: now - KEEP, eventBucketMs: W, eventKeepMs: KEEP, expireMs: 86_400_000 },
+});
+
+describe('event buckets', () => {
+  it('groups a write by bucket, members in order, each followed by a newline, with an expiry from the bucket end', () => {
+    const [a, b, c, d] = [event(NOW - 1, 1), event(NOW, 2), event(NOW - 2, 3), event(NOW + W, 4)];
+    const buckets = eventBuckets(write([a, b, c, d]));
+    assert.deepEqual(buckets, [
+      { start: NOW - W, ttl: KEEP, text: `${a.member}\n${c.member}\n` },
+      { start: NOW, ttl: W + KEEP, text: `${b.member}\n` },
+      { start: NOW + W, ttl: 2 * W + KEEP, text: `${d.member}\n` },
+    ]);
+  });
+
+  it('leaves out a bucket that has expired by the writer clock, and only that one', () => {
+    // The bucket before NOW − W ended at NOW − W: it lasts until NOW − W + KEEP.
+    const late = NOW - W + KEEP;
+    const buckets = eventBuckets(write([event(NOW - W - 1, 1), event(NOW - 1, 2)], late));
+    assert.deepEqual(
+      buckets.map((b) => [b.start, b.ttl]),
+      [[NOW - W, W]],
+    );
+    assert.deepEqual(eventBuckets(write([event(NOW - 1, 2)], late + W)), []);
+  });
+
+  it('gives the script one key per bucket after the hash and the earlier sorted set, in the order of the arguments', () => {
+    const { keys, args } = piecesScriptCall('H', [
+      { hash: 'h1', write: write([event(NOW - 1, 1), event(NOW, 2)]) },
+      { hash: 'h2', write: write([]) },
+    ]);
+    assert.deepEqual(keys, ['h1', 'h1:events', eventBucketKey('h1', W, NOW - W), eventBucketKey('h1', W, NOW), 'h2', 'h2:events']);
+    assert.deepEqual(args, ['H', 0, 2, KEEP, `${event(NOW - 1, 1).member}\n`, W + KEEP, `${event(NOW, 2).member}\n`, 0, 0]);
+  });
+
+  it('reads the buckets a range touches: one when it starts on a bucket, two across a boundary', () => {
+    assert.deepEqual(eventBucketKeys('h', { from: NOW, to: NOW + 5, bucketMs: W }), [eventBucketKey('h', W, NOW)]);
+    assert.deepEqual(eventBucketKeys('h', { from: NOW - 1, to: NOW + 5, bucketMs: W }), [eventBucketKey('h', W, NOW - W), eventBucketKey('h', W, NOW)]);
+    assert.deepEqual(eventBucketKeys('h', { from: NOW - 1, to: NOW, bucketMs: W }), [eventBucketKey('h', W, NOW - W)], 'to is excluded');
+  });
+
+  it('reads each member once, from buckets and the sorted set alike', () => {
+    const [a, b, c] = [event(NOW - 3, 1).member, event(NOW - 2, 2).member, event(NOW - 1, 3).member];
+    assert.deepEqual(bucketMembers([a], [`${a}\n${b}\n${b}\n`, null, `${c}\n${a}\n`]), [a, b, c]);
+    assert.deepEqual(bucketMembers([], [null, '']), []);
+  });
+
+  it("makes a view's widest finest slice its bucket width, so a read's events lie in at most two buckets", async () => {
+    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type W @featureView(entity: "User", source: "Tx", name: "w") {
+        n: Int! @aggregate(fn: COUNT, window: "1d", hop: "1h", slice: "5m")
+        last: Float @aggregate(fn: LAST, of: "amount", window: "7d", hop: "1d", slice: "24m")
+      }`);
+    const view = registry.view('w') as AggregationView;
+    const [width, linger] = [rawEventBucketWidth(view), rawEventBucketLinger(view)];
+    assert.deepEqual([width, linger], [24 * 60_000, 5 * 60_000]);
+    // Over a day of instants, every 7 seconds: the range from rawEventsFrom to T spans one or two buckets
+    // (none when T starts every finest slice, so that the range is empty), each still there at T: a
+    // bucket lasts `linger` past its end (the slack aside, which covers a gateway clock behind the writer's).
+    const counts = new Set<number>();
+    for (let t = NOW; t < NOW + 86_400_000; t += 7_000) {
+      const from = rawEventsFrom(view, t);
+      const keys = eventBucketKeys('h', { from, to: t, bucketMs: width });
+      assert.ok(from === t ? keys.length === 0 : keys.length >= 1 && keys.length <= 2, `${t}: ${keys.length}`);
+      for (const key of keys) assert.ok(t < Number(key.slice(key.lastIndexOf(':') + 1)) + width + linger, `${t}: ${key} expired`);
+      counts.add(keys.length);
+    }
+    assert.deepEqual([...counts].sort(), [0, 1, 2]);
+  });
+
+  it('keeps a bucket no longer than its end (and the slack) when all features share one finest width', async () => {
+    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type W @featureView(entity: "User", source: "Tx", name: "w") {
+        n: Int! @aggregate(fn: COUNT, window: "1d", hop: "1h", slice: "5m")
+        total: Float! @aggregate(fn: SUM, of: "amount", window: "2h", hop: "1h", slice: "5m")
+      }`);
+    const view = registry.view('w') as AggregationView;
+    assert.deepEqual([rawEventBucketWidth(view), rawEventBucketLinger(view)], [5 * 60_000, 0]);
+    // A read at any T inside a bucket starts at the bucket's start: the one before is never read again.
+    for (let t = NOW + 1; t < NOW + 3_600_000; t += 7_001) assert.equal(rawEventsFrom(view, t), Math.floor(t / 300_000) * 300_000);
+  });
+});
