@@ -16,16 +16,15 @@
  * Memory per entity and aggregation view in the online store, at most: per tile group (the features of one
  * hop), window/hop + 2 tiles for its longest window (plus tiles dated ahead by the allowed future skew);
  * per slice level, the slices of two head tiles or slices of the level above (2 × hop ÷ slice at the first
- * level, 120 with the default slice; ≤ 2 × 60 below it); and the raw events of the last bucket (the view's
- * widest finest slice) plus the slack (2 minutes: kept for a gateway whose clock lags, not read) and, when
- * the view's features have finest slices of several widths, the next widest of them; each event once more
- * for every replay that wrote it again (an outbox flush, a restart's re-sync, a rebuild), until its bucket
- * expires. Each tile or slice holds one partial
+ * level, 120 with the default slice; ≤ 2 × 60 below it); and the raw events of the buckets a read at any
+ * T ≥ now − slack may reach (online-pieces.ts, bucketExpiry): the last finest slice plus the slack (2
+ * minutes: kept for a gateway whose clock lags, not read) when the view's features share their finest
+ * width, up to the widest of them plus a bucket and the slack otherwise. Each tile or slice holds one partial
  * per feature of its group (moments ~100 bytes, HLL ≤ 16 KiB, a percentile sketch ~16 bytes per occupied
  * bucket, COUNT_DISTINCT its distinct values). Pruning runs at most once per `PRUNE_EVERY_MS` per entity,
  * so up to that much more may linger.
  */
-import { rawEventBucketLinger, rawEventBucketWidth, rawEventsFrom, viewRetainFrom } from '../features/aggregate/tiles.ts';
+import { rawEventBucketWidth, rawEventWidths, rawEventsFrom, viewRetainFrom } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView } from '../registry/types.ts';
 import { encodePiece, onlineEvent, sliceField, tileField } from '../stores/online-pieces.ts';
@@ -68,17 +67,15 @@ export function pruneBounds(view: AggregationView, now: number): PruneBounds {
   let reach = 0;
   for (const f of view.features) reach = Math.max(reach, f.aggregation!.windowMs + 2 * f.aggregation!.hopMs);
   const pieces = [...groupBounds(view, now)].map(([g, from]) => ({ kind: g.kind === 'tile' ? ('T' as const) : ('S' as const), width: g.widthMs, from }));
-  // A read at T ≥ now − slack folds events from rawEventsFrom(T) on: a bucket stays readable until that
-  // passes its end, rawEventBucketLinger after it at most.
-  const eventBucketMs = rawEventBucketWidth(view);
   // Past expireMs after its last write, no window at any T reaches an entity's newest piece.
   return {
     now,
     everyMs: PRUNE_EVERY_MS,
     pieces,
     eventFrom: eventFrom(view, now),
-    eventBucketMs,
-    eventKeepMs: rawEventBucketLinger(view) + ONLINE_CLOCK_SLACK_MS,
+    eventBucketMs: rawEventBucketWidth(view),
+    eventWidths: rawEventWidths(view),
+    eventSlackMs: ONLINE_CLOCK_SLACK_MS,
     expireMs: reach + 2 * ONLINE_CLOCK_SLACK_MS,
   };
 }

@@ -161,7 +161,8 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     if (!key.ok) continue;
     writeOf(key.key).events.push(rawOnlineEvent(view, event.eventTs, event, event.fields));
   }
-  return [...writes].map(([key, { fields, events }]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields, events, prune: bounds }));
+  // Read back from PostgreSQL: the online store may hold some of these events already (online-pieces.ts).
+  return [...writes].map(([key, { fields, events }]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields, events, prune: bounds, replay: true }));
 }
 
 /**

@@ -16,9 +16,9 @@
  * fewer fields.
  *
  * Why raw events in buckets: a read at T folds only those of T's finest slice (rawEventsFrom), which lie
- * in at most two buckets of the view's widest finest slice (rawEventBucketWidth), most often in one. A
- * write appends an entity's new events to each bucket as one string (APPEND), and a bucket expires by
- * itself once no T ≥ now − slack can read it, so nothing prunes events. Earlier versions kept them in a
+ * in a few buckets (rawEventBucketWidth: the view's finest slice, so one bucket when its features share
+ * it). A write appends an entity's new events to each bucket as one string (APPEND), and a bucket expires
+ * by itself once no T ≥ now − slack can read it (bucketExpiry), so nothing prunes events. Earlier versions kept them in a
  * sorted set (`{Entity:key}:view:events`, scored by time), and before that in the hash (`E:<time>:<position>`):
  * a sorted set costs Redis a skiplist and dictionary entry per event, and the script a Lua string per
  * member and score: with buckets, Redis's CPU per event in the bench fell from 9.3–10.0 µs to 3.4–3.8
@@ -32,8 +32,10 @@
  * at that merge (incremented by every merge), and a field is written only when absent or older. Two
  * materializers writing one merchant's tiles in either order, a replay, or a rebuild from PostgreSQL all
  * leave the newest partial. A raw event never changes, and its position (topic, partition, offset) names
- * it: appended twice (an outbox replay, a restart's re-sync, a rebuild), it is read once, for the reader
- * takes each member once (bucketMembers). The copy costs memory only until the bucket expires.
+ * it. A commit appends only events no commit had archived before; a write rebuilt from PostgreSQL (an
+ * outbox flush, a restart's re-sync, a rebuild, a backfill: `replay`) appends only those its buckets lack.
+ * Should an event still be held twice (in a bucket and the sorted set of an earlier version), the reader
+ * takes it once (bucketMembers).
  *
  * Pruning keeps the hash bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack can
  * read (per group: tiles before its retention, slices before its head tiles; events of earlier layouts
@@ -66,8 +68,10 @@ export interface PruneBounds {
   readonly eventFrom: number;
   /** The width of the buckets raw events are kept in (rawEventBucketWidth). */
   readonly eventBucketMs: number;
-  /** A bucket expires this long after its end, by the writer's clock: once no T ≥ now − slack reads it. */
-  readonly eventKeepMs: number;
+  /** The view's finest widths (rawEventWidths): when reads stop reaching a bucket (bucketExpiry). */
+  readonly eventWidths: readonly number[];
+  /** How far behind the writer's clock a read's T may be (ONLINE_CLOCK_SLACK_MS). */
+  readonly eventSlackMs: number;
   /**
    * The hash expires at least this long after its last write, and at most `everyMs` longer (0: never),
    * ms. Its expiry is set when a write prunes, not at every write (with the prune time read along with
@@ -76,7 +80,7 @@ export interface PruneBounds {
   readonly expireMs: number;
 }
 
-/** A raw event kept online: its time (the score) and its member, `<time>:<position>|<json>`. */
+/** A raw event kept online: its time and its member, `<time>:<position>|<json>`. */
 export interface OnlineEvent {
   readonly time: number;
   readonly member: string;
@@ -88,6 +92,11 @@ export interface PiecesWrite extends OnlineKey {
   readonly prune: PruneBounds;
   /** Also delete fields of the per-feature layout of earlier versions (`skewless rebuild-online` sets it). */
   readonly dropOutdated?: boolean;
+  /**
+   * The events were read back from PostgreSQL (an outbox flush, a rebuild, a backfill), so a bucket may
+   * already hold some: only those it lacks are appended.
+   */
+  readonly replay?: boolean;
 }
 
 export const PRUNED_AT = 'P';
@@ -107,18 +116,21 @@ export function eventBucketKeys(hashKey: string, range: EventRange): string[] {
 }
 
 /**
- * Each member of the given buckets (and of an earlier version's sorted set) once: a member written twice
- * is one event, for its position names it. A bucket's text is its members, each followed by a newline
- * (JSON text has none of its own; a topic name cannot hold one).
+ * Each event of the given buckets (and of an earlier version's sorted set) once: two members with one
+ * `<time>:<position>` are one event, whose inputs may differ only if the view's changed between the two
+ * writes (the later is kept). A bucket's text is its members, each followed by a newline (JSON text has
+ * none of its own; a topic name cannot hold one).
  */
 export function bucketMembers(legacy: readonly string[], buckets: readonly (string | null)[]): string[] {
-  const seen = new Set<string>(legacy);
+  const byEvent = new Map<string, string>();
+  const add = (member: string) => byEvent.set(member.slice(0, member.indexOf('|')), member);
+  for (const member of legacy) add(member);
   for (const text of buckets) {
     if (text === null) continue;
     let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) seen.add(text.slice(start, end));
+    for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) add(text.slice(start, end));
   }
-  return [...seen];
+  return [...byEvent.values()];
 }
 
 /**
@@ -129,7 +141,7 @@ export function bucketMembers(legacy: readonly string[], buckets: readonly (stri
  */
 const flat = (...parts: (string | number)[]): string => parts.join('');
 
-/** A raw event as the sorted set keeps it; its position makes the member unique. */
+/** A raw event as a bucket keeps it; its position makes the member unique. */
 export const onlineEvent = (time: number, position: { readonly topic: string; readonly partition: number; readonly offset: number }, json: string): OnlineEvent => ({
   time,
   member: flat(time, ':', position.topic, '/', position.partition, '/', position.offset, '|', json),
@@ -238,6 +250,18 @@ export function piecesHeader(write: PiecesWrite): string {
   return header;
 }
 
+/**
+ * When a bucket [start, start + width) stops being read, by the writer's clock: once every T ≥ now − slack
+ * starts its raw events (rawEventsFrom: the earliest of the view's finest slices holding T) at or after
+ * the bucket's end, that is from the first start of each finest width at or after the end, plus the slack.
+ */
+export function bucketExpiry(prune: PruneBounds, start: number): number {
+  const end = start + prune.eventBucketMs;
+  let at = end;
+  for (const width of prune.eventWidths) at = Math.max(at, floorHop(end - 1, width) + width);
+  return at + prune.eventSlackMs;
+}
+
 /** A write's raw events of one bucket: its start, its expiry from now (ms), its members each followed by a newline. */
 export interface EventBucket {
   readonly start: number;
@@ -250,7 +274,7 @@ export interface EventBucket {
  * have expired (a replay of old events) is left out: no read can reach it.
  */
 export function eventBuckets(write: PiecesWrite): EventBucket[] {
-  const { eventBucketMs: width, eventKeepMs: keep, now } = write.prune;
+  const { eventBucketMs: width, now } = write.prune;
   const members = new Map<number, string[]>();
   // An entity's events of one write most often share a bucket: a lookup only where the bucket changes.
   let start = NaN;
@@ -267,7 +291,7 @@ export function eventBuckets(write: PiecesWrite): EventBucket[] {
   }
   const out: EventBucket[] = [];
   for (const [at, list] of members) {
-    const ttl = at + width + keep - now;
+    const ttl = bucketExpiry(write.prune, at) - now;
     if (ttl <= 0) continue;
     list.push('');
     out.push({ start: at, ttl, text: list.join('\n') });
@@ -278,7 +302,8 @@ export function eventBuckets(write: PiecesWrite): EventBucket[] {
 /**
  * The keys and arguments of one WRITE_PIECES_LUA call for writes sharing `header`, each with its hash's
  * key. KEYS per write: its hash, the sorted set of earlier versions, its buckets. ARGV: the header, then
- * per write its number of fields, the (name, value) pairs, its number of buckets, the (expiry, text) pairs.
+ * per write its number of fields, the (name, value) pairs, its number of buckets (negative for a replay),
+ * the (expiry, text) pairs.
  */
 export function piecesScriptCall(header: string, writes: readonly { readonly hash: string; readonly write: PiecesWrite }[]): { keys: string[]; args: (string | number)[] } {
   const keys: string[] = [];
@@ -288,7 +313,7 @@ export function piecesScriptCall(header: string, writes: readonly { readonly has
     args.push(write.fields.length);
     for (const field of write.fields) args.push(field.name, field.value);
     const buckets = write.events.length === 0 ? [] : eventBuckets(write);
-    args.push(buckets.length);
+    args.push(write.replay === true ? -buckets.length : buckets.length);
     for (const bucket of buckets) {
       keys.push(eventBucketKey(hash, write.prune.eventBucketMs, bucket.start));
       args.push(bucket.ttl, bucket.text);
@@ -349,12 +374,23 @@ while k <= #KEYS do
     a = stop
   end
   -- Raw events: appended to their buckets. A bucket this write creates gets its expiry; one that exists
-  -- keeps the one it got then.
+  -- keeps the one it got then. A replay (a negative count) appends only the events a bucket lacks, each
+  -- named by what precedes the '|' of its member: <time>:<topic>/<partition>/<offset>.
   local buckets = tonumber(ARGV[a])
+  local replay = buckets < 0
   a = a + 1
-  for b = 1, buckets do
+  for b = 1, math.abs(buckets) do
     local text = ARGV[a + 1]
-    if redis.call('APPEND', KEYS[k], text) == #text then redis.call('PEXPIRE', KEYS[k], ARGV[a]) end
+    local held = replay and redis.call('GET', KEYS[k])
+    if held then
+      local have, missing = {}, {}
+      for name in string.gmatch(held, '([^|\\n]*)|[^\\n]*\\n') do have[name] = true end
+      for member, name in string.gmatch(text, '(([^|\\n]*)|[^\\n]*\\n)') do
+        if not have[name] then missing[#missing + 1] = member end
+      end
+      text = table.concat(missing)
+    end
+    if #text > 0 and redis.call('APPEND', KEYS[k], text) == #text then redis.call('PEXPIRE', KEYS[k], ARGV[a]) end
     k = k + 1
     a = a + 2
   end

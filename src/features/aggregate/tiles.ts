@@ -127,12 +127,16 @@ export function rawEventWidth(window: Pick<Aggregation, 'hopMs' | 'sliceMs'>): n
 
 type RawEventsView = { readonly features: readonly { readonly aggregation?: Pick<Aggregation, 'hopMs' | 'sliceMs'> | undefined }[] };
 
-/** Per view, worked out once: its features' distinct finest widths, the widest of them and the next. */
+/**
+ * Reads fetch at most this many buckets more than one (rawEventBucketWidth): a view whose finest widths
+ * lie far apart (1 s and 1 h) gets buckets of its widest over this, not thousands per read.
+ */
+const MAX_BUCKETS_PER_WIDEST = 16;
+
+/** Per view, worked out once: its features' distinct finest widths, and its raw-event bucket width. */
 interface RawWidths {
   readonly widths: readonly number[];
-  readonly widest: number;
-  /** The widest below `widest`; 0 when all features share one. */
-  readonly next: number;
+  readonly bucket: number;
 }
 
 const rawWidths = new WeakMap<object, RawWidths>();
@@ -141,8 +145,8 @@ function rawWidthsOf(view: RawEventsView): RawWidths {
   let out = rawWidths.get(view);
   if (out === undefined) {
     const widths = [...new Set(view.features.map((f) => rawEventWidth(f.aggregation!)))];
-    const widest = Math.max(...widths);
-    rawWidths.set(view, (out = { widths, widest, next: Math.max(0, ...widths.filter((w) => w < widest)) }));
+    const bucket = Math.max(Math.min(...widths), Math.ceil(Math.max(...widths) / MAX_BUCKETS_PER_WIDEST));
+    rawWidths.set(view, (out = { widths, bucket }));
   }
   return out;
 }
@@ -159,20 +163,18 @@ export function rawEventsFrom(view: RawEventsView, at: number): number {
 }
 
 /**
- * The width of the buckets a view's raw events are kept in online (stores/online-pieces.ts): its widest
- * finest slice. rawEventsFrom(at) is then later than at − width, so the events a read folds lie in at most
- * two buckets, most often in one.
+ * The width of the buckets a view's raw events are kept in online (stores/online-pieces.ts): its
+ * features' finest slice, or a sixteenth of the widest when that is wider. rawEventsFrom(at) is later than
+ * at − the widest, so a read's events lie in one bucket when all features share their finest width, and
+ * otherwise in at most widest ÷ bucket + 1 (six for the example's `user_txn_windows`, 5 m and 24 m).
+ * Finer buckets would mean more keys per read and per write; coarser ones, reads fetching more events
+ * than the range they fold.
  */
 export function rawEventBucketWidth(view: RawEventsView): number {
-  return rawWidthsOf(view).widest;
+  return rawWidthsOf(view).bucket;
 }
 
-/**
- * How long after its end a bucket (rawEventBucketWidth) is still read, at most: a read at T starts at
- * rawEventsFrom(T), which passes the bucket's end `end` once T reaches ceil_w(end) for every finest width
- * w, before end + the widest w below the bucket's own (0 when the view has one width, for ceil of an
- * aligned end is the end itself).
- */
-export function rawEventBucketLinger(view: RawEventsView): number {
-  return rawWidthsOf(view).next;
+/** A view's distinct finest widths (rawEventWidth of each feature). */
+export function rawEventWidths(view: RawEventsView): readonly number[] {
+  return rawWidthsOf(view).widths;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SkewlessError } from '../../errors.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { WRITE_IF_NEWER_LUA, decodeRecord, encodeRecord } from '../online-encoding.ts';
@@ -6,6 +7,9 @@ import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
 import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
+
+/** The pieces script's SHA1, as EVALSHA names it. */
+const PIECES_SHA = createHash('sha1').update(WRITE_PIECES_LUA).digest('hex');
 
 type ScriptedClient = RedisClient & {
   skewlessWriteIfNewer(key: string, eventTs: number, createdTs: number, value: string): Promise<number>;
@@ -26,8 +30,6 @@ export class RedisOnlineStore implements OnlineStore {
 
   /** Hashes per pieces script call. */
   readonly #writesPerCall: number;
-  /** Key counts a cluster pieces command is defined for. */
-  readonly #clusterPiecesCommands = new Set<number>();
 
   constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
     this.mode = mode;
@@ -35,8 +37,7 @@ export class RedisOnlineStore implements OnlineStore {
     const client = createRedisClient(url, mode, options);
     client.defineCommand('skewlessWriteIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER_LUA });
     // Any number of keys per call (the first argument says how many), on a standalone server. On a
-    // cluster, one hash (and its buckets, in the same slot) goes per call, by a command defined for its
-    // number of keys (#clusterPiecesCommand).
+    // cluster, one hash (and its buckets, in the same slot) per call, by EVALSHA itself (#clusterWritePieces).
     client.defineCommand('skewlessWritePieces', { lua: WRITE_PIECES_LUA });
     this.client = client as ScriptedClient;
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
@@ -82,8 +83,9 @@ export class RedisOnlineStore implements OnlineStore {
       // The buckets of the range only: others hold the clock slack's events, which a read at T does not fold.
       const range = k.eventRange;
       const hash = redisKeys[i]!;
+      // An empty range (T starts every finest slice) has no events, and MGET would refuse no keys.
       const events =
-        range === undefined
+        range === undefined || range.from >= range.to
           ? Promise.resolve([])
           : Promise.all([this.client.zrangebyscore(eventsKey(hash), range.from, `(${range.to}`), this.client.mget(eventBucketKeys(hash, range))]).then(([legacy, buckets]) =>
               bucketMembers(legacy, buckets),
@@ -150,7 +152,7 @@ export class RedisOnlineStore implements OnlineStore {
         // The arguments go as one array, which ioredis flattens into the command, never spread into a call:
         // a commit with many hashes can give a call more arguments than a JavaScript call takes, and
         // ioredis's auto-pipelining spreads them once more (a RangeError there crashed the process).
-        const call = this.mode === 'cluster' ? this.#clusterPiecesCommand(keys.length)(...keys, args) : this.client.skewlessWritePieces(keys.length, [...keys, ...args]);
+        const call = this.mode === 'cluster' ? this.#clusterWritePieces(keys, args) : this.client.skewlessWritePieces(keys.length, [...keys, ...args]);
         return call.then(
           (written) => indexes.forEach((i, k) => (out[i] = Number(written[k]))),
           (error: unknown) => indexes.forEach((i) => (out[i] = unavailable(error))),
@@ -161,18 +163,17 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   /**
-   * The pieces script for a call of `keyCount` keys on a cluster, defined at its first use. A cluster client
-   * routes a script by its first argument, which must then be a key: with the number of keys given when the
-   * command is defined, it is (ioredis sends that number itself).
+   * The pieces script on a cluster, one hash per call. A script command defined with ioredis is routed by
+   * its first argument, which for a variable number of keys is that number, not a key; EVALSHA is a
+   * command ioredis knows, routed by its first key (auto-pipelining included). A node that does not hold
+   * the script yet answers NOSCRIPT, and EVAL then sends it (and caches it there).
    */
-  #clusterPiecesCommand(keyCount: number): (...keysThenArgs: (string | (string | number)[])[]) => Promise<number[]> {
-    const name = `skewlessWritePieces${keyCount}`;
-    if (!this.#clusterPiecesCommands.has(keyCount)) {
-      this.client.defineCommand(name, { numberOfKeys: keyCount, lua: WRITE_PIECES_LUA });
-      this.#clusterPiecesCommands.add(keyCount);
-    }
-    const client = this.client as unknown as Record<string, (...keysThenArgs: (string | (string | number)[])[]) => Promise<number[]>>;
-    return client[name]!.bind(this.client);
+  #clusterWritePieces(keys: readonly string[], args: readonly (string | number)[]): Promise<number[]> {
+    const keysThenArgs = [...keys, ...args.map(String)];
+    return (this.client.evalsha(PIECES_SHA, keys.length, keysThenArgs) as Promise<number[]>).catch((error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.client.eval(WRITE_PIECES_LUA, keys.length, keysThenArgs) as Promise<number[]>;
+    });
   }
 
   /**

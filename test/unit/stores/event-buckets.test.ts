@@ -4,14 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rawEventBucketLinger, rawEventBucketWidth, rawEventsFrom } from '../../../src/features/aggregate/tiles.ts';
+import { rawEventBucketWidth, rawEventWidths, rawEventsFrom } from '../../../src/features/aggregate/tiles.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
-import { bucketMembers, eventBucketKey, eventBucketKeys, eventBuckets, onlineEvent, piecesScriptCall } from '../../../src/stores/online-pieces.ts';
+import { bucketExpiry, bucketMembers, eventBucketKey, eventBucketKeys, eventBuckets, onlineEvent, piecesScriptCall } from '../../../src/stores/online-pieces.ts';
 import type { PiecesWrite } from '../../../src/stores/online-pieces.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
-const [W, KEEP] = [300_000, 420_000];
+// Buckets of 5 minutes for features whose finest slice is 5 minutes: each kept the slack past its end.
+const [W, SLACK] = [300_000, 120_000];
+const KEEP = SLACK;
 const event = (time: number, offset: number) => onlineEvent(time, { topic: 't', partition: 1, offset }, `{"i":${offset}}`);
 const write = (events: ReturnType<typeof event>[], now = NOW): PiecesWrite => ({
   view: 'v',
@@ -20,7 +22,7 @@ const write = (events: ReturnType<typeof event>[], now = NOW): PiecesWrite => ({
   pieces: true,
   fields: [],
   events,
-  prune: { now, everyMs: 60_000, pieces: [], eventFrom: now - KEEP, eventBucketMs: W, eventKeepMs: KEEP, expireMs: 86_400_000 },
+  prune: { now, everyMs: 60_000, pieces: [], eventFrom: now - W - SLACK, eventBucketMs: W, eventWidths: [W], eventSlackMs: SLACK, expireMs: 86_400_000 },
 });
 
 describe('event buckets', () => {
@@ -66,7 +68,12 @@ describe('event buckets', () => {
     assert.deepEqual(bucketMembers([], [null, '']), []);
   });
 
-  it("makes a view's widest finest slice its bucket width, so a read's events lie in at most two buckets", async () => {
+  it('reads each event once, from buckets and the sorted set alike, the later copy when its inputs differ', () => {
+    const e = (json: string) => onlineEvent(NOW - 1, { topic: 't', partition: 1, offset: 7 }, json).member;
+    assert.deepEqual(bucketMembers([e('{"a":1}')], [`${e('{"a":1}')}\n${e('{"a":1,"b":2}')}\n`]), [e('{"a":1,"b":2}')]);
+  });
+
+  it("gives a view with finest widths of 5 m and 24 m buckets of 5 m; a read's events lie in at most six, each still held", async () => {
     const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
       type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
       type W @featureView(entity: "User", source: "Tx", name: "w") {
@@ -74,20 +81,27 @@ describe('event buckets', () => {
         last: Float @aggregate(fn: LAST, of: "amount", window: "7d", hop: "1d", slice: "24m")
       }`);
     const view = registry.view('w') as AggregationView;
-    const [width, linger] = [rawEventBucketWidth(view), rawEventBucketLinger(view)];
-    assert.deepEqual([width, linger], [24 * 60_000, 5 * 60_000]);
-    // Over a day of instants, every 7 seconds: the range from rawEventsFrom to T spans one or two buckets
-    // (none when T starts every finest slice, so that the range is empty), each still there at T: a
-    // bucket lasts `linger` past its end (the slack aside, which covers a gateway clock behind the writer's).
+    const width = rawEventBucketWidth(view);
+    assert.deepEqual([width, [...rawEventWidths(view)].sort((a, b) => a - b)], [5 * 60_000, [5 * 60_000, 24 * 60_000]]);
+    // Over a day of instants, every 7 seconds: the range from rawEventsFrom to T spans one to six buckets
+    // (none when T starts every finest slice, so that the range is empty), each still held at T by a writer
+    // whose clock is T (the slack is for a gateway clock behind the writer's: 0 here).
+    const prune = { ...write([]).prune, eventBucketMs: width, eventWidths: rawEventWidths(view), eventSlackMs: 0 };
     const counts = new Set<number>();
     for (let t = NOW; t < NOW + 86_400_000; t += 7_000) {
       const from = rawEventsFrom(view, t);
       const keys = eventBucketKeys('h', { from, to: t, bucketMs: width });
-      assert.ok(from === t ? keys.length === 0 : keys.length >= 1 && keys.length <= 2, `${t}: ${keys.length}`);
-      for (const key of keys) assert.ok(t < Number(key.slice(key.lastIndexOf(':') + 1)) + width + linger, `${t}: ${key} expired`);
+      assert.ok(from === t ? keys.length === 0 : keys.length >= 1 && keys.length <= 6, `${t}: ${keys.length}`);
+      for (const key of keys) assert.ok(t < bucketExpiry(prune, Number(key.slice(key.lastIndexOf(':') + 1))), `${t}: ${key} expired`);
       counts.add(keys.length);
     }
-    assert.deepEqual([...counts].sort(), [0, 1, 2]);
+    assert.deepEqual([...counts].sort(), [0, 1, 2, 3, 4, 5, 6]);
+    // And no longer than needed: a bucket expires once no T from then on reads it.
+    for (let start = NOW; start < NOW + 86_400_000; start += width) {
+      const expiry = bucketExpiry(prune, start);
+      assert.ok(rawEventsFrom(view, expiry) >= start + width, `${start}: still read at its expiry`);
+      assert.ok(rawEventsFrom(view, expiry - 1) < start + width, `${start}: expires later than it could`);
+    }
   });
 
   it('keeps a bucket no longer than its end (and the slack) when all features share one finest width', async () => {
@@ -98,8 +112,23 @@ describe('event buckets', () => {
         total: Float! @aggregate(fn: SUM, of: "amount", window: "2h", hop: "1h", slice: "5m")
       }`);
     const view = registry.view('w') as AggregationView;
-    assert.deepEqual([rawEventBucketWidth(view), rawEventBucketLinger(view)], [5 * 60_000, 0]);
+    assert.deepEqual([rawEventBucketWidth(view), rawEventWidths(view)], [5 * 60_000, [5 * 60_000]]);
+    const prune = { ...write([]).prune, eventWidths: rawEventWidths(view) };
+    assert.equal(bucketExpiry(prune, NOW), NOW + W + SLACK);
     // A read at any T inside a bucket starts at the bucket's start: the one before is never read again.
     for (let t = NOW + 1; t < NOW + 3_600_000; t += 7_001) assert.equal(rawEventsFrom(view, t), Math.floor(t / 300_000) * 300_000);
+  });
+
+  it('gives a view of 1 s and 1 h finest widths buckets of a sixteenth of an hour, not of a second', async () => {
+    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type W @featureView(entity: "User", source: "Tx", name: "w") {
+        n: Int! @aggregate(fn: COUNT, window: "1h", hop: "1m")
+        total: Float! @aggregate(fn: SUM, of: "amount", window: "1d", hop: "1h", slice: "1h")
+      }`);
+    const view = registry.view('w') as AggregationView;
+    assert.deepEqual([...rawEventWidths(view)].sort((a, b) => a - b), [1_000, 3_600_000]);
+    assert.equal(rawEventBucketWidth(view), 225_000);
+    for (let t = NOW + 1; t < NOW + 7_200_000; t += 7_001) assert.ok(eventBucketKeys('h', { from: rawEventsFrom(view, t), to: t, bucketMs: 225_000 }).length <= 17);
   });
 });
