@@ -6,8 +6,9 @@
  *   completed tiles   T fields with start in [floor_hop(T − window), floor_hop(T))
  *   slices, level 1   S fields of width w1 with start in [floor_hop(T), floor_w1(T))   (complete: they end by T)
  *   slices, level i   S fields of width wi with start in [floor_w(i−1)(T), floor_wi(T))
- *   raw events        dated in [floor_wk(T), T), wk its finest slice: the store returns only the view's
- *                     range of them (eventRangeAt), not the rest it holds for the clock slack
+ *   raw events        dated in [floor_wk(T), T), wk its finest slice: the store returns those of the
+ *                     buckets holding the view's range (eventRangeAt), not the rest it holds for the
+ *                     clock slack, and those outside the range are skipped here
  *
  * A T or S field holds the partials of every feature of one piece group (its width names the group), so
  * each is parsed once and each feature of the group takes its own partial from it. Every piece is complete

@@ -16,8 +16,8 @@
  * fewer fields.
  *
  * Why raw events in buckets: a read at T folds only those of T's finest slice (rawEventsFrom), which lie
- * in a few buckets (rawEventBucketWidth: the view's finest slice, so one bucket when its features share
- * it). A write appends an entity's new events to each bucket as one string (APPEND), and a bucket expires
+ * in a few buckets (rawEventBucketWidth: the view's finest slice, or a sixteenth of its widest, so one
+ * bucket when its features share their finest slice). A write appends an entity's new events to each bucket as one string (APPEND), and a bucket expires
  * by itself once no T ≥ now − slack can read it (bucketExpiry), so nothing prunes events. Earlier versions kept them in a
  * sorted set (`{Entity:key}:view:events`, scored by time), and before that in the hash (`E:<time>:<position>`):
  * a sorted set costs Redis a skiplist and dictionary entry per event, and the script a Lua string per
@@ -33,9 +33,10 @@
  * materializers writing one merchant's tiles in either order, a replay, or a rebuild from PostgreSQL all
  * leave the newest partial. A raw event never changes, and its position (topic, partition, offset) names
  * it. A commit appends only events no commit had archived before; a write rebuilt from PostgreSQL (an
- * outbox flush, a restart's re-sync, a rebuild, a backfill: `replay`) appends only those its buckets lack.
- * Should an event still be held twice (in a bucket and the sorted set of an earlier version), the reader
- * takes it once (bucketMembers).
+ * outbox flush, a restart's re-sync, a rebuild, a backfill: `replay`) appends only the members its buckets
+ * do not hold (the writer reads them first: withoutHeld). Should an event still be held twice (two
+ * writers racing, a bucket and the sorted set of an earlier version, or inputs that changed with the view),
+ * the reader takes it once, the later copy (bucketMembers).
  *
  * Pruning keeps the hash bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack can
  * read (per group: tiles before its retention, slices before its head tiles; events of earlier layouts
@@ -94,7 +95,7 @@ export interface PiecesWrite extends OnlineKey {
   readonly dropOutdated?: boolean;
   /**
    * The events were read back from PostgreSQL (an outbox flush, a rebuild, a backfill), so a bucket may
-   * already hold some: only those it lacks are appended.
+   * already hold some: only the members it lacks are appended (withoutHeld).
    */
   readonly replay?: boolean;
 }
@@ -125,12 +126,30 @@ export function bucketMembers(legacy: readonly string[], buckets: readonly (stri
   const byEvent = new Map<string, string>();
   const add = (member: string) => byEvent.set(member.slice(0, member.indexOf('|')), member);
   for (const member of legacy) add(member);
-  for (const text of buckets) {
-    if (text === null) continue;
-    let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) add(text.slice(start, end));
-  }
+  for (const text of buckets) if (text !== null) eachMember(text, add);
   return [...byEvent.values()];
+}
+
+/** Calls `fn` with each member of a bucket's text, in order. */
+function eachMember(text: string, fn: (member: string) => void): void {
+  let start = 0;
+  for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) fn(text.slice(start, end));
+}
+
+/**
+ * A replay without the members its buckets already hold (`held`: their texts, as read). A member whose
+ * inputs differ from the held one (the view changed since) is kept, and the reader takes the later copy.
+ * Read and write are not atomic: a writer appending in between can only leave a member twice, never miss one.
+ */
+export function withoutHeld(write: PiecesWrite, held: readonly (string | null)[]): PiecesWrite {
+  const have = new Set<string>();
+  for (const text of held) if (text !== null) eachMember(text, (member) => have.add(member));
+  return have.size === 0 ? write : { ...write, events: write.events.filter((e) => !have.has(e.member)) };
+}
+
+/** The bucket keys a write's events would go to (eventBuckets). */
+export function writeBucketKeys(hash: string, write: PiecesWrite): string[] {
+  return write.events.length === 0 ? [] : eventBuckets(write).map((b) => eventBucketKey(hash, write.prune.eventBucketMs, b.start));
 }
 
 /**
@@ -302,8 +321,7 @@ export function eventBuckets(write: PiecesWrite): EventBucket[] {
 /**
  * The keys and arguments of one WRITE_PIECES_LUA call for writes sharing `header`, each with its hash's
  * key. KEYS per write: its hash, the sorted set of earlier versions, its buckets. ARGV: the header, then
- * per write its number of fields, the (name, value) pairs, its number of buckets (negative for a replay),
- * the (expiry, text) pairs.
+ * per write its number of fields, the (name, value) pairs, its number of buckets, the (expiry, text) pairs.
  */
 export function piecesScriptCall(header: string, writes: readonly { readonly hash: string; readonly write: PiecesWrite }[]): { keys: string[]; args: (string | number)[] } {
   const keys: string[] = [];
@@ -313,7 +331,7 @@ export function piecesScriptCall(header: string, writes: readonly { readonly has
     args.push(write.fields.length);
     for (const field of write.fields) args.push(field.name, field.value);
     const buckets = write.events.length === 0 ? [] : eventBuckets(write);
-    args.push(write.replay === true ? -buckets.length : buckets.length);
+    args.push(buckets.length);
     for (const bucket of buckets) {
       keys.push(eventBucketKey(hash, write.prune.eventBucketMs, bucket.start));
       args.push(bucket.ttl, bucket.text);
@@ -374,23 +392,12 @@ while k <= #KEYS do
     a = stop
   end
   -- Raw events: appended to their buckets. A bucket this write creates gets its expiry; one that exists
-  -- keeps the one it got then. A replay (a negative count) appends only the events a bucket lacks, each
-  -- named by what precedes the '|' of its member: <time>:<topic>/<partition>/<offset>.
+  -- keeps the one it got then.
   local buckets = tonumber(ARGV[a])
-  local replay = buckets < 0
   a = a + 1
-  for b = 1, math.abs(buckets) do
+  for b = 1, buckets do
     local text = ARGV[a + 1]
-    local held = replay and redis.call('GET', KEYS[k])
-    if held then
-      local have, missing = {}, {}
-      for name in string.gmatch(held, '([^|\\n]*)|[^\\n]*\\n') do have[name] = true end
-      for member, name in string.gmatch(text, '(([^|\\n]*)|[^\\n]*\\n)') do
-        if not have[name] then missing[#missing + 1] = member end
-      end
-      text = table.concat(missing)
-    end
-    if #text > 0 and redis.call('APPEND', KEYS[k], text) == #text then redis.call('PEXPIRE', KEYS[k], ARGV[a]) end
+    if redis.call('APPEND', KEYS[k], text) == #text then redis.call('PEXPIRE', KEYS[k], ARGV[a]) end
     k = k + 1
     a = a + 2
   end

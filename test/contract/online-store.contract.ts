@@ -183,6 +183,14 @@ export function onlineStoreContract(name: string, factory: OnlineStoreFactory): 
         assert.deepEqual(await events(k), [first.member]);
       });
 
+      it('reads an event written again with other inputs (its view changed) once, as last written', async () => {
+        const k = pieceKey(fresh());
+        const [before, after] = [event(NOW - 1_000, 7, '{"amount":1}'), event(NOW - 1_000, 7, '{"amount":1,"merchant":"m"}')];
+        await store.writePieces([{ ...k, fields: [], events: [before], prune: keep }]);
+        await store.writePieces([{ ...k, fields: [], events: [after], prune: keep }]);
+        assert.deepEqual(await events(k), [after.member]);
+      });
+
       it('reads every raw event of the range asked for, from included, to excluded, in one bucket or two', async () => {
         const k = pieceKey(fresh());
         // NOW − 10,000 starts a bucket: the range [NOW − 10,001, NOW) spans two.

@@ -1,7 +1,7 @@
 import { replaces } from '../../features/freshness.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { decodeRecord, encodeRecord } from '../online-encoding.ts';
-import { applyPiecesWrite } from '../online-pieces.ts';
+import { applyPiecesWrite, bucketMembers } from '../online-pieces.ts';
 import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../types.ts';
 
@@ -30,7 +30,8 @@ export class MemoryOnlineStore implements OnlineStore {
         const events: string[] = [];
         const range = k.eventRange;
         if (hash !== undefined && range !== undefined) for (const [member, time] of hash.events) if (time >= range.from && time < range.to) events.push(member);
-        return { pieces: Object.fromEntries(hash?.fields ?? []), events };
+        // One member per event, the later, as Redis's reader takes them (an event whose inputs changed with its view).
+        return { pieces: Object.fromEntries(hash?.fields ?? []), events: bucketMembers(events, []) };
       }
       const stored = this.#records.get(key);
       return stored === undefined ? null : decodeRecord(stored.encoded);
