@@ -21,7 +21,7 @@
  * by itself once no T ≥ now − slack can read it (bucketExpiry), so nothing prunes events. Earlier versions kept them in a
  * sorted set (`{Entity:key}:view:events`, scored by time), and before that in the hash (`E:<time>:<position>`):
  * a sorted set costs Redis a skiplist and dictionary entry per event, and the script a Lua string per
- * member and score: with buckets, Redis's CPU per event in the bench fell from 9.3–10.0 µs to 3.4–3.8
+ * member and score: with buckets, Redis's CPU per event in the bench fell from 8.5–10.1 µs to 3.3–4.9
  * (docs/benchmarks.md). The gateway still reads both older forms, and writes prune them as they age out,
  * so an upgrade loses no event.
  *
