@@ -22,6 +22,7 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { loadRegistry } from '../src/registry/load.ts';
@@ -257,6 +258,45 @@ async function checkStores(registry: Registry, stores: Stores, topic: string, to
   return `Checked in PostgreSQL after the run: ${archived.toLocaleString('en-US')} events archived, 0 dead letters, ${tiles.join(', ')}.`;
 }
 
+/**
+ * What this run's keys take in Redis right after it (MEMORY USAGE of each, every element counted), with
+ * the raw-event buckets apart: before any expires, so about what a minute of this traffic keeps online.
+ */
+async function onlineMemory(redisUrl: string, id: string, events: number): Promise<string> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    const all = { keys: 0, bytes: 0 };
+    const buckets = { keys: 0, bytes: 0 };
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${id}*`, 'COUNT', 1000);
+      cursor = next;
+      const sizes = await Promise.all(keys.map((k) => redis.memory('USAGE', k, 'SAMPLES', 0)));
+      keys.forEach((k, i) => {
+        const bytes = Number(sizes[i] ?? 0);
+        all.keys++;
+        all.bytes += bytes;
+        if (k.includes(':events:')) {
+          buckets.keys++;
+          buckets.bytes += bytes;
+        }
+      });
+    } while (cursor !== '0');
+    const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
+    return (
+      `Online after the run (Redis MEMORY USAGE of the run's keys): ${all.keys.toLocaleString('en-US')} keys, ${mib(all.bytes)}, ${Math.round(all.bytes / events)} bytes per event; ` +
+      `of which raw-event buckets ${buckets.keys.toLocaleString('en-US')} keys, ${mib(buckets.bytes)}.`
+    );
+  } catch (error) {
+    // Informative only.
+    return `Online memory not read: ${(error as Error).message}.`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export const materializerBench: Benchmark = {
   name: 'materializer',
   title: 'events/s into both stores against raw kafkajs, and produce-to-visible freshness',
@@ -297,7 +337,7 @@ export const materializerBench: Benchmark = {
       workers.push(materialized.worker);
 
       stores = await openStores(config);
-      const checked = await checkStores(registry, stores, fixture.transactionsTopic, total);
+      const checked = `${await checkStores(registry, stores, fixture.transactionsTopic, total)} ${await onlineMemory(redisUrl, fixture.id, total)}`;
 
       const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows, entitySqlTimeoutMs: config.entitySqlTimeoutMs };
       const rawProbeGroup = `${fixture.id}_probe_raw`;
