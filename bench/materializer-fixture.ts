@@ -123,7 +123,8 @@ async function withServer<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
-async function deleteKeys(url: string, pattern: string): Promise<void> {
+/** Calls `each` with every batch of keys matching `pattern` (SCAN), on a connection of its own. */
+export async function scanKeys(url: string, pattern: string, each: (redis: Redis, keys: string[]) => Promise<void>): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   try {
@@ -131,13 +132,15 @@ async function deleteKeys(url: string, pattern: string): Promise<void> {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
+      if (keys.length > 0) await each(redis, keys);
       cursor = next;
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
   }
 }
+
+const deleteKeys = (url: string, pattern: string): Promise<void> => scanKeys(url, pattern, async (redis, keys) => void (await redis.del(...keys)));
 
 export interface Population {
   readonly users: number;

@@ -22,7 +22,6 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { loadRegistry } from '../src/registry/load.ts';
@@ -33,7 +32,7 @@ import type { Stores } from '../src/stores/open.ts';
 import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { CpuWindow, OTHERS } from './cpu.ts';
-import { PARTITIONS, POPULATION, createFixture, transactions } from './materializer-fixture.ts';
+import { PARTITIONS, POPULATION, createFixture, scanKeys, transactions } from './materializer-fixture.ts';
 import type { Fixture } from './materializer-fixture.ts';
 import { measureHotReads } from './materializer-hot.ts';
 import { measureFreshness } from './materializer-probe.ts';
@@ -263,16 +262,10 @@ async function checkStores(registry: Registry, stores: Stores, topic: string, to
  * the raw-event buckets apart: before any expires, so about what a minute of this traffic keeps online.
  */
 async function onlineMemory(redisUrl: string, id: string, events: number): Promise<string> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
   try {
-    await redis.connect();
     const all = { keys: 0, bytes: 0 };
     const buckets = { keys: 0, bytes: 0 };
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${id}*`, 'COUNT', 1000);
-      cursor = next;
+    await scanKeys(redisUrl, `*${id}*`, async (redis, keys) => {
       const sizes = await Promise.all(keys.map((k) => redis.memory('USAGE', k, 'SAMPLES', 0)));
       keys.forEach((k, i) => {
         const bytes = Number(sizes[i] ?? 0);
@@ -283,7 +276,7 @@ async function onlineMemory(redisUrl: string, id: string, events: number): Promi
           buckets.bytes += bytes;
         }
       });
-    } while (cursor !== '0');
+    });
     const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
     return (
       `Online after the run (Redis MEMORY USAGE of the run's keys): ${all.keys.toLocaleString('en-US')} keys, ${mib(all.bytes)}, ${Math.round(all.bytes / events)} bytes per event; ` +
@@ -292,8 +285,6 @@ async function onlineMemory(redisUrl: string, id: string, events: number): Promi
   } catch (error) {
     // Informative only.
     return `Online memory not read: ${(error as Error).message}.`;
-  } finally {
-    redis.disconnect();
   }
 }
 

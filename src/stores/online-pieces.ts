@@ -17,11 +17,12 @@
  *
  * Why raw events in buckets: a read at T folds only those of T's finest slice (rawEventsFrom), which lie
  * in a few buckets (rawEventBucketWidth: the view's finest slice, or a sixteenth of its widest, so one
- * bucket when its features share their finest slice). A write appends an entity's new events to each bucket as one string (APPEND), and a bucket expires
- * by itself once no T ≥ now − slack can read it (bucketExpiry), so nothing prunes events. Earlier versions kept them in a
- * sorted set (`{Entity:key}:view:events`, scored by time), and before that in the hash (`E:<time>:<position>`):
- * a sorted set costs Redis a skiplist and dictionary entry per event, and the script a Lua string per
- * member and score: with buckets, Redis's CPU per event in the bench fell from 8.5–10.1 µs to 3.3–4.9
+ * bucket when its features share their finest slice). A write appends an entity's new events to each
+ * bucket as one string (APPEND), and a bucket expires by itself once no T ≥ now − slack can read it
+ * (bucketExpiry), so nothing prunes events. Earlier versions kept them in a sorted set
+ * (`{Entity:key}:view:events`, scored by time), and before that in the hash (`E:<time>:<position>`): a
+ * sorted set costs Redis a skiplist and dictionary entry per event, and the script a Lua string per member
+ * and score: with buckets, Redis's CPU per event in the bench fell from 8.5–10.1 µs to 3.3–4.9
  * (docs/benchmarks.md). The gateway still reads both older forms, and writes prune them as they age out,
  * so an upgrade loses no event.
  *
@@ -109,7 +110,7 @@ export const eventsKey = (hashKey: string): string => `${hashKey}:events`;
 /** The bucket of an aggregation hash's raw events dated in [start, start + width). */
 export const eventBucketKey = (hashKey: string, width: number, start: number): string => `${hashKey}:events:${width}:${start}`;
 
-/** The buckets holding raw events dated in [from, to), buckets `width` wide: most often one, at most two for a read. */
+/** The buckets holding raw events dated in [from, to): for a read, one or a few (rawEventBucketWidth). */
 export function eventBucketKeys(hashKey: string, range: EventRange): string[] {
   const keys: string[] = [];
   for (let start = floorHop(range.from, range.bucketMs); start < range.to; start += range.bucketMs) keys.push(eventBucketKey(hashKey, range.bucketMs, start));
@@ -124,11 +125,14 @@ export function eventBucketKeys(hashKey: string, range: EventRange): string[] {
  */
 export function bucketMembers(legacy: readonly string[], buckets: readonly (string | null)[]): string[] {
   const byEvent = new Map<string, string>();
-  const add = (member: string) => byEvent.set(member.slice(0, member.indexOf('|')), member);
+  const add = (member: string) => byEvent.set(eventName(member), member);
   for (const member of legacy) add(member);
   for (const text of buckets) if (text !== null) eachMember(text, add);
   return [...byEvent.values()];
 }
+
+/** What names a member's event: `<time>:<topic>/<partition>/<offset>`, all before its first `|`. */
+const eventName = (member: string): string => member.slice(0, member.indexOf('|'));
 
 /** Calls `fn` with each member of a bucket's text, in order. */
 function eachMember(text: string, fn: (member: string) => void): void {
@@ -147,9 +151,9 @@ export function withoutHeld(write: PiecesWrite, held: readonly (string | null)[]
   return have.size === 0 ? write : { ...write, events: write.events.filter((e) => !have.has(e.member)) };
 }
 
-/** The bucket keys a write's events would go to (eventBuckets). */
+/** The bucket keys a write's events go to (liveBuckets). */
 export function writeBucketKeys(hash: string, write: PiecesWrite): string[] {
-  return write.events.length === 0 ? [] : eventBuckets(write).map((b) => eventBucketKey(hash, write.prune.eventBucketMs, b.start));
+  return liveBuckets(write).map((b) => eventBucketKey(hash, write.prune.eventBucketMs, b.start));
 }
 
 /**
@@ -218,8 +222,9 @@ function pieceVersion(value: string | undefined): number | undefined {
  * implementation of the Lua script below, kept in step with it (the online store contract runs both).
  * Returns the number of fields written (events not counted).
  */
-export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, number>, write: PiecesWrite): number {
-  for (const event of write.events) events.set(event.member, event.time);
+export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, OnlineEvent>, write: PiecesWrite): number {
+  // One member per event, the last written: what Redis's reader makes of its buckets (bucketMembers).
+  for (const event of write.events) events.set(eventName(event.member), event);
   let written = 0;
   for (const field of write.fields) {
     const current = pieceVersion(hash.get(field.name));
@@ -244,7 +249,7 @@ export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, 
       const from = rules.get(`${piece.kind}:${piece.width}`);
       if (from === undefined || piece.start < from) hash.delete(name);
     }
-    for (const [member, time] of events) if (time < prune.eventFrom) events.delete(member);
+    for (const [name, event] of events) if (event.time < prune.eventFrom) events.delete(name);
     hash.set(PRUNED_AT, String(prune.now));
   }
   return written;
@@ -289,10 +294,10 @@ export interface EventBucket {
 }
 
 /**
- * A write's raw events by bucket, buckets in the order of their first event. A bucket that would already
- * have expired (a replay of old events) is left out: no read can reach it.
+ * A write's members by bucket, buckets in the order of their first event, each with its expiry from now. A
+ * bucket that would already have expired (a replay of old events) is left out: no read can reach it.
  */
-export function eventBuckets(write: PiecesWrite): EventBucket[] {
+function liveBuckets(write: PiecesWrite): { start: number; ttl: number; members: string[] }[] {
   const { eventBucketMs: width, now } = write.prune;
   const members = new Map<number, string[]>();
   // An entity's events of one write most often share a bucket: a lookup only where the bucket changes.
@@ -308,14 +313,20 @@ export function eventBuckets(write: PiecesWrite): EventBucket[] {
     }
     list.push(event.member);
   }
-  const out: EventBucket[] = [];
+  const out: { start: number; ttl: number; members: string[] }[] = [];
   for (const [at, list] of members) {
     const ttl = bucketExpiry(write.prune, at) - now;
-    if (ttl <= 0) continue;
-    list.push('');
-    out.push({ start: at, ttl, text: list.join('\n') });
+    if (ttl > 0) out.push({ start: at, ttl, members: list });
   }
   return out;
+}
+
+/** A write's raw events by bucket, as the script appends them (liveBuckets); each text flat (`join`, see flat). */
+export function eventBuckets(write: PiecesWrite): EventBucket[] {
+  return liveBuckets(write).map(({ start, ttl, members }) => {
+    members.push('');
+    return { start, ttl, text: members.join('\n') };
+  });
 }
 
 /**
@@ -330,7 +341,7 @@ export function piecesScriptCall(header: string, writes: readonly { readonly has
     keys.push(hash, eventsKey(hash));
     args.push(write.fields.length);
     for (const field of write.fields) args.push(field.name, field.value);
-    const buckets = write.events.length === 0 ? [] : eventBuckets(write);
+    const buckets = eventBuckets(write);
     args.push(buckets.length);
     for (const bucket of buckets) {
       keys.push(eventBucketKey(hash, write.prune.eventBucketMs, bucket.start));

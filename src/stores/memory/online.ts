@@ -1,14 +1,14 @@
 import { replaces } from '../../features/freshness.ts';
 import { onlineKey } from '../../features/keys.ts';
 import { decodeRecord, encodeRecord } from '../online-encoding.ts';
-import { applyPiecesWrite, bucketMembers } from '../online-pieces.ts';
-import type { PiecesWrite } from '../online-pieces.ts';
+import { applyPiecesWrite } from '../online-pieces.ts';
+import type { OnlineEvent, PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from '../types.ts';
 
-/** An aggregation hash and its raw events (member → time), which expire together. */
+/** An aggregation hash and its raw events (by `<time>:<position>`, the last written), which expire together. */
 interface Pieces {
   readonly fields: Map<string, string>;
-  readonly events: Map<string, number>;
+  readonly events: Map<string, OnlineEvent>;
   expiresAt: number;
 }
 
@@ -29,9 +29,8 @@ export class MemoryOnlineStore implements OnlineStore {
         const hash = this.#hash(key, Date.now());
         const events: string[] = [];
         const range = k.eventRange;
-        if (hash !== undefined && range !== undefined) for (const [member, time] of hash.events) if (time >= range.from && time < range.to) events.push(member);
-        // One member per event, the later, as Redis's reader takes them (an event whose inputs changed with its view).
-        return { pieces: Object.fromEntries(hash?.fields ?? []), events: bucketMembers(events, []) };
+        if (hash !== undefined && range !== undefined) for (const e of hash.events.values()) if (e.time >= range.from && e.time < range.to) events.push(e.member);
+        return { pieces: Object.fromEntries(hash?.fields ?? []), events };
       }
       const stored = this.#records.get(key);
       return stored === undefined ? null : decodeRecord(stored.encoded);

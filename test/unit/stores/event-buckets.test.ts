@@ -25,6 +25,14 @@ const write = (events: ReturnType<typeof event>[], now = NOW): PiecesWrite => ({
   prune: { now, everyMs: 60_000, pieces: [], eventFrom: now - W - SLACK, eventBucketMs: W, eventWidths: [W], eventSlackMs: SLACK, expireMs: 86_400_000 },
 });
 
+/** An aggregation view `w` of the given features over a `Tx` source. */
+async function viewOf(...features: string[]): Promise<AggregationView> {
+  const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+    type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+    type W @featureView(entity: "User", source: "Tx", name: "w") { ${features.join(' ')} }`);
+  return registry.view('w') as AggregationView;
+}
+
 describe('event buckets', () => {
   it('groups a write by bucket, members in order, each followed by a newline, with an expiry from the bucket end', () => {
     const [a, b, c, d] = [event(NOW - 1, 1), event(NOW, 2), event(NOW - 2, 3), event(NOW + W, 4)];
@@ -74,13 +82,10 @@ describe('event buckets', () => {
   });
 
   it("gives a view with finest widths of 5 m and 24 m buckets of 5 m; a read's events lie in at most six, each still held", async () => {
-    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
-      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
-      type W @featureView(entity: "User", source: "Tx", name: "w") {
-        n: Int! @aggregate(fn: COUNT, window: "1d", hop: "1h", slice: "5m")
-        last: Float @aggregate(fn: LAST, of: "amount", window: "7d", hop: "1d", slice: "24m")
-      }`);
-    const view = registry.view('w') as AggregationView;
+    const view = await viewOf(
+      'n: Int! @aggregate(fn: COUNT, window: "1d", hop: "1h", slice: "5m")',
+      'last: Float @aggregate(fn: LAST, of: "amount", window: "7d", hop: "1d", slice: "24m")',
+    );
     const width = rawEventBucketWidth(view);
     assert.deepEqual([width, [...rawEventWidths(view)].sort((a, b) => a - b)], [5 * 60_000, [5 * 60_000, 24 * 60_000]]);
     // Over a day of instants, every 7 seconds: the range from rawEventsFrom to T spans one to six buckets
@@ -105,13 +110,10 @@ describe('event buckets', () => {
   });
 
   it('keeps a bucket no longer than its end (and the slack) when all features share one finest width', async () => {
-    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
-      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
-      type W @featureView(entity: "User", source: "Tx", name: "w") {
-        n: Int! @aggregate(fn: COUNT, window: "1d", hop: "1h", slice: "5m")
-        total: Float! @aggregate(fn: SUM, of: "amount", window: "2h", hop: "1h", slice: "5m")
-      }`);
-    const view = registry.view('w') as AggregationView;
+    const view = await viewOf(
+      'n: Int! @aggregate(fn: COUNT, window: "1d", hop: "1h", slice: "5m")',
+      'total: Float! @aggregate(fn: SUM, of: "amount", window: "2h", hop: "1h", slice: "5m")',
+    );
     assert.deepEqual([rawEventBucketWidth(view), rawEventWidths(view)], [5 * 60_000, [5 * 60_000]]);
     const prune = { ...write([]).prune, eventWidths: rawEventWidths(view) };
     assert.equal(bucketExpiry(prune, NOW), NOW + W + SLACK);
@@ -120,13 +122,10 @@ describe('event buckets', () => {
   });
 
   it('gives a view of 1 s and 1 h finest widths buckets of a sixteenth of an hour, not of a second', async () => {
-    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
-      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
-      type W @featureView(entity: "User", source: "Tx", name: "w") {
-        n: Int! @aggregate(fn: COUNT, window: "1h", hop: "1m")
-        total: Float! @aggregate(fn: SUM, of: "amount", window: "1d", hop: "1h", slice: "1h")
-      }`);
-    const view = registry.view('w') as AggregationView;
+    const view = await viewOf(
+      'n: Int! @aggregate(fn: COUNT, window: "1h", hop: "1m")',
+      'total: Float! @aggregate(fn: SUM, of: "amount", window: "1d", hop: "1h", slice: "1h")',
+    );
     assert.deepEqual([...rawEventWidths(view)].sort((a, b) => a - b), [1_000, 3_600_000]);
     assert.equal(rawEventBucketWidth(view), 225_000);
     for (let t = NOW + 1; t < NOW + 7_200_000; t += 7_001) assert.ok(eventBucketKeys('h', { from: rawEventsFrom(view, t), to: t, bucketMs: 225_000 }).length <= 17);
