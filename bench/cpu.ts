@@ -66,6 +66,11 @@ export function commandSeconds(command: string): Map<number, number> {
   return out;
 }
 
+/** The pids of every live process whose command name is `command` (commandSeconds); empty off Linux. */
+export function commandPids(command: string): number[] {
+  return [...commandSeconds(command).keys()];
+}
+
 /** CPU seconds the whole machine has spent busy (all cores, steal excluded), or undefined off Linux. */
 export function machineBusySeconds(): number | undefined {
   try {
@@ -75,6 +80,88 @@ export function machineBusySeconds(): number | undefined {
     return (user! + nice! + system! + irq! + softirq!) / clockTicks();
   } catch {
     return undefined;
+  }
+}
+
+/** CPU seconds the host took from this machine's cores (steal: a virtual machine's cores left unscheduled), or undefined off Linux. */
+export function machineStealSeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const steal = Number(line.trim().split(/\s+/)[8]);
+    return Number.isFinite(steal) ? steal / clockTicks() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Seconds a process's main thread (the one whose tid is its pid) has spent on a core and runnable but
+ * waiting for one, from the scheduler's own nanosecond counters (/proc/PID/task/PID/schedstat); undefined
+ * off Linux or once the process is gone.
+ */
+function threadSchedSeconds(pid: number): { onCore: number; waiting: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return run === undefined || wait === undefined || !Number.isFinite(run) || !Number.isFinite(wait) ? undefined : { onCore: run / 1e9, waiting: wait / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How a thread spent a window, as shares of it: on a core, runnable but waiting for a core, and the rest (blocked: waiting on I/O or idle). */
+export interface ThreadShares {
+  readonly onCore: number;
+  readonly waiting: number;
+  readonly blocked: number;
+}
+
+/**
+ * Measures how threads spent a window, from the scheduler, and answers for the busiest: a process's main
+ * thread (its tid is its pid), or the busiest of a server's single-threaded processes (a PostgreSQL
+ * backend). On a machine whose cores the consumer shares with its stores, it tells a thread that waits on
+ * another (blocked) from one that has work but no core to run it on (waiting), which CPU shares cannot.
+ * `pids` is asked at open and at close; a thread that starts or ends inside the window is left out.
+ */
+export class ThreadWindow {
+  readonly #pids: () => readonly number[];
+  #start = new Map<number, { onCore: number; waiting: number }>();
+  #startedAt = 0;
+  #busiest: ThreadShares | undefined;
+
+  constructor(pids: () => readonly number[]) {
+    this.#pids = pids;
+  }
+
+  #read(): Map<number, { onCore: number; waiting: number }> {
+    const out = new Map<number, { onCore: number; waiting: number }>();
+    for (const pid of this.#pids()) {
+      const seconds = threadSchedSeconds(pid);
+      if (seconds !== undefined) out.set(pid, seconds);
+    }
+    return out;
+  }
+
+  open(): void {
+    this.#startedAt = performance.now();
+    this.#start = this.#read();
+  }
+
+  close(): void {
+    const seconds = (performance.now() - this.#startedAt) / 1000;
+    this.#busiest = undefined;
+    if (seconds <= 0) return;
+    for (const [pid, end] of this.#read()) {
+      const start = this.#start.get(pid);
+      if (start === undefined) continue;
+      const onCore = (end.onCore - start.onCore) / seconds;
+      const waiting = (end.waiting - start.waiting) / seconds;
+      if (this.#busiest === undefined || onCore > this.#busiest.onCore) this.#busiest = { onCore, waiting, blocked: Math.max(0, 1 - onCore - waiting) };
+    }
+  }
+
+  /** After close(): the thread that was on a core the longest; undefined when no counters could be read. */
+  busiest(): ThreadShares | undefined {
+    return this.#busiest;
   }
 }
 
@@ -92,6 +179,8 @@ export class CpuWindow {
   #start: Record<string, number | undefined> = {};
   #commandStart: Record<string, Map<number, number>> = {};
   #machineStart: number | undefined;
+  #stealStart: number | undefined;
+  #steal: number | undefined;
   #startedAt = 0;
   #shares: Record<string, number | undefined> = {};
 
@@ -111,12 +200,14 @@ export class CpuWindow {
     this.#start = Object.fromEntries(Object.entries(this.#pids).map(([name, pid]) => [name, pid === undefined ? undefined : cpuSeconds(pid)]));
     this.#commandStart = Object.fromEntries(Object.entries(this.#commands).map(([name, command]) => [name, this.#commandSeconds(command)]));
     this.#machineStart = machineBusySeconds();
+    this.#stealStart = machineStealSeconds();
   }
 
   close(): void {
     const seconds = (performance.now() - this.#startedAt) / 1000;
     const share = (before: number | undefined, after: number | undefined) => (before === undefined || after === undefined || seconds <= 0 ? undefined : (after - before) / seconds);
     const machine = share(this.#machineStart, machineBusySeconds());
+    this.#steal = share(this.#stealStart, machineStealSeconds());
     this.#shares = Object.fromEntries(Object.entries(this.#pids).map(([name, pid]) => [name, share(this.#start[name], pid === undefined ? undefined : cpuSeconds(pid))]));
     for (const [name, command] of Object.entries(this.#commands)) {
       const before = this.#commandStart[name]!;
@@ -127,6 +218,11 @@ export class CpuWindow {
     const ours = Object.values(this.#shares);
     // Clamped at 0: the counters tick at 1/CLK_TCK, so a quiet machine can read a hair below our own sum.
     this.#shares[OTHERS] = machine === undefined || ours.includes(undefined) ? undefined : Math.max(0, machine - ours.reduce((a, b) => a! + b!, 0)!);
+  }
+
+  /** Share of one core the host took from the machine over the window (steal, all cores), after close(). */
+  steal(): number | undefined {
+    return this.#steal;
   }
 
   /** Share of one core (1 = one core fully busy) per process name or OTHERS, after close(). */

@@ -31,7 +31,8 @@ import { closeStores, openStores } from '../src/stores/open.ts';
 import type { Stores } from '../src/stores/open.ts';
 import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
-import { CpuWindow, OTHERS } from './cpu.ts';
+import { CpuWindow, OTHERS, ThreadWindow, commandPids } from './cpu.ts';
+import type { ThreadShares } from './cpu.ts';
 import { PARTITIONS, POPULATION, createFixture, scanKeys, transactions } from './materializer-fixture.ts';
 import type { Fixture } from './materializer-fixture.ts';
 import { measureHotReads } from './materializer-hot.ts';
@@ -169,6 +170,12 @@ interface Throughput {
   readonly otherCpu: number | undefined;
   /** Share of one core per part of the machine (MACHINE_PARTS, then the bench and the rest), over the same window. */
   readonly parts: ReadonlyMap<string, number | undefined>;
+  /** How the consumer's main thread spent the window (on a core, waiting for one, blocked), when readable. */
+  readonly mainThread: ThreadShares | undefined;
+  /** The same for the busiest PostgreSQL process over the window: the consumer's connection, when it does the most. */
+  readonly postgresBackend: ThreadShares | undefined;
+  /** Share of one core the host took from the machine over the window (steal). */
+  readonly steal: number | undefined;
 }
 
 /**
@@ -182,7 +189,7 @@ const MACHINE_PARTS: Readonly<Record<string, string>> = { PostgreSQL: 'postgres'
  * topic: the messages of the batches in between and of the last (as consume() opens and closes the CPU
  * window).
  */
-function throughputOf(batches: readonly Batch[], topic: string, counts: Counts, cpu: CpuWindow, name: string): Throughput {
+function throughputOf(batches: readonly Batch[], topic: string, counts: Counts, cpu: CpuWindow, threads: { readonly main: ThreadWindow; readonly postgres: ThreadWindow }, name: string): Throughput {
   const list = batches.filter((b) => b.topic === topic && messagesOf(b) > 0);
   let sum = 0;
   const done = list.map((b) => (sum += messagesOf(b)));
@@ -202,6 +209,9 @@ function throughputOf(batches: readonly Batch[], topic: string, counts: Counts, 
     cpu: cpu.share(name),
     otherCpu: sumOf([...parts.values()]),
     parts,
+    mainThread: threads.main.busiest(),
+    postgresBackend: threads.postgres.busiest(),
+    steal: cpu.steal(),
   };
 }
 
@@ -209,6 +219,7 @@ function throughputOf(batches: readonly Batch[], topic: string, counts: Counts, 
 async function consume(args: WorkerArgs, topic: string, counts: Counts, execArgv: readonly string[] = []): Promise<{ worker: Worker; result: Throughput }> {
   const worker = await Worker.start(args, execArgv);
   const cpu = new CpuWindow({ consumer: worker.pid, 'this bench': process.pid }, MACHINE_PARTS);
+  const threads = { main: new ThreadWindow(() => [worker.pid]), postgres: new ThreadWindow(() => commandPids(MACHINE_PARTS.PostgreSQL!)) };
   let opened = false;
   worker.onBatch = (b) => {
     if (b.topic !== topic) return;
@@ -216,8 +227,14 @@ async function consume(args: WorkerArgs, topic: string, counts: Counts, execArgv
     // The window opens at the end of the batch that completes the warm-up and closes at the end of the topic.
     if (!opened && done >= counts.warmup) {
       cpu.open();
+      threads.main.open();
+      threads.postgres.open();
       opened = true;
-    } else if (opened && done >= counts.warmup + counts.measured) cpu.close();
+    } else if (opened && done >= counts.warmup + counts.measured) {
+      cpu.close();
+      threads.main.close();
+      threads.postgres.close();
+    }
   };
   try {
     await worker.until(topic, counts.warmup + counts.measured);
@@ -225,7 +242,7 @@ async function consume(args: WorkerArgs, topic: string, counts: Counts, execArgv
     await worker.stop();
     throw error;
   }
-  return { worker, result: throughputOf(worker.batches, topic, counts, cpu, 'consumer') };
+  return { worker, result: throughputOf(worker.batches, topic, counts, cpu, threads, 'consumer') };
 }
 
 async function produce(producer: Producer, fixture: Fixture, total: number): Promise<number> {
@@ -405,8 +422,26 @@ function machineSection(m: Throughput, cores: number): Section {
         : `Ceiling at this cost: ${cores} cores ÷ ${totalUs.toFixed(1)} µs per event = ${perSecond((cores * 1e6) / totalUs)} events/s, if every core were busy all the time; ` +
           `the run did ${perSecond(m.perSecond)}, ${Math.round((m.perSecond / ((cores * 1e6) / totalUs)) * 100)}% of it (steadier than events/s when the machine's speed drifts between runs, docs/benchmarks.md). ` +
           `The ${TARGET_PER_SECOND.toLocaleString('en-US')} events/s target needs at most ${((cores * 1e6) / TARGET_PER_SECOND).toFixed(1)} µs per event in all on this machine.`,
+      threadsNote(m),
     ],
   };
+}
+
+/**
+ * Where the time of the two threads that carry a commit went over the same window, from the scheduler:
+ * the materializer's main thread (all of its JavaScript) and the busiest PostgreSQL process (its
+ * connection, which runs each commit's statements one after another).
+ */
+function threadsNote(m: Throughput): string {
+  const spent = (t: ThreadShares | undefined) =>
+    t === undefined ? 'n/a (scheduler counters not readable here)' : `on a core ${percent(t.onCore)}, runnable but waiting for a core ${percent(t.waiting)}, blocked ${percent(t.blocked)}`;
+  const others = m.cpu === undefined || m.mainThread === undefined ? 'n/a' : percent(Math.max(0, m.cpu - m.mainThread.onCore));
+  return (
+    `Over the same window (/proc schedstat): the materializer's main thread ${spent(m.mainThread)} (waiting on PostgreSQL, Redis or Kafka); ` +
+    `the busiest PostgreSQL process (the materializer's connection) ${spent(m.postgresBackend)} (waiting for the materializer's next statement). ` +
+    `The materializer's other threads (V8's collector and compiler, libuv) took ${others} of a core; the host took ${percent(m.steal)} of one core from the machine (steal). ` +
+    'Each thread is blocked while the other works on the commit it waits for; both waiting for a core means the machine is short of cores (docs/benchmarks.md).'
+  );
 }
 
 /**
