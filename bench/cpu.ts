@@ -71,24 +71,17 @@ export function commandPids(command: string): number[] {
   return [...commandSeconds(command).keys()];
 }
 
-/** CPU seconds the whole machine has spent busy (all cores, steal excluded), or undefined off Linux. */
-export function machineBusySeconds(): number | undefined {
+/**
+ * CPU seconds of the whole machine so far (all cores), from /proc/stat's first line: `busy` (user, nice,
+ * system, irq, softirq; steal excluded) and `steal` (the host running something else on this machine's
+ * cores: a virtual machine's cores left unscheduled). Undefined off Linux.
+ */
+export function machineSeconds(): { readonly busy: number; readonly steal: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
     // cpu  user nice system idle iowait irq softirq steal ...
-    const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
-    return (user! + nice! + system! + irq! + softirq!) / clockTicks();
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds the host took from this machine's cores (steal: a virtual machine's cores left unscheduled), or undefined off Linux. */
-export function machineStealSeconds(): number | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const steal = Number(line.trim().split(/\s+/)[8]);
-    return Number.isFinite(steal) ? steal / clockTicks() : undefined;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return { busy: (user! + nice! + system! + irq! + softirq!) / clockTicks(), steal: (steal ?? 0) / clockTicks() };
   } catch {
     return undefined;
   }
@@ -178,8 +171,7 @@ export class CpuWindow {
   readonly #commands: Readonly<Record<string, string>>;
   #start: Record<string, number | undefined> = {};
   #commandStart: Record<string, Map<number, number>> = {};
-  #machineStart: number | undefined;
-  #stealStart: number | undefined;
+  #machineStart: { readonly busy: number; readonly steal: number } | undefined;
   #steal: number | undefined;
   #startedAt = 0;
   #shares: Record<string, number | undefined> = {};
@@ -199,15 +191,15 @@ export class CpuWindow {
     this.#startedAt = performance.now();
     this.#start = Object.fromEntries(Object.entries(this.#pids).map(([name, pid]) => [name, pid === undefined ? undefined : cpuSeconds(pid)]));
     this.#commandStart = Object.fromEntries(Object.entries(this.#commands).map(([name, command]) => [name, this.#commandSeconds(command)]));
-    this.#machineStart = machineBusySeconds();
-    this.#stealStart = machineStealSeconds();
+    this.#machineStart = machineSeconds();
   }
 
   close(): void {
     const seconds = (performance.now() - this.#startedAt) / 1000;
     const share = (before: number | undefined, after: number | undefined) => (before === undefined || after === undefined || seconds <= 0 ? undefined : (after - before) / seconds);
-    const machine = share(this.#machineStart, machineBusySeconds());
-    this.#steal = share(this.#stealStart, machineStealSeconds());
+    const end = machineSeconds();
+    const machine = share(this.#machineStart?.busy, end?.busy);
+    this.#steal = share(this.#machineStart?.steal, end?.steal);
     this.#shares = Object.fromEntries(Object.entries(this.#pids).map(([name, pid]) => [name, share(this.#start[name], pid === undefined ? undefined : cpuSeconds(pid))]));
     for (const [name, command] of Object.entries(this.#commands)) {
       const before = this.#commandStart[name]!;

@@ -15,7 +15,7 @@ import { createServingContext } from '../src/serving/context.ts';
 import type { Limits } from '../src/serving/context.ts';
 import { onlineFrame } from '../src/serving/online-frame.ts';
 import type { Stores } from '../src/stores/open.ts';
-import { bucketMembers, eventBucketKeys, parseOnlineEvent } from '../src/stores/online-pieces.ts';
+import { bucketMembers, eventBucketKeys, eventKeysPattern, parseOnlineEvent } from '../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../src/stores/redis/online.ts';
 import type { Section } from './benchmark.ts';
 import { POPULATION } from './materializer-fixture.ts';
@@ -67,9 +67,9 @@ export async function measureHotReads(registry: Registry, stores: Stores, limits
   };
 }
 
-/** Every raw event an entity's hash holds online, each once: its buckets' members. */
+/** Every raw event an entity's hash holds online, each once: its buckets' members (MGET reads the sorted set of earlier versions, if any, as null). */
 async function heldEvents(redis: RedisOnlineStore['client'], hash: string): Promise<string[]> {
-  const keys = await redis.keys(`${hash.replace(/[*?[\]\\]/g, '\\$&')}:events:*`);
+  const keys = await redis.keys(eventKeysPattern(hash));
   return bucketMembers([], keys.length === 0 ? [] : await redis.mget(keys));
 }
 

@@ -107,6 +107,11 @@ export const tileField = (width: number, start: number): string => `T:${width}:$
 export const sliceField = (width: number, start: number): string => `S:${width}:${start}`;
 /** The sorted set earlier versions kept an aggregation hash's raw events in: still read and pruned. */
 export const eventsKey = (hashKey: string): string => `${hashKey}:events`;
+/**
+ * A glob (SCAN MATCH, KEYS) for every key holding an aggregation hash's raw events: its buckets and the
+ * sorted set of earlier versions. The hash key's own glob characters are escaped.
+ */
+export const eventKeysPattern = (hashKey: string): string => `${hashKey.replace(/[*?[\]\\]/g, '\\$&')}:events*`;
 /** The bucket of an aggregation hash's raw events dated in [start, start + width). */
 export const eventBucketKey = (hashKey: string, width: number, start: number): string => `${hashKey}:events:${width}:${start}`;
 

@@ -27,7 +27,7 @@ import { onlineFrame } from '../../src/serving/online-frame.ts';
 import { onlineKeyOf } from '../../src/serving/value-at.ts';
 import { onlineKey } from '../../src/features/keys.ts';
 import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
-import { encodePiece, parseOnlineEvent, tileField } from '../../src/stores/online-pieces.ts';
+import { encodePiece, eventKeysPattern, parseOnlineEvent, tileField } from '../../src/stores/online-pieces.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
 import { random } from '../helpers/random.ts';
@@ -295,7 +295,7 @@ async function forget(stores: Stores, view: string, users: readonly string[]): P
   if (stores.online instanceof RedisOnlineStore) {
     const { client } = stores.online;
     // The hash, and its raw events: buckets and the sorted set of earlier versions (`<hash>:events…`).
-    for (const hash of users.map((u) => onlineKey('User', u, view))) await client.del(hash, ...(await client.keys(`${hash.replace(/[*?[\]\\]/g, '\\$&')}:events*`)));
+    for (const hash of users.map((u) => onlineKey('User', u, view))) await client.del(hash, ...(await client.keys(eventKeysPattern(hash))));
     return stores;
   }
   return { ...stores, online: new MemoryOnlineStore() };

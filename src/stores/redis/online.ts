@@ -91,7 +91,7 @@ export class RedisOnlineStore implements OnlineStore {
               bucketMembers(legacy, buckets),
             );
       reads.push(
-        Promise.all([this.client.hgetall(redisKeys[i]!), events]).then(
+        Promise.all([this.client.hgetall(hash), events]).then(
           ([pieces, members]) => void (out[i] = { pieces, events: members }),
           (error: unknown) => void (out[i] = unavailable(error)),
         ),

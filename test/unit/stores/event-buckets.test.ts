@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rawEventBucketWidth, rawEventWidths, rawEventsFrom } from '../../../src/features/aggregate/tiles.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
-import { bucketExpiry, bucketMembers, eventBucketKey, eventBucketKeys, eventBuckets, onlineEvent, piecesScriptCall } from '../../../src/stores/online-pieces.ts';
+import { bucketExpiry, bucketMembers, eventBucketKey, eventBucketKeys, eventBuckets, eventKeysPattern, eventsKey, onlineEvent, piecesScriptCall } from '../../../src/stores/online-pieces.ts';
 import type { PiecesWrite } from '../../../src/stores/online-pieces.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
@@ -129,5 +129,15 @@ describe('event buckets', () => {
     assert.deepEqual([...rawEventWidths(view)].sort((a, b) => a - b), [1_000, 3_600_000]);
     assert.equal(rawEventBucketWidth(view), 225_000);
     for (let t = NOW + 1; t < NOW + 7_200_000; t += 7_001) assert.ok(eventBucketKeys('h', { from: rawEventsFrom(view, t), to: t, bucketMs: 225_000 }).length <= 17);
+  });
+
+  it("has one glob for a hash's raw-event keys, buckets and the sorted set of earlier versions, its own glob characters escaped", () => {
+    const hash = '{User:a*b?[c]\\d}:v';
+    const pattern = eventKeysPattern(hash);
+    assert.equal(pattern, '{User:a\\*b\\?\\[c\\]\\\\d}:v:events*');
+    // Redis's glob, for these characters: a backslash makes the next one literal, `*` matches any run.
+    const matches = (key: string) => new RegExp(`^${pattern.replace(/\\(.)|(\*)|([^\\*])/g, (_, lit: string, star: string, c: string) => (star ? '.*' : (lit ?? c).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))}$`).test(key);
+    assert.ok(matches(eventsKey(hash)) && matches(eventBucketKey(hash, W, NOW)));
+    assert.ok(!matches(hash) && !matches('{User:aXb?[c]\\d}:v:events'), 'not the hash, nor another key the unescaped glob would match');
   });
 });
