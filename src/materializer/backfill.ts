@@ -205,7 +205,7 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
         await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, kept.get(group)!]);
       }
       // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
-      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE[kind]}, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
+      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE}, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
     }
   }
   return { snapshot, base };

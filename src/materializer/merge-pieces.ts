@@ -95,13 +95,12 @@ function tableOf(delta: TileDelta): string {
 export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[], baseVersion = 0): Promise<MergedPiece[]> {
   const out: MergedPiece[] = [];
   for (const { table, plans } of tables) {
-    const { kind } = plans[0]!.delta.group;
     const written: { plan: Plan; version: number }[] = [];
     const toSave: { plan: Plan; version: number }[] = [];
     const toLock = plans.filter((p) => p.cached !== undefined);
     const fresh = plans.filter((p) => p.cached === undefined);
     if (fresh.length > 0) {
-      const insert = insertNewPiecesSql(kind, table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
+      const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
       const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of fresh) {
         if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
@@ -111,7 +110,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     const toRead: Plan[] = [];
     if (toLock.length > 0) {
       // Written as planned where the row is still at the version cached; the rest come back to be read.
-      const save = saveIfVersionSql(kind, table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
+      const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
       const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of toLock) {
         if (unsaved.has(plan.id)) toRead.push(plan);
@@ -120,7 +119,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     }
     if (toRead.length > 0) {
       // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge again.
-      const read = lockPiecesSql(kind, table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
+      const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
       await tx.query(read.insert.sql, read.insert.params);
       const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
       for (const plan of toRead) {
@@ -130,7 +129,7 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
       }
     }
     if (toSave.length > 0) {
-      const save = savePiecesSql(kind, table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
+      const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
       await tx.query(save.sql, save.params);
     }
     for (const { plan, version } of [...written, ...toSave]) out.push({ group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, id: plan.id });

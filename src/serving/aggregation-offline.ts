@@ -9,7 +9,9 @@
  *
  * Per chunk of rows, two queries whatever the number of rows: one for the tiles of every entity of the
  * chunk and one for their head events, each driven by an unnest of (entity, time range) with the ranges of
- * one entity's rows merged, so an entity with many rows reads each tile and event once. Rows are then
+ * one entity's rows merged, so an entity with many rows reads each tile and event once. A tile row holds
+ * the partials of every feature of its width (hop) as JSON text: it is read and parsed once for all the
+ * features that need it. Rows are then
  * computed per entity in T order: tiles and events are sorted once, each row finds its own by binary
  * search, and consecutive rows in the same head tile share their merged tiles.
  */
@@ -23,7 +25,8 @@ import type { Registry } from '../registry/registry.ts';
 import type { Aggregation, AggregationView, Entity, EventSource, Feature, Field } from '../registry/types.ts';
 import type { OfflineStore } from '../stores/types.ts';
 import { ident, sqlType } from '../stores/sql/history.ts';
-import { eventsTable, tilesTable } from '../stores/sql/materializer-tables.ts';
+import { eventsTable, storedPartials, tilesTable } from '../stores/sql/materializer-tables.ts';
+import type { StoredPartial } from '../stores/sql/materializer-tables.ts';
 
 /** One row to compute: the entity's join keys (as an entity row carries them) and the instant T. */
 export interface AggregationRow {
@@ -164,6 +167,24 @@ interface FeatureTiles {
   readonly spans: Span[];
 }
 
+/** The features of one tile width (their hop), by index into the reader's features. */
+interface WidthGroup {
+  readonly width: number;
+  readonly features: readonly number[];
+}
+
+/** Whether t lies in one of `ranges` (disjoint, ascending): a binary search over their starts. */
+function inRanges(ranges: readonly (readonly [number, number])[], t: number): boolean {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]![0] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && t < ranges[lo - 1]![1];
+}
+
 /** One entity's head events, sorted by time. */
 interface EntityEvents {
   readonly times: number[];
@@ -176,46 +197,64 @@ class WindowReader {
   readonly #features: readonly Feature[];
   /** The source's fields matching the entity's join keys, in key order. */
   readonly #keyFields: readonly Field[];
+  readonly #widths: readonly WidthGroup[];
   readonly #tilesSql: string;
   readonly #eventsSql: string;
 
   constructor(view: AggregationView, entity: Entity, source: EventSource, features: readonly Feature[]) {
     this.#source = source;
     this.#features = features;
+    const widths = new Map<number, number[]>();
+    features.forEach((f, i) => {
+      const width = f.aggregation!.hopMs;
+      widths.set(width, [...(widths.get(width) ?? []), i]);
+    });
+    this.#widths = [...widths].map(([width, indexes]) => ({ width, features: indexes }));
     this.#keyFields = entity.joinKeys.map((k) => source.fields.find((f) => f.name === k.name)!);
     this.#tilesSql = tilesSql(view);
     this.#eventsSql = eventsSql(source, this.#keyFields);
   }
 
-  /** Per group, per feature: the tiles every row of the group needs, in one query. */
+  /**
+   * Per group, per feature: the tiles every row of the group needs, in one query. Each (entity, width) is
+   * read over the ranges its features need, merged; a tile's partial text is parsed once, and each feature
+   * takes its partial from it where the tile lies in that feature's own ranges.
+   */
   async readTiles(offline: Pick<OfflineStore, 'query'>, groups: readonly EntityGroup[]): Promise<FeatureTiles[][]> {
     const owner: [number, number][] = [];
-    const params: [string[], string[], number[], number[], number[]] = [[], [], [], [], []];
-    groups.forEach((group, g) => {
-      this.#features.forEach((feature, f) => {
-        const ranges = mergeRanges(group.rows.map((r) => {
+    const params: [string[], number[], number[], number[]] = [[], [], [], []];
+    const wanted = groups.map((group) =>
+      this.#features.map((feature) =>
+        mergeRanges(group.rows.map((r) => {
           const { from, head } = edges(feature.aggregation!, r.asOf);
           return [from, head] as const;
-        }));
-        for (const [from, to] of ranges) {
-          owner.push([g, f]);
+        })),
+      ),
+    );
+    groups.forEach((group, g) => {
+      this.#widths.forEach(({ width, features }, w) => {
+        for (const [from, to] of mergeRanges(features.flatMap((f) => wanted[g]![f]!).sort((a, b) => a[0] - b[0]))) {
+          owner.push([g, w]);
           params[0].push(group.key);
-          params[1].push(feature.name);
-          params[2].push(feature.aggregation!.hopMs);
-          params[3].push(from);
-          params[4].push(to);
+          params[1].push(width);
+          params[2].push(from);
+          params[3].push(to);
         }
       });
     });
     const out = groups.map(() => this.#features.map((): FeatureTiles => ({ starts: [], spans: [] })));
     if (owner.length === 0) return out;
-    const found = await offline.query<{ __r: number; tile_start: number; tile_end: number; partial: unknown }>(this.#tilesSql, [owner.map((_, i) => i), ...params]);
+    const found = await offline.query<{ __r: number; tile_start: number; tile_end: number; partial: StoredPartial }>(this.#tilesSql, [owner.map((_, i) => i), ...params]);
     const aggregators = this.#features.map((f) => aggregatorFor(f.aggregation!));
     for (const tile of found) {
-      // No partial: the feature was added to the view after this tile was written, so none of its events are here.
-      if (tile.partial === null) continue;
-      const [g, f] = owner[tile.__r]!;
-      out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(tile.partial) });
+      const [g, w] = owner[tile.__r]!;
+      const partials = storedPartials(tile.partial);
+      for (const f of this.#widths[w]!.features) {
+        const held = partials[this.#features[f]!.name];
+        // No partial: the feature was added to the view after this tile was written, so none of its events are here.
+        if (held === undefined || held === null || !inRanges(wanted[g]![f]!, tile.tile_start)) continue;
+        out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(held) });
+      }
     }
     for (const features of out) {
       for (const { starts, spans } of features) {
@@ -293,14 +332,14 @@ class WindowReader {
  */
 
 /**
- * Tiles of (entity key, feature) with start in [from, to), per numbered range: the feature's partial out
- * of its group's rows (width = its hop; see materializer/tiles.ts). Bounds come back as float8, exact for
- * epoch ms, so no bigint travels as text.
+ * Tiles of (entity key, width) with start in [from, to), per numbered range, each with its row's partials
+ * (every feature of that width; see materializer/tiles.ts). Bounds come back as float8, exact for epoch ms,
+ * so no bigint travels as text.
  */
 export function tilesSql(view: AggregationView): string {
   return (
-    `select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial -> r.f as partial ` +
-    `from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) as r(i, k, f, w, s, e) ` +
+    `select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial ` +
+    `from unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) as r(i, k, w, s, e) ` +
     `cross join lateral (select tile_start, partial from ${tilesTable(view.name)} ` +
     `where entity_key = r.k and width = r.w and tile_start >= r.s and tile_start < r.e offset 0) t`
   );

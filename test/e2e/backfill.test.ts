@@ -75,7 +75,7 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
     stores.offline.query<TileRow & Record<string, unknown>>(
       // One line per (entity, feature, tile), out of the rows that hold a tile's features together.
       `select entity_key, f.key as feature, width::text, tile_start::text, (tile_start + width)::text as tile_end, f.value::text as partial, version::text ` +
-        `from ${tilesTable(`${id}_${name}`)}, jsonb_each(partial) f order by entity_key, feature, tile_start`,
+        `from ${tilesTable(`${id}_${name}`)}, jsonb_each(partial::jsonb) f order by entity_key, feature, tile_start`,
     );
   const cli = (args: readonly string[]) => runCli([...args, '--schema', path.join(dir, 'schema'), '--transforms', path.join(dir, 'transforms')], env);
 
@@ -159,7 +159,7 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
     const table = tilesTable(`${id}_w`);
     const half = damaged.filter((_, i) => i % 2 === 0);
     await stores.offline.query(
-      `update ${table} t set partial = jsonb_set(t.partial, array[u.f], '{"damaged":1}'::jsonb) from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as u(k, f, w, s) where (t.entity_key, t.width, t.tile_start) = (u.k, u.w, u.s)`,
+      `update ${table} t set partial = jsonb_set(t.partial::jsonb, array[u.f], '{"damaged":1}'::jsonb)::text from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) as u(k, f, w, s) where (t.entity_key, t.width, t.tile_start) = (u.k, u.w, u.s)`,
       [half.map((t) => t.entity_key), half.map((t) => t.feature), half.map((t) => t.width), half.map((t) => t.tile_start)],
     );
     // Deleting a row deletes every feature of its tile group; the backfill must bring back all of them.

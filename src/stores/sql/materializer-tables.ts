@@ -13,12 +13,13 @@
  *   skewless.online_outbox (view, entity_key, token)                       the same, one row per entity, as
  *                                                                          Skewless before 0.8 wrote it (read
  *                                                                          and emptied by flushOutbox)
- *   skewless.tiles_<view> (entity_key, width, tile_start, partial jsonb, version)
+ *   skewless.tiles_<view> (entity_key, width, tile_start, partial text, version)
  *                                                                          aggregation partials per tile:
  *                                                                          one row per (entity, tile) for the
  *                                                                          view's features of one hop (width),
  *                                                                          partial = {feature: its partial}
- *   skewless.slices_<view> (same columns, partial text)                    the same per slice of recent
+ *                                                                          as JSON text
+ *   skewless.slices_<view> (same columns)                                  the same per slice of recent
  *                                                                          head tiles, for the online store
  *
  * Offsets live in PostgreSQL, written in the same transaction as the data they account for: that is what
@@ -29,7 +30,7 @@ import type { AggregationView, Entity, EventSource, Field } from '../../registry
 import type { DeadLetter, SourceEvent } from '../../materializer/decode.ts';
 import type { PieceKind } from '../../materializer/tiles.ts';
 import { SCHEMA, ident, literal, sqlType } from './history.ts';
-import { jsonArray, numberArray, textArray } from './pg-array.ts';
+import { numberArray, textArray } from './pg-array.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
@@ -58,15 +59,16 @@ export function piecesTable(kind: PieceKind, view: string): string {
 }
 
 /**
- * The type of a pieces table's `partial` column. Tiles are jsonb: historical retrieval takes one
- * feature's partial out of a row in SQL (`partial -> feature`). Slices are read whole or not at all (by
- * the materializer, a backfill and online re-syncs), so they are text: PostgreSQL stores the JSON as sent
- * instead of parsing it into jsonb, which cost it 5.6 against 3.4 µs per slice-row update, and a sketch's
- * partial is not tripled in size by jsonb's numerics and then compressed (docs/benchmarks.md).
+ * The type of a pieces table's `partial` column: text, the JSON as the materializer wrote it. Every reader
+ * takes a row whole (the materializer, a backfill, online re-syncs, and historical retrieval, which parses
+ * each tile once for all the features it needs), so PostgreSQL has no reason to parse it. As jsonb it
+ * parsed every row a commit rewrites: 82 against 11 ms for 10,000 tile rows, about a fifth of PostgreSQL's
+ * work per event in the bench; and a sketch's partial was tripled in size by jsonb's numerics and then
+ * compressed (docs/benchmarks.md). Earlier versions made both tables jsonb (piecesAsText).
  */
-export const PARTIAL_TYPE: { readonly [kind in PieceKind]: 'jsonb' | 'text' } = { tile: 'jsonb', slice: 'text' };
+export const PARTIAL_TYPE = 'text';
 
-/** A `partial` column as the driver returns it: jsonb (tiles) parsed, text (slices, PARTIAL_TYPE) as is. */
+/** A `partial` column as the driver returns it: text as written, or (read from a jsonb column) parsed. */
 export type StoredPartial = string | { readonly [feature: string]: unknown };
 
 /** A row's partials by feature, from its `partial` column of either type. */
@@ -80,22 +82,20 @@ export function storedPartialText(column: StoredPartial): string {
 }
 
 /**
- * Separates the partials of a slices statement's one text parameter: JSON text never holds it raw
- * (JSON.stringify escapes every control character), so splitting on it needs no escaping.
+ * Separates the partials of a pieces statement's one text parameter: JSON text never holds it raw
+ * (JSON.stringify escapes every control character), so splitting on it needs no escaping, where a text[]
+ * literal would have to escape every quote inside every element.
  */
 const PARTIALS_SEPARATOR = '\u001e';
 
-/**
- * Rows' partials as one parameter: for tiles a JSON array (a text[] literal would have to escape every
- * quote inside every element), for slices the texts joined by PARTIALS_SEPARATOR.
- */
-function partialsParam(kind: PieceKind, texts: readonly string[]): string {
-  return kind === 'tile' ? jsonArray(texts) : texts.join(PARTIALS_SEPARATOR);
+/** Rows' partials as one parameter: the texts joined by PARTIALS_SEPARATOR. */
+function partialsParam(texts: readonly string[]): string {
+  return texts.join(PARTIALS_SEPARATOR);
 }
 
 /** The set-returning expression that unpacks partialsParam's parameter `$n` into one partial per row. */
-function partialsRows(kind: PieceKind, n: number): string {
-  return kind === 'tile' ? `jsonb_array_elements($${n}::jsonb)` : `unnest(string_to_array($${n}::text, chr(30)))`;
+function partialsRows(n: number): string {
+  return `unnest(string_to_array($${n}::text, chr(30)))`;
 }
 
 /**
@@ -145,9 +145,9 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
         ...(['tile', 'slice'] as const).flatMap((kind) => [
           outdatedLayoutCheck(`${kind}s_${view.name}`, view.name),
           // version: incremented by every merge; the online store keeps a piece only if its version is newer.
-          `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial ${PARTIAL_TYPE[kind]} not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
-          // Earlier versions made slices jsonb: each row keeps its JSON (in jsonb's own spelling).
-          ...(kind === 'slice' ? [slicesAsText(view.name)] : []),
+          `create table if not exists ${piecesTable(kind, view.name)} (entity_key text not null, width bigint not null, tile_start bigint not null, partial ${PARTIAL_TYPE} not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`,
+          // Earlier versions made these jsonb: each row keeps its JSON (in jsonb's own spelling).
+          piecesAsText(kind, view.name),
           // Also for tables an earlier version created: it applies to pages filled from now on.
           `alter table ${piecesTable(kind, view.name)} set (fillfactor = ${PIECES_FILLFACTOR[kind]})`,
         ]),
@@ -158,11 +158,15 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
   ];
 }
 
-/** Turns a slices table's jsonb partial column, as earlier versions made it, into text (PARTIAL_TYPE). */
-function slicesAsText(view: string): string {
+/**
+ * Turns a tiles or slices table's jsonb partial column, as earlier versions made it, into text
+ * (PARTIAL_TYPE). PostgreSQL rewrites the table, holding it locked meanwhile: once, on the first start
+ * after the upgrade (docs/materializer.md#partials-as-text).
+ */
+function piecesAsText(kind: PieceKind, view: string): string {
   return (
-    `do $$ begin if exists (select 1 from information_schema.columns where table_schema = ${literal(SCHEMA)} and table_name = ${literal(`slices_${view}`)} and column_name = 'partial' and data_type = 'jsonb') ` +
-    `then alter table ${slicesTable(view)} alter column partial type text using partial::text; end if; end $$`
+    `do $$ begin if exists (select 1 from information_schema.columns where table_schema = ${literal(SCHEMA)} and table_name = ${literal(`${kind}s_${view}`)} and column_name = 'partial' and data_type = 'jsonb') ` +
+    `then alter table ${piecesTable(kind, view)} alter column partial type text using partial::text; end if; end $$`
   );
 }
 
@@ -409,8 +413,8 @@ const NAMED_KEYS = 'unnest($1::text[], $2::bigint[], $3::bigint[])';
  * The key parameters zipped by position with $4, the rows' partials (partialsParam), and, with `numbered`,
  * $5, a bigint per row: `u(k, w, s, p)` or `u(k, w, s, p, v)`.
  */
-const pieceRows = (kind: PieceKind, numbered: boolean) =>
-  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), ${partialsRows(kind, 4)}${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
+const pieceRows = (numbered: boolean) =>
+  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), ${partialsRows(4)}${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
 
 /** Selects `columns` of the rows named that exist, locking them in key order (what keeps two writers from deadlocking). */
 const lockingSelect = (table: string, columns: string) =>
@@ -420,10 +424,10 @@ const lockingSelect = (table: string, columns: string) =>
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
  * `version`, in key order; returns the keys inserted. A row that exists is left alone (and not locked).
  */
-export function insertNewPiecesSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
+export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
-    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(kind, false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
-    params: [...keyColumns(pieces), partialsParam(kind, partials), version],
+    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
+    params: [...keyColumns(pieces), partialsParam(partials), version],
   };
 }
 
@@ -442,15 +446,15 @@ function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string
  * common merge is one statement and no rows back. Locking every row named first, in key order, as a
  * separate step of the statement is what keeps two writers from deadlocking (lockingSelect).
  */
-export function saveIfVersionSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
+export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
   return {
     sql:
       `with locked as materialized (${lockingSelect(table, 'entity_key, width, tile_start')}), ` +
-      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from ${pieceRows(kind, true)} ` +
+      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from ${pieceRows(true)} ` +
       `where (t.entity_key, t.width, t.tile_start) in (select * from locked) and t.entity_key = u.k and t.width = u.w and t.tile_start = u.s and t.version = u.v returning t.entity_key, t.width, t.tile_start) ` +
       `select k as entity_key, w::float8 as width, s::float8 as tile_start from ${NAMED_KEYS} as u(k, w, s) ` +
       `where not exists (select 1 from saved where saved.entity_key = u.k and saved.width = u.w and saved.tile_start = u.s)`,
-    params: [...keyColumns(pieces), partialsParam(kind, partials), numberArray(expected)],
+    params: [...keyColumns(pieces), partialsParam(partials), numberArray(expected)],
   };
 }
 
@@ -460,14 +464,14 @@ export function saveIfVersionSql(kind: PieceKind, table: string, pieces: readonl
  * safe when two materializers touch one tile (an entity's events split over partitions), without deadlocks
  * between them.
  */
-export function lockPiecesSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
-  return { insert: insertNewPiecesSql(kind, table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
+export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+  return { insert: insertNewPiecesSql(table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
 }
 
 /** Writes rows already locked: `partials` (column text) and `versions` by position. */
-export function savePiecesSql(kind: PieceKind, table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
+export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(kind, true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
-    params: [...keyColumns(pieces), partialsParam(kind, partials), numberArray(versions)],
+    sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
+    params: [...keyColumns(pieces), partialsParam(partials), numberArray(versions)],
   };
 }

@@ -30,12 +30,3 @@ const NEEDS_ESCAPE = /["\\]/;
 export function textArray(values: readonly (string | null | undefined)[]): string {
   return arrayLiteral(values, (v) => `"${NEEDS_ESCAPE.test(v) ? v.replace(/["\\]/g, '\\$&') : v}"`);
 }
-
-/**
- * `[a,b]`: JSON texts as one JSON array, for a `$n::jsonb` parameter unpacked with `jsonb_array_elements`.
- * A text[] literal would have to escape every quote inside every element (a regex pass and a copy of each
- * partial); a JSON array takes them as they are. Each text must be valid JSON (PostgreSQL checks).
- */
-export function jsonArray(texts: readonly string[]): string {
-  return `[${texts.join(',')}]`;
-}

@@ -36,7 +36,7 @@ afterEach(async () => {
 const txn = (user: string, minutesAgo: number, amount = 1) => ({ topic: 'txns', key: user, value: { user_id: user, amount, at: T - minutesAgo * 60_000 }, timestampMs: T - minutesAgo * 60_000 + 500 });
 const archived = async () => (await stores.offline.query<{ n: number }>('select count(*)::int as n from skewless."events_Txn"'))[0]!.n;
 // One line per (entity, feature, tile), out of the rows that hold a tile's features together.
-const tiles = () => stores.offline.query('select entity_key, f.key as feature, tile_start, f.value::text as partial from skewless."tiles_windows", jsonb_each(partial) f order by 1, 2, 3');
+const tiles = () => stores.offline.query('select entity_key, f.key as feature, tile_start, f.value::text as partial from skewless."tiles_windows", jsonb_each(partial::jsonb) f order by 1, 2, 3');
 
 describe('in-process event source', () => {
   it('gives each partition increasing offsets and keeps one key on one partition', async () => {

@@ -60,7 +60,7 @@ describe('tile table layout', () => {
     }
   });
 
-  it('keeps slices as text and tiles as jsonb, turning the jsonb slices of an earlier version into text with their rows', async () => {
+  it('keeps tiles and slices as text, turning the jsonb tables of earlier versions into text with their rows', async () => {
     const registry = await windowsRegistry();
     const types = async (offline: Awaited<ReturnType<typeof pgliteOfflineStore>>) =>
       Object.fromEntries(
@@ -70,36 +70,42 @@ describe('tile table layout', () => {
     const earlier = await pgliteOfflineStore();
     try {
       await fresh.ensureSchema(registry);
-      assert.deepEqual(await types(fresh), { slices_windows: 'text', tiles_windows: 'jsonb' });
+      assert.deepEqual(await types(fresh), { slices_windows: 'text', tiles_windows: 'text' });
       await earlier.query('create schema skewless');
       for (const table of ['tiles_windows', 'slices_windows'])
         await earlier.query(`create table skewless."${table}" (entity_key text not null, width bigint not null, tile_start bigint not null, partial jsonb not null, version bigint not null default 0, primary key (entity_key, width, tile_start))`);
       await earlier.query(`insert into skewless."slices_windows" values ('u1', 1000, 0, '{"n":3}', 7)`);
+      await earlier.query(`insert into skewless."tiles_windows" values ('u2', 3600000, 0, '{"sum":[2,"1p+0"],"n":4}', 9)`);
       await earlier.ensureSchema(registry);
-      assert.deepEqual(await types(earlier), { slices_windows: 'text', tiles_windows: 'jsonb' });
-      assert.deepEqual(await earlier.query(`select entity_key, partial, version::int as version from skewless."slices_windows"`), [{ entity_key: 'u1', partial: '{"n": 3}', version: 7 }]);
+      assert.deepEqual(await types(earlier), { slices_windows: 'text', tiles_windows: 'text' });
+      const rows = async (table: string) => await earlier.query(`select entity_key, partial, version::int as version from skewless."${table}"`);
+      assert.deepEqual(await rows('slices_windows'), [{ entity_key: 'u1', partial: '{"n": 3}', version: 7 }]);
+      // jsonb's own spelling: keys by length, then bytes.
+      assert.deepEqual(await rows('tiles_windows'), [{ entity_key: 'u2', partial: '{"n": 4, "sum": [2, "1p+0"]}', version: 9 }]);
       await earlier.ensureSchema(registry);
-      assert.deepEqual(await types(earlier), { slices_windows: 'text', tiles_windows: 'jsonb' }, 'a second start changes nothing');
+      assert.deepEqual(await types(earlier), { slices_windows: 'text', tiles_windows: 'text' }, 'a second start changes nothing');
     } finally {
       await fresh.close();
       await earlier.close();
     }
   });
 
-  it('writes and reads back slice partials as sent, whatever characters their JSON escapes', async () => {
+  it('writes and reads back tile and slice partials as sent, whatever characters their JSON escapes', async () => {
     const registry = await windowsRegistry();
     const offline = await pgliteOfflineStore();
     try {
       await offline.ensureSchema(registry);
       const texts = [JSON.stringify({ n: ['a\u001eb', 'c,d', '"q"', '\\'] }), '{"n":1}', JSON.stringify({ n: ['é✓', 'tab\t'] })];
       const keys = texts.map((_, i) => ({ entityKey: `u${i}`, width: 1000, start: i * 1000 }));
-      const insert = insertNewPiecesSql('slice', 'skewless."slices_windows"', keys, texts, 1);
-      assert.equal((await offline.query(insert.sql, insert.params)).length, 3);
-      const read = async () => (await offline.query<{ partial: string }>(`select partial from skewless."slices_windows" order by entity_key`)).map((r) => r.partial);
-      assert.deepEqual(await read(), texts);
-      const save = savePiecesSql('slice', 'skewless."slices_windows"', keys.slice(1), texts.slice(0, 2), [2, 2]);
-      await offline.query(save.sql, save.params);
-      assert.deepEqual(await read(), [texts[0], texts[0], texts[1]]);
+      for (const table of ['tiles_windows', 'slices_windows']) {
+        const insert = insertNewPiecesSql(`skewless."${table}"`, keys, texts, 1);
+        assert.equal((await offline.query(insert.sql, insert.params)).length, 3);
+        const read = async () => (await offline.query<{ partial: string }>(`select partial from skewless."${table}" order by entity_key`)).map((r) => r.partial);
+        assert.deepEqual(await read(), texts, table);
+        const save = savePiecesSql(`skewless."${table}"`, keys.slice(1), texts.slice(0, 2), [2, 2]);
+        await offline.query(save.sql, save.params);
+        assert.deepEqual(await read(), [texts[0], texts[0], texts[1]], table);
+      }
     } finally {
       await offline.close();
     }

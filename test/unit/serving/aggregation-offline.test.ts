@@ -18,6 +18,10 @@ before(async () => {
     }
     type Till @entity(key: ["shop_id"]) { shop_id: ID! }
     type TillWindows @featureView(entity: "Till", source: "Sale") { n: Int! @aggregate(fn: COUNT, window: "1h") }
+    type ShopCounts @featureView(entity: "Shop", source: "Sale") {
+      n1h: Int! @aggregate(fn: COUNT, window: "1h", hop: "5m")
+      n2h: Int! @aggregate(fn: COUNT, window: "2h", hop: "5m")
+    }
   `);
 });
 
@@ -52,8 +56,8 @@ describe('offline aggregation reader', () => {
     const source = registry.source('Sale')!;
     assert.equal(
       tilesSql(view),
-      'select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial -> r.f as partial ' +
-        'from unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) as r(i, k, f, w, s, e) ' +
+      'select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial ' +
+        'from unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) as r(i, k, w, s, e) ' +
         'cross join lateral (select tile_start, partial from skewless."tiles_shop_windows" where entity_key = r.k and width = r.w and tile_start >= r.s and tile_start < r.e offset 0) t',
     );
     assert.equal(
@@ -81,9 +85,34 @@ describe('offline aggregation reader', () => {
     const values = await offlineAggregationRows(registry, offline, view, rows);
     assert.equal(calls.length, 6, 'three chunks, two queries each');
     const tiles = calls.filter((c) => c.sql.includes('tiles_'));
-    assert.deepEqual(tiles.map((c) => (c.params[1] as unknown[]).length), [4, 4, 4], 'one range per shop and feature');
+    assert.deepEqual(tiles.map((c) => (c.params[1] as unknown[]).length), [4, 4, 4], 'one range per shop and tile width (each feature has its own hop here)');
     // No events and no tiles: COUNT and SUM are 0 at every T, for every row.
     assert.ok(values.every((v) => v !== null && v.n === 0 && v.total === 0));
+  });
+
+  it('reads a tile row once for the features of its width, each taking its partial where the tile is in its window', async () => {
+    const view = registry.view('shop_counts') as AggregationView;
+    const t0 = Date.UTC(2026, 0, 1);
+    const MINUTE = 60_000;
+    const calls: { sql: string; params: readonly unknown[] }[] = [];
+    // Tiles as PostgreSQL holds them: one row per (shop, 5-minute tile), the partials of both features as text.
+    const stored = [
+      { start: t0 + 10 * MINUTE, partial: '{"n1h":2,"n2h":2}' },
+      { start: t0 + 70 * MINUTE, partial: '{"n1h":5,"n2h":5}' },
+      // Written before n1h was added to the view: it has no partial for it.
+      { start: t0 + 80 * MINUTE, partial: '{"n2h":7}' },
+    ];
+    const offline = {
+      query: async <T extends Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> => {
+        calls.push({ sql, params });
+        return stored.map((t) => ({ __r: 0, tile_start: t.start, tile_end: t.start + 5 * MINUTE, partial: t.partial }) as unknown as T);
+      },
+    };
+    // T on a hop: no head, so no events to read; n1h covers [T − 1h, T), n2h [T − 2h, T).
+    const [values] = await offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 120 * MINUTE }]);
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!.params.slice(1), [['["1","eu"]'], [5 * MINUTE], [t0], [t0 + 120 * MINUTE]], 'one range for the shop and width: the union of both windows');
+    assert.deepEqual(values, { n1h: 5, n2h: 14 });
   });
 
   it('does not query for rows that name no entity, nor events for a key the archive column cannot hold', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
-import { jsonArray, numberArray, textArray } from '../../../src/stores/sql/pg-array.ts';
+import { numberArray, textArray } from '../../../src/stores/sql/pg-array.ts';
 
 describe('array literals', () => {
   let db: SqlClient;
@@ -27,14 +27,6 @@ describe('array literals', () => {
     const ints = [0, -1, 1763719200123, 2 ** 53 - 1];
     const [big] = await db.query<{ v: string[] }>('select $1::bigint[]::text[] as v', [numberArray(ints)]);
     assert.deepEqual(big!.v, ints.map(String));
-  });
-
-  it('hands JSON texts over as one JSON array, each element read back as the JSON it was, in order', async () => {
-    const texts = ['{"n":1,"s":["7dp3","-1p-2"]}', '{"q":"say \\"hi\\"","b":"back\\\\slash","u":"ünï ✓ \\u0001"}', '[]', '{}', '{"nested":{"a":[1,2,{"b":null}]}}', '0', '"text"'];
-    const rows = await db.query<{ v: unknown; i: string }>('select value as v, ordinality::text as i from jsonb_array_elements($1::jsonb) with ordinality', [jsonArray(texts)]);
-    assert.deepEqual(rows.map((r) => r.v), texts.map((t) => JSON.parse(t)));
-    assert.deepEqual(rows.map((r) => Number(r.i)), texts.map((_, i) => i + 1));
-    assert.equal(jsonArray([]), '[]');
   });
 
   it('refuses what is not a finite number', () => {
