@@ -32,6 +32,7 @@ import type { PieceKind } from '../../materializer/tiles.ts';
 import { SCHEMA, ident, literal, sqlType } from './history.ts';
 import { numberArray, textArray } from './pg-array.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
+import { SkewlessError } from '../../errors.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
 export const DEAD_LETTERS = `${SCHEMA}.dead_letters`;
@@ -62,18 +63,32 @@ export function piecesTable(kind: PieceKind, view: string): string {
  * The type of a pieces table's `partial` column: text, the JSON as the materializer wrote it. Every reader
  * takes a row whole (the materializer, a backfill, online re-syncs, and historical retrieval, which parses
  * each tile once for all the features it needs), so PostgreSQL has no reason to parse it. As jsonb it
- * parsed every row a commit rewrites: 82 against 11 ms for 10,000 tile rows, about a fifth of PostgreSQL's
- * work per event in the bench; and a sketch's partial was tripled in size by jsonb's numerics and then
- * compressed (docs/benchmarks.md). Earlier versions made both tables jsonb (piecesAsText).
+ * parsed every row a commit rewrites: 82 against 11 ms for 10,000 tile rows, and PostgreSQL's CPU per
+ * event in the bench about 15% more; and a sketch's partial was tripled in size by jsonb's numerics and
+ * then compressed (docs/benchmarks.md). Earlier versions made both tables jsonb (piecesAsText).
  */
 export const PARTIAL_TYPE = 'text';
 
 /** A `partial` column as the driver returns it: text as written, or (read from a jsonb column) parsed. */
 export type StoredPartial = string | { readonly [feature: string]: unknown };
 
-/** A row's partials by feature, from its `partial` column of either type. */
+/**
+ * A row's partials by feature, from its `partial` column of either type. A text that is not a JSON object
+ * (PostgreSQL does not check text; only the materializer writes it) is CORRUPT_PARTIAL, like a partial its
+ * aggregator cannot decode.
+ */
 export function storedPartials(column: StoredPartial): { readonly [feature: string]: unknown } {
-  return typeof column === 'string' ? (JSON.parse(column) as { readonly [feature: string]: unknown }) : column;
+  if (typeof column !== 'string') return column;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(column);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new SkewlessError('CORRUPT_PARTIAL', `cannot read a stored tile or slice row: ${column.length > 80 ? `${column.slice(0, 80)}…` : column}`);
+  }
+  return parsed as { readonly [feature: string]: unknown };
 }
 
 /** A row's partials as JSON text, from its `partial` column of either type: a slice's as written. */

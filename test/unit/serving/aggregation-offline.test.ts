@@ -115,6 +115,21 @@ describe('offline aggregation reader', () => {
     assert.deepEqual(values, { n1h: 5, n2h: 14 });
   });
 
+  it('refuses a tile row whose text is not a JSON object with CORRUPT_PARTIAL, naming what it found', async () => {
+    const view = registry.view('shop_counts') as AggregationView;
+    const t0 = Date.UTC(2026, 0, 1);
+    for (const partial of ['{"n1h":2,', '[2]', 'null']) {
+      const offline = {
+        query: async <T extends Record<string, unknown>>(): Promise<T[]> => [{ __r: 0, tile_start: t0, tile_end: t0 + 300_000, partial }] as unknown as T[],
+      };
+      await assert.rejects(
+        offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 3_600_000 }]),
+        (error: Error & { code?: string }) => error.code === 'CORRUPT_PARTIAL' && error.message.includes(partial),
+        partial,
+      );
+    }
+  });
+
   it('does not query for rows that name no entity, nor events for a key the archive column cannot hold', async () => {
     const calls: string[] = [];
     const offline = {
