@@ -16,6 +16,7 @@
  * deadlocking. Merging is exact and order-independent, so which path a row took never shows in its value.
  */
 import type { Json } from '../features/aggregate/aggregator.ts';
+import { partialIn } from '../features/aggregate/aggregator.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql, storedPartials } from '../stores/sql/materializer-tables.ts';
@@ -152,7 +153,7 @@ function mergeStored(delta: TileDelta, stored: { readonly [feature: string]: unk
   const states = new Array<unknown>(features.length);
   for (let f = 0; f < features.length; f++) {
     const aggregator = aggregators[f]!;
-    const held = stored?.[features[f]!.name];
+    const held = partialIn(stored, features[f]!.name);
     states[f] = aggregator.mergeInto(held === undefined ? aggregator.empty() : aggregator.decode(held), delta.partials[f]);
   }
   return { states, text: rowText(delta.group, states) };

@@ -16,6 +16,7 @@
  * search, and consecutive rows in the same head tile share their merged tiles.
  */
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
+import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt, windowPartial } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
 import { encodeKey, entityKey } from '../features/keys.ts';
@@ -250,7 +251,7 @@ class WindowReader {
       const [g, w] = owner[tile.__r]!;
       const partials = storedPartials(tile.partial);
       for (const f of this.#widths[w]!.features) {
-        const held = partials[this.#features[f]!.name];
+        const held = partialIn(partials, this.#features[f]!.name);
         // No partial: the feature was added to the view after this tile was written, so none of its events are here.
         if (held === undefined || held === null || !inRanges(wanted[g]![f]!, tile.tile_start)) continue;
         out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(held) });

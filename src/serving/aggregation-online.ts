@@ -18,6 +18,7 @@
 import { SkewlessError } from '../errors.ts';
 import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
+import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
 import { headSliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
@@ -145,7 +146,7 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       }
       if (!inWindow) continue;
       partials ??= JSON.parse(json(pieces[name]!)) as Record<string, unknown>;
-      const partial = partials[f.feature.name];
+      const partial = partialIn(partials, f.feature.name);
       // A feature added to the view after this piece was written has none of its events here.
       if (partial !== undefined) window.spans.push({ start: piece.start, end: piece.start + piece.width, partial: f.aggregator.decode(partial) });
     }

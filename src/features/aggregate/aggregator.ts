@@ -41,6 +41,15 @@ export interface Aggregator<S = unknown> {
 }
 
 /** A stored partial that cannot be read back: corruption or a format from another version. */
+/**
+ * A feature's partial in a stored row ({feature: partial}), or undefined when the row has none (the feature
+ * was added to its view after the row was written). Only the row's own keys count: a feature may be
+ * named `constructor`, which every parsed object otherwise inherits.
+ */
+export function partialIn(row: { readonly [feature: string]: unknown } | undefined, feature: string): unknown {
+  return row !== undefined && Object.hasOwn(row, feature) ? row[feature] : undefined;
+}
+
 export class PartialDecodeError extends SkewlessError {
   constructor(fn: AggregateFunction, json: unknown) {
     const text = JSON.stringify(json) ?? String(json);

@@ -43,8 +43,10 @@ export async function applySchemaPart(tx: SqlQueryable, part: string, statements
       : undefined;
   if (state?.applied === true && state.missing === 0) return;
   for (const statement of statements) await tx.query(statement);
-  // Every version applied is kept: DDL only ever adds, so a process still on an older schema (a rolling
-  // deploy) finds its version applied and its tables present, and starts as its role too.
+  // Every version applied is kept: DDL mostly adds, so a process still on an older schema (a rolling
+  // deploy) finds its version applied and its tables present, and starts as its role too. Not all of it:
+  // turning tiles' partials into text breaks earlier gateways' historical reads (docs/materializer.md).
+  // The record is of versions applied, not a way back: nothing here undoes a change.
   await tx.query(`create table if not exists ${SCHEMA_APPLIED} (part text not null, fingerprint text not null, applied_at timestamptz not null default now(), primary key (part, fingerprint))`);
   await tx.query(`insert into ${SCHEMA_APPLIED} (part, fingerprint) values ($1, $2) on conflict (part, fingerprint) do update set applied_at = now()`, [part, print]);
 }

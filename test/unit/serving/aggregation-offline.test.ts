@@ -18,6 +18,9 @@ before(async () => {
     }
     type Till @entity(key: ["shop_id"]) { shop_id: ID! }
     type TillWindows @featureView(entity: "Till", source: "Sale") { n: Int! @aggregate(fn: COUNT, window: "1h") }
+    type ShopNamed @featureView(entity: "Shop", source: "Sale") {
+      constructor: Int! @aggregate(fn: COUNT, window: "1h", hop: "5m")
+    }
     type ShopCounts @featureView(entity: "Shop", source: "Sale") {
       n1h: Int! @aggregate(fn: COUNT, window: "1h", hop: "5m")
       n2h: Int! @aggregate(fn: COUNT, window: "2h", hop: "5m")
@@ -113,6 +116,15 @@ describe('offline aggregation reader', () => {
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0]!.params.slice(1), [['["1","eu"]'], [5 * MINUTE], [t0], [t0 + 120 * MINUTE]], 'one range for the shop and width: the union of both windows');
     assert.deepEqual(values, { n1h: 5, n2h: 14 });
+  });
+
+  it("takes only a row's own keys as partials: a feature named constructor finds none in a row written before it", async () => {
+    const view = registry.view('shop_named') as AggregationView;
+    const t0 = Date.UTC(2026, 0, 1);
+    const offline = {
+      query: async <T extends Record<string, unknown>>(): Promise<T[]> => [{ __r: 0, tile_start: t0, tile_end: t0 + 300_000, partial: '{}' }] as unknown as T[],
+    };
+    assert.deepEqual(await offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 600_000 }]), [{ constructor: 0 }]);
   });
 
   it('refuses a tile row whose text is not a JSON object with CORRUPT_PARTIAL, naming what it found', async () => {
