@@ -50,7 +50,8 @@ export interface AggEvent {
  * A source and a view using every aggregate function over three windows (hops 1m, 5m, 1h), a count over a
  * 30-second hop (whose 1s slices are the 1m hop's: one slice group, one row), a sum over a 1-day hop, and
  * features with slices other than the default: 1m slices of a 5m hop, 10s slices of a 1m hop, and a 1h hop
- * whose head is not sliced at all (slice = hop: a read folds the whole head tile's raw events).
+ * whose head is not sliced at all (slice = hop: a read folds the whole head tile's raw events). A 1h count
+ * shares the 6h features' 5m hop, so their tile rows are read over the union of two windows historically.
  */
 export function aggregationSdl(id: string): string {
   return `type User @entity(key: ["user_id"]) { user_id: ID! }
@@ -74,6 +75,7 @@ export function aggregationSdl(id: string): string {
       c6h_1m: Int! @aggregate(fn: COUNT, window: "6h", slice: "1m")
       dm30m_10s: Int! @aggregate(fn: COUNT_DISTINCT, of: "merchant", window: "30m", slice: "10s")
       s3d_whole: Float! @aggregate(fn: SUM, of: "amount", window: "3d", slice: "1h")
+      c1h_5m: Int! @aggregate(fn: COUNT, window: "1h", hop: "5m")
     }`;
 }
 
