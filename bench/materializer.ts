@@ -220,20 +220,17 @@ async function consume(args: WorkerArgs, topic: string, counts: Counts, execArgv
   const worker = await Worker.start(args, execArgv);
   const cpu = new CpuWindow({ consumer: worker.pid, 'this bench': process.pid }, MACHINE_PARTS);
   const threads = { main: new ThreadWindow(() => [worker.pid]), postgres: new ThreadWindow(() => commandPids(MACHINE_PARTS.PostgreSQL!)) };
+  const windows = [cpu, threads.main, threads.postgres];
   let opened = false;
   worker.onBatch = (b) => {
     if (b.topic !== topic) return;
     const done = accounted(worker.batches, topic);
     // The window opens at the end of the batch that completes the warm-up and closes at the end of the topic.
     if (!opened && done >= counts.warmup) {
-      cpu.open();
-      threads.main.open();
-      threads.postgres.open();
+      for (const w of windows) w.open();
       opened = true;
     } else if (opened && done >= counts.warmup + counts.measured) {
-      cpu.close();
-      threads.main.close();
-      threads.postgres.close();
+      for (const w of windows) w.close();
     }
   };
   try {

@@ -208,7 +208,9 @@ class WindowReader {
     const widths = new Map<number, number[]>();
     features.forEach((f, i) => {
       const width = f.aggregation!.hopMs;
-      widths.set(width, [...(widths.get(width) ?? []), i]);
+      let indexes = widths.get(width);
+      if (indexes === undefined) widths.set(width, (indexes = []));
+      indexes.push(i);
     });
     this.#widths = [...widths].map(([width, indexes]) => ({ width, features: indexes }));
     this.#keyFields = entity.joinKeys.map((k) => source.fields.find((f) => f.name === k.name)!);

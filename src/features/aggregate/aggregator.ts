@@ -40,7 +40,6 @@ export interface Aggregator<S = unknown> {
   decode(json: unknown): S;
 }
 
-/** A stored partial that cannot be read back: corruption or a format from another version. */
 /**
  * A feature's partial in a stored row ({feature: partial}), or undefined when the row has none (the feature
  * was added to its view after the row was written). Only the row's own keys count: a feature may be
@@ -50,12 +49,20 @@ export function partialIn(row: { readonly [feature: string]: unknown } | undefin
   return row !== undefined && Object.hasOwn(row, feature) ? row[feature] : undefined;
 }
 
+/** What a CORRUPT_PARTIAL message shows of the stored text: its first 80 characters. */
+const clipped = (text: string): string => (text.length > 80 ? `${text.slice(0, 80)}…` : text);
+
+/** A stored partial that cannot be read back: corruption or a format from another version. */
 export class PartialDecodeError extends SkewlessError {
   constructor(fn: AggregateFunction, json: unknown) {
-    const text = JSON.stringify(json) ?? String(json);
-    super('CORRUPT_PARTIAL', `cannot decode a stored ${fn} partial: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`, {
-      httpStatus: 500,
-    });
+    super('CORRUPT_PARTIAL', `cannot decode a stored ${fn} partial: ${clipped(JSON.stringify(json) ?? String(json))}`, { httpStatus: 500 });
+  }
+}
+
+/** A stored tile or slice row whose text is not a JSON object of partials: the same corruption, a row up. */
+export class PartialsRowError extends SkewlessError {
+  constructor(text: string) {
+    super('CORRUPT_PARTIAL', `cannot read a stored tile or slice row: ${clipped(text)}`, { httpStatus: 500 });
   }
 }
 

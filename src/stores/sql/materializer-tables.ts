@@ -32,7 +32,7 @@ import type { PieceKind } from '../../materializer/tiles.ts';
 import { SCHEMA, ident, literal, sqlType } from './history.ts';
 import { numberArray, textArray } from './pg-array.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
-import { SkewlessError } from '../../errors.ts';
+import { PartialsRowError } from '../../features/aggregate/aggregator.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
 export const DEAD_LETTERS = `${SCHEMA}.dead_letters`;
@@ -86,7 +86,7 @@ export function storedPartials(column: StoredPartial): { readonly [feature: stri
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new SkewlessError('CORRUPT_PARTIAL', `cannot read a stored tile or slice row: ${column.length > 80 ? `${column.slice(0, 80)}…` : column}`);
+    throw new PartialsRowError(column);
   }
   return parsed as { readonly [feature: string]: unknown };
 }
