@@ -23,6 +23,7 @@ import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
 import { DEFAULT_PIECE_CACHE_ROWS, PieceCache } from './piece-cache.ts';
 import { SLICE_PRUNE_EVERY_MS, pruneSlices } from './slice-retention.ts';
+import { retireSortedSetsInBackground } from './sorted-set-retirement.ts';
 import { tryFlushOutbox, writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 
@@ -245,11 +246,14 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   const started = new Promise<void>((resolve) => (resolveStarted = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => resolveStarted());
   await consumer.run({ eachBatchAutoResolve: false, autoCommit: false, partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY, eachBatch: handle });
+  // Once consuming: the sorted sets earlier versions left online, pruned and, once gone, marked.
+  const retiring = retireSortedSetsInBackground(registry, stores.online, logger);
   return {
     started,
     stop: async () => {
       clearInterval(sweep);
       await sweeping;
+      await retiring.stop();
       await consumer.disconnect();
       // What was queued commits (a failure is fine: it is fetched again on the next start), then the last
       // commit's online write: a clean stop leaves nothing in the outbox.

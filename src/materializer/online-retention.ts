@@ -46,7 +46,7 @@ function oldestHead(hops: readonly number[], at: number): number {
 }
 
 /** The start of the oldest slice any T ≥ `at` − slack reads raw events from, over the view's features. */
-function eventFrom(view: AggregationView, at: number): number {
+export function eventFrom(view: AggregationView, at: number): number {
   return rawEventsFrom(view, at - ONLINE_CLOCK_SLACK_MS);
 }
 

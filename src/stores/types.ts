@@ -98,6 +98,12 @@ export interface OnlineStore extends Store {
    * says — atomically per hash. One entry per write: the number of fields written, or the error.
    */
   writePieces(writes: readonly PiecesWrite[]): Promise<(number | SkewlessError)[]>;
+  /**
+   * Where earlier versions kept raw events in sorted sets (Redis): prunes the sets of each view given to
+   * the events dated at or after its `eventFrom`, and marks each of those views that has none left, so
+   * that reads of it stop looking for them. Returns, per view given, how many of its sets are left.
+   */
+  retireSortedSets?(eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>>;
 }
 
 /** Feature history, the source of truth, queried point-in-time. PostgreSQL, or embedded PGlite. */

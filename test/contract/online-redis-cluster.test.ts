@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { encodePiece, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
+import { onlineKey } from '../../src/features/keys.ts';
+import { encodePiece, eventsKey, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
 import type { PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import { RAW_EVENTS_IN_BUCKETS, RAW_EVENTS_LAYOUT_KEY } from '../../src/stores/redis/sorted-sets.ts';
 import { serviceUrl } from '../helpers/services.ts';
 import { onlineStoreContract } from './online-store.contract.ts';
 
@@ -50,5 +52,23 @@ describe('Redis Cluster pieces writes', () => {
       assert.ok(entry !== null && !(entry instanceof Error) && 'events' in entry, `hash ${i}`);
       assert.deepEqual([...entry.events].sort(), writes[i]!.events.map((e) => e.member).sort(), `hash ${i}`);
     });
+  });
+
+  it('retires the sorted sets on every node, marking the view once none is left on any', async () => {
+    const view = `agg_retire_${randomUUID()}`;
+    // Enough entities for their sets to land on every node; two keep an event within reach.
+    const sets = Array.from({ length: 12 }, () => eventsKey(onlineKey('User', randomUUID(), view)));
+    const [old, recent] = [event(NOW - 2_000, 1), event(NOW - 1_000, 2)];
+    for (const [i, key] of sets.entries()) await store.client.zadd(key, old.time, old.member, ...(i < 2 ? [recent.time, recent.member] : []));
+    try {
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, recent.time]])), new Map([[view, 2]]));
+      assert.equal(await store.client.hget(RAW_EVENTS_LAYOUT_KEY, view), null);
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, NOW]])), new Map([[view, 0]]));
+      for (const key of sets) assert.equal(await store.client.exists(key), 0, key);
+      assert.equal(await store.client.hget(RAW_EVENTS_LAYOUT_KEY, view), RAW_EVENTS_IN_BUCKETS);
+    } finally {
+      for (const key of sets) await store.client.del(key);
+      await store.client.hdel(RAW_EVENTS_LAYOUT_KEY, view);
+    }
   });
 });

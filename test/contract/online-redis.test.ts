@@ -6,6 +6,7 @@ import { onlineKey } from '../../src/features/keys.ts';
 import { encodePiece, eventBucketKey, eventsKey, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
 import type { OnlineEvent, PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import { RAW_EVENTS_IN_BUCKETS, RAW_EVENTS_LAYOUT_KEY } from '../../src/stores/redis/sorted-sets.ts';
 import { serviceUrl } from '../helpers/services.ts';
 import { onlineStoreContract } from './online-store.contract.ts';
 
@@ -125,6 +126,44 @@ describe('Redis pieces expiry and event buckets', () => {
     // The next prune (a minute on) drops the set's events before eventFrom.
     await store.writePieces([write(k, NOW + EVERY, NOW - 1_500, false, [])]);
     assert.deepEqual(await redis.zrange(eventsKey(hashOf(k)), '0', '-1'), [b.member]);
+  });
+
+  it('retires the sorted sets: each pruned to what a read reaches, a view marked once none is left, its reads leaving sets out', async () => {
+    // Views of this test alone: the marker is shared by everything that uses this Redis.
+    const [view, other] = [`agg_retire_${randomUUID()}`, `agg_other_${randomUUID()}`];
+    const k = randomUUID();
+    const setOf = (v: string) => eventsKey(onlineKey('User', k, v));
+    const readView = async (v: string) => {
+      const [entry] = await store.read([{ view: v, entity: 'User', entityKey: k, pieces: true, eventRange: { from: NOW - 10_000, to: NOW, bucketMs: BUCKET } }]);
+      assert.ok(entry !== null && entry !== undefined && 'events' in entry);
+      return entry.events;
+    };
+    const [a, b, c] = [event(NOW - 3_000, 1), event(NOW - 2_000, 2), event(NOW - 1_000, 3)];
+    await redis.zadd(setOf(view), a.time, a.member, b.time, b.member);
+    await redis.zadd(setOf(other), a.time, a.member);
+    try {
+      // b is still within reach: the set keeps it, and the view is not marked.
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, b.time]])), new Map([[view, 1]]));
+      assert.deepEqual(await redis.zrange(setOf(view), '0', '-1'), [b.member]);
+      assert.equal(await redis.hget(RAW_EVENTS_LAYOUT_KEY, view), null);
+      assert.equal((await store.refreshRawEventsLayout()).has(view), false);
+      assert.deepEqual(await readView(view), [b.member], 'a view not marked has its set read');
+      // Once b is out of reach too, the set empties (and so goes) and the view is marked.
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, NOW]])), new Map([[view, 0]]));
+      assert.equal(await redis.exists(setOf(view)), 0);
+      assert.equal(await redis.hget(RAW_EVENTS_LAYOUT_KEY, view), RAW_EVENTS_IN_BUCKETS);
+      assert.equal((await store.refreshRawEventsLayout()).has(view), true);
+      // A set written now (only an earlier version would) is no longer read for the marked view.
+      await redis.zadd(setOf(view), c.time, c.member);
+      assert.deepEqual(await readView(view), [], 'a marked view has no sorted set read');
+      // The other view was not given: its set is untouched and it is not marked.
+      assert.equal(await redis.zcard(setOf(other)), 1);
+      assert.equal(await redis.hget(RAW_EVENTS_LAYOUT_KEY, other), null);
+      assert.deepEqual(await readView(other), [a.member]);
+    } finally {
+      await redis.del(setOf(view), setOf(other));
+      await redis.hdel(RAW_EVENTS_LAYOUT_KEY, view);
+    }
   });
 
   it('prunes the hash no more often than everyMs, reading when it last did along with the fields', async () => {

@@ -6,6 +6,7 @@ import { PIECES_WRITES_PER_CALL, WRITE_PIECES_LUA, bucketMembers, eventBucketKey
 import type { PiecesWrite } from '../online-pieces.ts';
 import type { OnlineEntry, OnlineKey, OnlineStore, OnlineWrite } from '../types.ts';
 import { createRedisClient } from './client.ts';
+import { RAW_EVENTS_LAYOUT_REFRESH_MS, retireSortedSets, viewsInBuckets } from './sorted-sets.ts';
 import type { RedisClient, RedisClientOptions, RedisMode } from './client.ts';
 
 /** The pieces script's SHA1, as EVALSHA names it. */
@@ -30,6 +31,13 @@ export class RedisOnlineStore implements OnlineStore {
 
   /** Hashes per pieces script call. */
   readonly #writesPerCall: number;
+  /**
+   * The views whose aggregation reads need not look for the sorted set of raw events earlier versions
+   * kept: those the store is marked as having none of (sorted-sets.ts), read at start-up and every
+   * RAW_EVENTS_LAYOUT_REFRESH_MS after. Empty until then: every view's sets are read.
+   */
+  #inBuckets: ReadonlySet<string> = new Set();
+  readonly #layoutRefresh: NodeJS.Timeout;
 
   constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
     this.mode = mode;
@@ -43,6 +51,25 @@ export class RedisOnlineStore implements OnlineStore {
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
     // report every failed reconnect as an unhandled error event.
     this.client.on('error', () => {});
+    this.client.on('ready', () => void this.refreshRawEventsLayout());
+    this.#layoutRefresh = setInterval(() => void this.refreshRawEventsLayout(), RAW_EVENTS_LAYOUT_REFRESH_MS).unref();
+  }
+
+  /**
+   * Reads the store's raw-events marker (sorted-sets.ts) and returns the views whose reads leave sorted
+   * sets out. On an error it keeps what it knew: the next refresh tries again.
+   */
+  async refreshRawEventsLayout(): Promise<ReadonlySet<string>> {
+    try {
+      this.#inBuckets = await viewsInBuckets(this.client);
+    } catch {
+      // Disconnected: reads report that themselves.
+    }
+    return this.#inBuckets;
+  }
+
+  retireSortedSets(eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    return retireSortedSets(this.client, eventFrom);
   }
 
   async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
@@ -70,9 +97,9 @@ export class RedisOnlineStore implements OnlineStore {
 
   /**
    * Row records and aggregation hashes together: one MGET (per entity on a cluster), and per hash one
-   * HGETALL, one MGET of the buckets holding the range's raw events and one ZRANGEBYSCORE of the sorted set
-   * earlier versions kept them in, all issued in this tick, so auto-pipelining writes them to each node
-   * at once.
+   * HGETALL and one MGET of the buckets holding the range's raw events (and, until the store is marked as
+   * having none for the view, one ZRANGEBYSCORE of the sorted set earlier versions kept them in), all
+   * issued in this tick, so auto-pipelining writes them to each node at once.
    */
   async #readMixed(keys: readonly OnlineKey[], redisKeys: readonly string[]): Promise<OnlineEntry[]> {
     const out = new Array<OnlineEntry>(keys.length);
@@ -87,9 +114,11 @@ export class RedisOnlineStore implements OnlineStore {
       const events =
         range === undefined || range.from >= range.to
           ? Promise.resolve([])
-          : Promise.all([this.client.zrangebyscore(eventsKey(hash), range.from, `(${range.to}`), this.client.mget(eventBucketKeys(hash, range))]).then(([legacy, buckets]) =>
-              bucketMembers(legacy, buckets),
-            );
+          : !this.#inBuckets.has(k.view)
+            ? Promise.all([this.client.zrangebyscore(eventsKey(hash), range.from, `(${range.to}`), this.client.mget(eventBucketKeys(hash, range))]).then(([legacy, buckets]) =>
+                bucketMembers(legacy, buckets),
+              )
+            : this.client.mget(eventBucketKeys(hash, range)).then((buckets) => bucketMembers([], buckets));
       reads.push(
         Promise.all([this.client.hgetall(hash), events]).then(
           ([pieces, members]) => void (out[i] = { pieces, events: members }),
@@ -222,6 +251,7 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#layoutRefresh);
     if (this.client.status !== 'end') this.client.disconnect();
   }
 }

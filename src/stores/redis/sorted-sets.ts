@@ -1,0 +1,67 @@
+/**
+ * The sorted sets of raw events that Skewless kept per aggregation hash before raw events went to buckets
+ * (`{Entity:key}:view:events`, online-pieces.ts), and their retirement.
+ *
+ * A gateway cannot tell from a request whether an entity still has such a set, and asking Redis costs a
+ * ZRANGEBYSCORE per aggregation hash read: about 5% of a one-entity read's time in the store, 29–37% of
+ * a 100-entity read's (docs/materializer.md#sorted-sets-retired). So the question is answered once per view,
+ * in a marker hash: a materializer prunes every set to what a read can still reach, which empties (and so
+ * deletes) the sets whose events have aged out, and marks each view of its registry that has no set left.
+ * A gateway reads the marker at start-up and every RAW_EVENTS_LAYOUT_REFRESH_MS after, and leaves the sets
+ * of marked views out of its reads. A view not marked (a new Redis, a FLUSHALL, a store an earlier version
+ * wrote, a view no materializer has started with yet) has its sets read as before: slower, never wrong.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from './client.ts';
+
+/** A hash: a view's field is RAW_EVENTS_IN_BUCKETS once no sorted set of its raw events is left. */
+export const RAW_EVENTS_LAYOUT_KEY = 'skewless:raw-events-layout';
+export const RAW_EVENTS_IN_BUCKETS = 'buckets';
+
+/** How often a gateway reads the marker again, ms. */
+export const RAW_EVENTS_LAYOUT_REFRESH_MS = 30_000;
+
+/** A glob matching the sorted sets' keys, `{Entity:key}:view:events` (buckets' keys go on past `:events`). */
+const SORTED_SETS = '{*}:*:events';
+
+/** The views whose raw events are all in buckets: reads of these need not look for sorted sets. */
+export async function viewsInBuckets(client: RedisClient): Promise<Set<string>> {
+  const marked = await client.hgetall(RAW_EVENTS_LAYOUT_KEY);
+  return new Set(Object.keys(marked).filter((view) => marked[view] === RAW_EVENTS_IN_BUCKETS));
+}
+
+/**
+ * The view a sorted set's key belongs to: the part after the entity's hash tag, before `:events`.
+ * View names hold neither `}` nor `:`, so the last `}:` ends the tag whatever the entity key holds.
+ */
+export function sortedSetView(key: string): string | undefined {
+  if (!key.endsWith(':events')) return undefined;
+  const hash = key.slice(0, -':events'.length);
+  const tagEnd = hash.lastIndexOf('}:');
+  return tagEnd < 0 ? undefined : hash.slice(tagEnd + 2) || undefined;
+}
+
+/**
+ * Prunes every sorted set of raw events of the views given to the events a read may still fold (those
+ * dated at or after the view's `eventFrom`), then marks each of those views that has no set left. Sets of
+ * other views are left alone. Returns, per view given, how many of its sets are left (none when marked).
+ */
+export async function retireSortedSets(client: RedisClient, eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  const left = new Map([...eventFrom.keys()].map((view) => [view, 0]));
+  const nodes: Redis[] = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
+  for (const node of nodes) {
+    for await (const keys of node.scanStream({ match: SORTED_SETS, type: 'zset', count: 1000 }) as AsyncIterable<string[]>) {
+      for (const key of keys) {
+        const view = sortedSetView(key);
+        const from = view === undefined ? undefined : eventFrom.get(view);
+        if (from === undefined) continue;
+        // Removing a set's last member deletes the key.
+        await node.zremrangebyscore(key, '-inf', `(${from}`);
+        if ((await node.exists(key)) === 1) left.set(view!, left.get(view!)! + 1);
+      }
+    }
+  }
+  const done = [...left].filter(([, sets]) => sets === 0).map(([view]) => view);
+  if (done.length > 0) await client.hset(RAW_EVENTS_LAYOUT_KEY, Object.fromEntries(done.map((view) => [view, RAW_EVENTS_IN_BUCKETS])));
+  return left;
+}
