@@ -7,6 +7,7 @@
 import type { Config } from '../config/config.ts';
 import { Progress } from '../ingest/progress.ts';
 import { rebuildOnline } from '../materializer/online-sync.ts';
+import { retireSortedSets } from '../materializer/sorted-set-retirement.ts';
 import { closeStores, openWriterStores } from '../stores/open.ts';
 import type { CommandIo } from './backfill.ts';
 import { registryFor, reportingFailures, requireLastingStores } from './one-shot.ts';
@@ -34,7 +35,11 @@ export async function rebuildOnlineCommand(config: Config, io: CommandIo): Promi
         (io.now ?? Date.now)(),
       );
       progress.finish(lines.length);
-      io.out([`rebuilt the online store from PostgreSQL: ${total} entity writes over ${lines.length} views`, ...lines].join('\n'));
+      // A store rebuilt after it lost its data has lost its marks too: made again here, not only when a
+      // materializer next starts.
+      const left = [...((await retireSortedSets(registry, stores.online, (io.now ?? Date.now)())) ?? [])].filter(([, sets]) => sets > 0);
+      const sets = left.length === 0 ? [] : [`sorted sets of raw events an earlier version kept, still within reach: ${left.map(([view, n]) => `${view} ${n}`).join(', ')}`];
+      io.out([`rebuilt the online store from PostgreSQL: ${total} entity writes over ${lines.length} views`, ...lines, ...sets].join('\n'));
       return 0;
     } catch (error) {
       progress.abandon();

@@ -24,6 +24,7 @@ import { onlineFrame } from '../../src/serving/online-frame.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { tileField } from '../../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
+import { RAW_EVENTS_IN_BUCKETS, RAW_EVENTS_LAYOUT_KEY } from '../../src/stores/redis/sorted-sets.ts';
 import { tilesTable } from '../../src/stores/sql/materializer-tables.ts';
 import { runCli } from '../helpers/cli.ts';
 import { registryFromSdl } from '../helpers/repos.ts';
@@ -235,6 +236,10 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
     assert.match(run.stdout, new RegExp(`${id}_profile: ${users.length} entities`));
     assert.match(run.stderr, /rebuilt 3 views in/);
     assert.deepEqual(await online(views, asOf), before);
+    // Its aggregation views are marked as having no sorted set of raw events left (the rebuild retires them).
+    const marks = await stores.online.client.hmget(RAW_EVENTS_LAYOUT_KEY, `${id}_w`, `${id}_new`);
+    await stores.online.client.hdel(RAW_EVENTS_LAYOUT_KEY, `${id}_w`, `${id}_new`);
+    assert.deepEqual(marks, [RAW_EVENTS_IN_BUCKETS, RAW_EVENTS_IN_BUCKETS]);
   });
 
   it("restores a feature's online values after its slice width changed, backfilled from two hops back", async () => {

@@ -49,6 +49,8 @@ export function sortedSetView(key: string): string | undefined {
 export async function retireSortedSets(client: RedisClient, eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>> {
   const left = new Map([...eventFrom.keys()].map((view) => [view, 0]));
   const nodes: Redis[] = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
+  // A cluster client knows its nodes once ready: scanning none would find no set and mark every view.
+  if (client.status !== 'ready' || nodes.length === 0) throw new Error(`Redis is not connected (status ${client.status})`);
   for (const node of nodes) {
     for await (const keys of node.scanStream({ match: SORTED_SETS, type: 'zset', count: 1000 }) as AsyncIterable<string[]>) {
       for (const key of keys) {
