@@ -252,9 +252,11 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     started,
     stop: async () => {
       clearInterval(sweep);
+      // Stopped at once (between two SCAN batches), so that leaving the group does not wait for it.
+      const retired = retiring.stop();
       await sweeping;
-      await retiring.stop();
       await consumer.disconnect();
+      await retired;
       // What was queued commits (a failure is fine: it is fetched again on the next start), then the last
       // commit's online write: a clean stop leaves nothing in the outbox.
       await committer.idle();

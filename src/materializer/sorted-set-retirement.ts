@@ -15,33 +15,38 @@ import { eventFrom } from './online-retention.ts';
 export const RETIRE_EVERY_MS = 10 * 60_000;
 
 /**
- * One pass over the registry's aggregation views at the clock `now`: per view, how many sets are left (0:
- * marked). Undefined for a store that has no sorted sets to retire (the embedded one).
+ * One pass over the registry's aggregation views at the clock `now`: the views that still have sorted
+ * sets, with how many (empty: every view marked). Empty too for a store with none to retire (the embedded one).
  */
-export async function retireSortedSets(registry: Registry, online: OnlineStore, now: number): Promise<Map<string, number> | undefined> {
+export async function sortedSetsLeft(registry: Registry, online: OnlineStore, now: number, signal?: AbortSignal): Promise<Map<string, number>> {
   const views = registry.views.filter((v): v is AggregationView => v.kind === 'aggregation');
-  if (online.retireSortedSets === undefined || views.length === 0) return undefined;
-  return online.retireSortedSets(new Map(views.map((v) => [v.name, eventFrom(v, now)])));
+  if (online.retireSortedSets === undefined || views.length === 0) return new Map();
+  const left = await online.retireSortedSets(new Map(views.map((v) => [v.name, eventFrom(v, now)])), signal);
+  return new Map([...left].filter(([, sets]) => sets > 0));
 }
 
-/** A materializer's retirement, beside consumption; `stop` cancels the next try and resolves once the one running is done. */
+/**
+ * A materializer's retirement, beside consumption. `stop` stops the pass under way between two SCAN
+ * batches and cancels the next, resolving once nothing runs.
+ */
 export function retireSortedSetsInBackground(registry: Registry, online: OnlineStore, logger: Logger): { stop(): Promise<void> } {
+  const stopping = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
   const attempt = async (): Promise<void> => {
     try {
-      const left = [...((await retireSortedSets(registry, online, Date.now())) ?? [])].filter(([, sets]) => sets > 0);
-      if (left.length === 0) return;
+      const left = await sortedSetsLeft(registry, online, Date.now(), stopping.signal);
+      if (left.size === 0) return;
       logger.info('materializer.sorted_sets_left', { views: Object.fromEntries(left) });
     } catch (error) {
+      if (stopping.signal.aborted) return;
       logger.warn('materializer.sorted_set_retirement_failed', { message: (error as Error).message });
     }
-    if (!stopped) timer = setTimeout(() => void (running = attempt()), RETIRE_EVERY_MS).unref();
+    if (!stopping.signal.aborted) timer = setTimeout(() => void (running = attempt()), RETIRE_EVERY_MS).unref();
   };
   let running = attempt();
   return {
     stop: async () => {
-      stopped = true;
+      stopping.abort();
       clearTimeout(timer);
       await running;
     },

@@ -102,8 +102,9 @@ export interface OnlineStore extends Store {
    * Where earlier versions kept raw events in sorted sets (Redis): prunes the sets of each view given to
    * the events dated at or after its `eventFrom`, and marks each of those views that has none left, so
    * that reads of it stop looking for them. Returns, per view given, how many of its sets are left.
+   * `signal` stops it part way, marking nothing.
    */
-  retireSortedSets?(eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+  retireSortedSets?(eventFrom: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<Map<string, number>>;
 }
 
 /** Feature history, the source of truth, queried point-in-time. PostgreSQL, or embedded PGlite. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import type { Cluster } from 'ioredis';
 import { onlineKey } from '../../src/features/keys.ts';
 import { encodePiece, eventsKey, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
 import type { PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
@@ -56,12 +57,21 @@ describe('Redis Cluster pieces writes', () => {
 
   it('retires the sorted sets on every node, marking the view once none is left on any', async () => {
     const view = `agg_retire_${randomUUID()}`;
-    // Enough entities for their sets to land on every node; two keep an event within reach.
-    const sets = Array.from({ length: 12 }, () => eventsKey(onlineKey('User', randomUUID(), view)));
+    // Four sets on each master, chosen by hash slot; one per node keeps an event within reach.
+    const cluster = store.client as Cluster;
+    const masters = cluster.nodes('master').map((n) => `${n.options.host}:${n.options.port}`);
+    const byNode = new Map<string, string[]>(masters.map((m) => [m, []]));
+    while ([...byNode.values()].some((keys) => keys.length < 4)) {
+      const key = eventsKey(onlineKey('User', randomUUID(), view));
+      const slot = Number(await cluster.cluster('KEYSLOT', key));
+      const keys = byNode.get(cluster.slots[slot]![0]!);
+      if (keys !== undefined && keys.length < 4) keys.push(key);
+    }
+    const sets = [...byNode.values()].flatMap((keys) => keys);
     const [old, recent] = [event(NOW - 2_000, 1), event(NOW - 1_000, 2)];
-    for (const [i, key] of sets.entries()) await store.client.zadd(key, old.time, old.member, ...(i < 2 ? [recent.time, recent.member] : []));
+    for (const [i, key] of sets.entries()) await store.client.zadd(key, old.time, old.member, ...(i % 4 === 0 ? [recent.time, recent.member] : []));
     try {
-      assert.deepEqual(await store.retireSortedSets(new Map([[view, recent.time]])), new Map([[view, 2]]));
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, recent.time]])), new Map([[view, masters.length]]));
       assert.equal(await store.client.hget(RAW_EVENTS_LAYOUT_KEY, view), null);
       assert.deepEqual(await store.retireSortedSets(new Map([[view, NOW]])), new Map([[view, 0]]));
       for (const key of sets) assert.equal(await store.client.exists(key), 0, key);

@@ -6,7 +6,7 @@ import { onlineKey } from '../../src/features/keys.ts';
 import { encodePiece, eventBucketKey, eventsKey, onlineEvent, tileField } from '../../src/stores/online-pieces.ts';
 import type { OnlineEvent, PiecesWrite, PruneBounds } from '../../src/stores/online-pieces.ts';
 import { RedisOnlineStore } from '../../src/stores/redis/online.ts';
-import { RAW_EVENTS_IN_BUCKETS, RAW_EVENTS_LAYOUT_KEY } from '../../src/stores/redis/sorted-sets.ts';
+import { RAW_EVENTS_IN_BUCKETS, RAW_EVENTS_LAYOUT_KEY, RAW_EVENTS_LAYOUT_REFRESH_MS } from '../../src/stores/redis/sorted-sets.ts';
 import { serviceUrl } from '../helpers/services.ts';
 import { onlineStoreContract } from './online-store.contract.ts';
 
@@ -162,6 +162,46 @@ describe('Redis pieces expiry and event buckets', () => {
       assert.deepEqual(await readView(other), [a.member]);
     } finally {
       await redis.del(setOf(view), setOf(other));
+      await redis.hdel(RAW_EVENTS_LAYOUT_KEY, view);
+    }
+  });
+
+  it('reads the marks on connecting and every RAW_EVENTS_LAYOUT_REFRESH_MS after, and forgets them when the connection closes', async (t) => {
+    const view = `agg_marked_${randomUUID()}`;
+    const k = randomUUID();
+    const set = eventsKey(onlineKey('User', k, view));
+    const e = event(NOW - 1_000, 1);
+    await redis.zadd(set, e.time, e.member);
+    await redis.hset(RAW_EVENTS_LAYOUT_KEY, view, RAW_EVENTS_IN_BUCKETS);
+    // ioredis sets no interval of its own: only the store's refresh is mocked.
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const fresh = new RedisOnlineStore(serviceUrl('REDIS_URL'));
+    const readEvents = async () => {
+      const [entry] = await fresh.read([{ view, entity: 'User', entityKey: k, pieces: true, eventRange: { from: NOW - 10_000, to: NOW, bucketMs: BUCKET } }]);
+      assert.ok(entry !== null && entry !== undefined && 'events' in entry);
+      return entry.events;
+    };
+    try {
+      await fresh.waitUntilReady();
+      assert.deepEqual(await readEvents(), [], 'marked when it connected: the set is left out');
+      await redis.hdel(RAW_EVENTS_LAYOUT_KEY, view);
+      t.mock.timers.tick(RAW_EVENTS_LAYOUT_REFRESH_MS - 1);
+      await fresh.layoutRead();
+      assert.deepEqual(await readEvents(), [], 'not read again before RAW_EVENTS_LAYOUT_REFRESH_MS');
+      t.mock.timers.tick(1);
+      await fresh.layoutRead();
+      assert.deepEqual(await readEvents(), [e.member], 'the mark gone on the next read of the marker: the set is read');
+      await redis.hset(RAW_EVENTS_LAYOUT_KEY, view, RAW_EVENTS_IN_BUCKETS);
+      t.mock.timers.tick(RAW_EVENTS_LAYOUT_REFRESH_MS);
+      await fresh.layoutRead();
+      assert.equal(fresh.viewsInBuckets.has(view), true);
+      const closed = new Promise((resolve) => fresh.client.once('close', resolve));
+      fresh.client.disconnect();
+      await closed;
+      assert.equal(fresh.viewsInBuckets.has(view), false, 'forgotten once the connection closed');
+    } finally {
+      await fresh.close();
+      await redis.del(set);
       await redis.hdel(RAW_EVENTS_LAYOUT_KEY, view);
     }
   });

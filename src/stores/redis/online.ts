@@ -37,6 +37,8 @@ export class RedisOnlineStore implements OnlineStore {
    * RAW_EVENTS_LAYOUT_REFRESH_MS after. Empty until then: every view's sets are read.
    */
   #inBuckets: ReadonlySet<string> = new Set();
+  /** The latest read of the marker (on connecting, or the periodic one): what waitUntilReady waits for. */
+  #layoutRead: Promise<unknown> = Promise.resolve();
   readonly #layoutRefresh: NodeJS.Timeout;
 
   constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
@@ -51,8 +53,27 @@ export class RedisOnlineStore implements OnlineStore {
     // Connection errors surface through ping() and as per-key errors; without a listener ioredis would
     // report every failed reconnect as an unhandled error event.
     this.client.on('error', () => {});
-    this.client.on('ready', () => void this.refreshRawEventsLayout());
-    this.#layoutRefresh = setInterval(() => void this.refreshRawEventsLayout(), RAW_EVENTS_LAYOUT_REFRESH_MS).unref();
+    this.client.on('ready', () => void this.#readLayout());
+    // The server reconnected to may be another (a failover, a restore from before any view was marked):
+    // every view's sets are read until its marker says otherwise.
+    this.client.on('close', () => (this.#inBuckets = new Set()));
+    this.#layoutRefresh = setInterval(() => void this.#readLayout(), RAW_EVENTS_LAYOUT_REFRESH_MS).unref();
+  }
+
+  #readLayout(): Promise<ReadonlySet<string>> {
+    const read = this.refreshRawEventsLayout();
+    this.#layoutRead = read;
+    return read;
+  }
+
+  /** The views whose reads leave sorted sets out, as last read. */
+  get viewsInBuckets(): ReadonlySet<string> {
+    return this.#inBuckets;
+  }
+
+  /** Resolves once the latest read of the marker, on connecting or the periodic one, is done. */
+  async layoutRead(): Promise<void> {
+    await this.#layoutRead;
   }
 
   /**
@@ -68,8 +89,9 @@ export class RedisOnlineStore implements OnlineStore {
     return this.#inBuckets;
   }
 
-  retireSortedSets(eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>> {
-    return retireSortedSets(this.client, eventFrom);
+  async retireSortedSets(eventFrom: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<Map<string, number>> {
+    await this.waitUntilReady();
+    return retireSortedSets(this.client, eventFrom, signal);
   }
 
   async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
@@ -225,12 +247,18 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   /**
-   * Resolves once connected, or rejects after `timeoutMs`. The gateway does not wait for this (it starts
-   * not-ready and turns ready when Redis answers); tests and one-shot commands do.
+   * Resolves once connected and the raw-events marker read, or rejects after `timeoutMs`. The gateway
+   * does not wait for this (it starts not-ready and turns ready when Redis answers); tests and one-shot
+   * commands do.
    */
   async waitUntilReady(timeoutMs = 10_000): Promise<void> {
-    if (this.client.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
+    if (this.client.status !== 'ready') await this.#ready(timeoutMs);
+    // Connected: the marker's first read was sent then (the 'ready' listener above runs first).
+    await this.layoutRead();
+  }
+
+  #ready(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
         reject(new Error(`Redis did not become ready within ${timeoutMs} ms (status ${this.client.status})`));

@@ -45,24 +45,35 @@ export function sortedSetView(key: string): string | undefined {
  * Prunes every sorted set of raw events of the views given to the events a read may still fold (those
  * dated at or after the view's `eventFrom`), then marks each of those views that has no set left. Sets of
  * other views are left alone. Returns, per view given, how many of its sets are left (none when marked).
+ * Each SCAN batch's sets are pruned and counted in one pipeline; `signal` stops the pass between batches,
+ * marking nothing. The client must be ready: a cluster client that knows no node yet would scan nothing.
  */
-export async function retireSortedSets(client: RedisClient, eventFrom: ReadonlyMap<string, number>): Promise<Map<string, number>> {
-  const left = new Map([...eventFrom.keys()].map((view) => [view, 0]));
+export async function retireSortedSets(client: RedisClient, eventFrom: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<Map<string, number>> {
   const nodes: Redis[] = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
-  // A cluster client knows its nodes once ready: scanning none would find no set and mark every view.
   if (client.status !== 'ready' || nodes.length === 0) throw new Error(`Redis is not connected (status ${client.status})`);
+  const left = new Map([...eventFrom.keys()].map((view) => [view, 0]));
   for (const node of nodes) {
     for await (const keys of node.scanStream({ match: SORTED_SETS, type: 'zset', count: 1000 }) as AsyncIterable<string[]>) {
-      for (const key of keys) {
+      signal?.throwIfAborted();
+      const sets = keys.flatMap((key) => {
         const view = sortedSetView(key);
         const from = view === undefined ? undefined : eventFrom.get(view);
-        if (from === undefined) continue;
-        // Removing a set's last member deletes the key.
-        await node.zremrangebyscore(key, '-inf', `(${from}`);
-        if ((await node.exists(key)) === 1) left.set(view!, left.get(view!)! + 1);
-      }
+        return from === undefined ? [] : [{ key, view: view!, from }];
+      });
+      if (sets.length === 0) continue;
+      // Removing a set's last member deletes the key; ZCARD then answers 0.
+      const pipeline = node.pipeline();
+      for (const { key, from } of sets) pipeline.zremrangebyscore(key, '-inf', `(${from}`).zcard(key);
+      const replies = (await pipeline.exec())!;
+      sets.forEach(({ view }, i) => {
+        const [pruneError] = replies[2 * i]!;
+        const [countError, members] = replies[2 * i + 1]!;
+        if (pruneError !== null || countError !== null) throw pruneError ?? countError;
+        if ((members as number) > 0) left.set(view, left.get(view)! + 1);
+      });
     }
   }
+  signal?.throwIfAborted();
   const done = [...left].filter(([, sets]) => sets === 0).map(([view]) => view);
   if (done.length > 0) await client.hset(RAW_EVENTS_LAYOUT_KEY, Object.fromEntries(done.map((view) => [view, RAW_EVENTS_IN_BUCKETS])));
   return left;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventFrom } from '../../../src/materializer/online-retention.ts';
-import { retireSortedSetsInBackground } from '../../../src/materializer/sorted-set-retirement.ts';
+import { RETIRE_EVERY_MS, retireSortedSetsInBackground } from '../../../src/materializer/sorted-set-retirement.ts';
 import { createLogger } from '../../../src/ops/log.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
@@ -15,20 +15,25 @@ const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { us
   type V @featureView(entity: "User", source: "Tx", name: "v") { s: Float! @aggregate(fn: SUM, of: "amount", window: "7d", hop: "1d") }
   type Stats @featureView(entity: "User") { score: Float }`);
 
-/** An online store whose retireSortedSets answers `left` and records what it was asked, resolving `asked`. */
-function retiringStore(left: (views: ReadonlyMap<string, number>) => Map<string, number>) {
+/**
+ * An online store whose retireSortedSets answers `left` (per call, from the views asked about and the
+ * call's signal) and records what it was asked; `called(n)` resolves once it has been called n times.
+ */
+function retiringStore(left: (views: ReadonlyMap<string, number>, call: number, signal?: AbortSignal) => Promise<Map<string, number>> | Map<string, number>) {
   const calls: ReadonlyMap<string, number>[] = [];
-  let asked!: () => void;
-  const once = new Promise<void>((resolve) => (asked = resolve));
+  const waiting: { n: number; resolve: () => void }[] = [];
   const store: OnlineStore = Object.assign(new MemoryOnlineStore(), {
-    retireSortedSets: async (views: ReadonlyMap<string, number>) => {
+    retireSortedSets: async (views: ReadonlyMap<string, number>, signal?: AbortSignal) => {
       calls.push(views);
-      asked();
-      return left(views);
+      for (const w of waiting.filter((w) => w.n <= calls.length)) w.resolve();
+      return left(views, calls.length, signal);
     },
   });
-  return { store, calls, once };
+  const called = (n: number) => (calls.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve })));
+  return { store, calls, called };
 }
+
+const leftFor = (views: ReadonlyMap<string, number>, w: number) => new Map([...views.keys()].map((v) => [v, v === 'w' ? w : 0]));
 
 const lines: string[] = [];
 const logger = createLogger('info', (line) => lines.push(line));
@@ -36,9 +41,9 @@ const logger = createLogger('info', (line) => lines.push(line));
 describe('retiring the sorted sets of raw events earlier versions left online', () => {
   it("asks the store once at start, with every aggregation view's eventFrom, and logs what is left", async () => {
     const before = Date.now();
-    const { store, calls, once } = retiringStore((views) => new Map([...views.keys()].map((v) => [v, v === 'w' ? 3 : 0])));
+    const { store, calls, called } = retiringStore((views) => leftFor(views, 3));
     const retiring = retireSortedSetsInBackground(registry, store, logger);
-    await once;
+    await called(1);
     await retiring.stop();
     const after = Date.now();
     assert.equal(calls.length, 1);
@@ -49,6 +54,48 @@ describe('retiring the sorted sets of raw events earlier versions left online', 
       assert.ok(from >= eventFrom(view, before) && from <= eventFrom(view, after), `${name}: ${from}`);
     }
     assert.ok(lines.some((l) => l.includes('materializer.sorted_sets_left') && l.includes('"w":3') && !l.includes('"v"')), lines.join('\n'));
+  });
+
+  it('tries again every RETIRE_EVERY_MS while a view has sets left, and no more once none has', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { store, calls } = retiringStore((views, call) => leftFor(views, call < 3 ? 1 : 0));
+    // The store is asked as each attempt starts; an attempt sets its timer once the store has answered,
+    // a few turns of the event loop later (setImmediate is not mocked).
+    const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const retiring = retireSortedSetsInBackground(registry, store, logger);
+    try {
+      assert.equal(calls.length, 1, 'asked at once');
+      await settle();
+      t.mock.timers.tick(RETIRE_EVERY_MS - 1);
+      assert.equal(calls.length, 1, 'not before RETIRE_EVERY_MS');
+      t.mock.timers.tick(1);
+      assert.equal(calls.length, 2, 'again after RETIRE_EVERY_MS: a set was left');
+      await settle();
+      t.mock.timers.tick(RETIRE_EVERY_MS);
+      assert.equal(calls.length, 3, 'and again: a set was left');
+      await settle();
+      t.mock.timers.tick(10 * RETIRE_EVERY_MS);
+      assert.equal(calls.length, 3, 'none left after the third: no fourth');
+    } finally {
+      await retiring.stop();
+    }
+  });
+
+  it('stops a pass under way through its signal, logs nothing for it and tries no more', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const warned: string[] = [];
+    const quiet = createLogger('info', (line) => warned.push(line));
+    // The pass runs until it is told to stop, and then fails as a stopped SCAN does.
+    const { store, calls, called } = retiringStore(
+      (_views, _call, signal) => new Promise((_resolve, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true })),
+    );
+    const retiring = retireSortedSetsInBackground(registry, store, quiet);
+    await called(1);
+    await retiring.stop();
+    t.mock.timers.tick(10 * RETIRE_EVERY_MS);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(calls.length, 1);
+    assert.deepEqual(warned, []);
   });
 
   it('does nothing for a store that has no sorted sets to retire', async () => {
