@@ -21,6 +21,8 @@ export interface ProfileRun {
   readonly concurrency: number;
   readonly gatewayArgs: readonly string[];
   readonly redisUrl: string;
+  /** The gateway's offline store (DATABASE_URL), as the measured runs had it. */
+  readonly databaseUrl: string;
 }
 
 const TOP = 25;
@@ -30,7 +32,7 @@ export async function profileSection(run: ProfileRun): Promise<Section> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'skewless-bench-prof-'));
   try {
     run.ctx.log(`online: profiling the gateway: ${run.label}, ${run.concurrency} in flight`);
-    const gateway = await startGateway({ args: run.gatewayArgs, env: { REDIS_URL: run.redisUrl }, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    const gateway = await startGateway({ args: run.gatewayArgs, env: { REDIS_URL: run.redisUrl, DATABASE_URL: run.databaseUrl }, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
     const base = new URL(gateway.base);
     const request = encodePost(base, '/graphql', JSON.stringify({ query: run.query }), { 'Content-Type': 'application/json', Accept: 'application/json' });
     const window: [number, number] = [0, 0];

@@ -12,9 +12,9 @@
  *     against it, so one GC's timing does not decide the figure.
  */
 import { readFile } from 'node:fs/promises';
-import pg from 'pg';
 import { seededRandom } from '../src/demo/random.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
+import { runDatabase } from './database.ts';
 import { startGateway } from './gateway.ts';
 import { percentile } from './stats.ts';
 import { ms, perSecond } from './table.ts';
@@ -42,14 +42,8 @@ export const soak: Benchmark = {
     const warmupMs = ctx.options.quick ? 5_000 : 30_000;
     const soakMs = ctx.options.quick ? 20_000 : 180_000;
     const redisUrl = await ctx.redisUrl();
-    const adminUrl = await ctx.databaseUrl();
-    const database = `soak_${Date.now().toString(36)}`;
-    const admin = new pg.Client(adminUrl);
-    await admin.connect();
-    await admin.query(`create database ${database}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${database}`;
-    const gateway = await startGateway({ args: ['--demo', 'off'], env: { REDIS_URL: redisUrl, DATABASE_URL: url.toString() } });
+    const database = await runDatabase(await ctx.databaseUrl(), 'soak');
+    const gateway = await startGateway({ args: ['--demo', 'off'], env: { REDIS_URL: redisUrl, DATABASE_URL: database.url } });
     try {
       const post = async (query: string, variables: Record<string, unknown>): Promise<void> => {
         const res = await fetch(`${gateway.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -129,8 +123,7 @@ export const soak: Benchmark = {
       ];
     } finally {
       await gateway.stop();
-      await admin.query(`drop database if exists ${database} with (force)`).catch(() => {});
-      await admin.end();
+      await database.drop();
     }
   },
 };
