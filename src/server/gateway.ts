@@ -129,8 +129,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const yoga = createYoga<GatewayServerContext>({
     schema: options.schema,
     context: servingContext,
-    // Bodies with a Content-Length are refused up front (guards.admit); this stops chunked ones.
-    maxRequestBodySize: requestLimits.maxBodyBytes,
+    // Bodies with a Content-Length are refused up front (guards.admit), chunked ones by
+    // useChunkedBodyLimit (among guards.plugins): yoga's own limiter wrapped every body in a stream.
+    maxRequestBodySize: false,
     maskedErrors: { maskError: maskError({ expose: options.maskErrors === false, requestId: () => requests.current?.requestId }) },
     // The limits first: what they refuse is never validated further, executed or counted as executed.
     plugins: [...guards.plugins, validateFeatureRefs, ...(introspection === undefined ? [] : [introspection]), useRequestMetrics(recorded, logger)],

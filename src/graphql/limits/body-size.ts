@@ -3,11 +3,12 @@
  * refused with 413 BODY_TOO_LARGE before a byte of its body is read, let alone parsed. Its connection is
  * closed afterwards rather than kept alive, since keeping it would mean reading and discarding the body.
  *
- * A body sent without a Content-Length (chunked) cannot be judged up front; yoga counts its bytes as it
- * reads them and stops at the same limit (the gateway passes it as yoga's maxRequestBodySize), answered
- * with the same code by useRequestErrors.
+ * A body sent without a Content-Length (chunked) cannot be judged up front: useChunkedBodyLimit counts its
+ * bytes as they are read and stops at the same limit, answered with the same code by useRequestErrors.
  */
 import type { IncomingMessage } from 'node:http';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import type { Refusal } from './refusals.ts';
 
 export const BODY_TOO_LARGE = 'BODY_TOO_LARGE';
@@ -25,4 +26,40 @@ export function declaredBodyTooLarge(req: IncomingMessage, maxBytes: number): Re
     status: 413,
     details: { limit: maxBytes },
   };
+}
+
+/**
+ * The limit for bodies sent without a Content-Length, inside yoga: each chunk counted as it is read, the
+ * request failed with 413 once the count passes `maxBytes` (REQUEST_ENTITY_TOO_LARGE, which
+ * useRequestErrors renames BODY_TOO_LARGE). A body with a Content-Length is left alone: Node's parser reads
+ * exactly that many bytes, and declaredBodyTooLarge has refused it already if they are too many. Yoga's own
+ * limiter (maxRequestBodySize, turned off by the gateway) wrapped every body in a TransformStream, and
+ * the stream pipeline behind it cost each request a DOMException: about 5% of the gateway's CPU in a
+ * profile of one-entity reads (docs/benchmarks.md, online).
+ */
+export function useChunkedBodyLimit(maxBytes: number): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      if (requestParser === undefined || request.body === null || request.headers.get('content-length') !== null) return;
+      setRequestParser((req) => requestParser(countingBody(req, maxBytes, fetchAPI)));
+    },
+  };
+}
+
+function countingBody(request: Request, maxBytes: number, fetchAPI: { Request: typeof Request; TransformStream: typeof TransformStream }): Request {
+  const body = request.body;
+  if (body === null) return request;
+  // A native body needs the native TransformStream, the ponyfill's its own (yoga does the same).
+  const Transform = body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream;
+  let read = 0;
+  const counted = body.pipeThrough(
+    new Transform<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        read += chunk.byteLength;
+        if (read > maxBytes) return controller.error(new GraphQLError(`request body over ${maxBytes} bytes (--max-body)`, { extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } } }));
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, body: counted, duplex: 'half' } as RequestInit);
 }

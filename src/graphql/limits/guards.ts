@@ -21,7 +21,7 @@ import type { Metrics } from '../../ops/metrics.ts';
 import type { Registry } from '../../registry/registry.ts';
 import { Admission } from './admission.ts';
 import type { ShedReason } from './admission.ts';
-import { declaredBodyTooLarge } from './body-size.ts';
+import { declaredBodyTooLarge, useChunkedBodyLimit } from './body-size.ts';
 import type { RequestLimits } from './options.ts';
 import { refusalCounter, refusalResponse, writeRefusal } from './refusals.ts';
 import type { RefusalResponse } from './refusals.ts';
@@ -67,7 +67,7 @@ export function createRequestGuards(options: GuardOptions): RequestGuards {
   gauge(metrics, { name: 'skewless_graphql_in_flight', help: 'GraphQL requests being handled (at most --max-in-flight).', collect() { this.set(admission.inFlight); } });
   gauge(metrics, { name: 'skewless_graphql_queued', help: 'GraphQL requests waiting for a slot (at most --max-queued).', collect() { this.set(admission.queued); } });
 
-  const plugins: Plugin[] = [useRequestErrors()];
+  const plugins: Plugin[] = [useRequestErrors(), useChunkedBodyLimit(limits.maxBodyBytes)];
   if (limits.rateLimit > 0) plugins.push(useRateLimit({ ratePerSecond: limits.rateLimit, burst: limits.rateLimitBurst, keyOf: options.rateLimitKey ?? byPrincipalOrAddress, refused }));
   if (options.trustedDocuments !== undefined) plugins.push(useTrustedDocuments(options.trustedDocuments, refused));
   plugins.push(useDepthLimit(limits.maxDepth, refused));
