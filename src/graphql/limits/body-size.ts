@@ -40,7 +40,8 @@ export function declaredBodyTooLarge(req: IncomingMessage, maxBytes: number): Re
 export function useChunkedBodyLimit(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
-      if (requestParser === undefined || request.body === null || request.headers.get('content-length') !== null) return;
+      // No body at all (a GET, or a ponyfill request whose body is undefined rather than null): nothing to count.
+      if (requestParser === undefined || !request.body || request.headers.get('content-length') !== null) return;
       setRequestParser((req) => requestParser(countingBody(req, maxBytes, fetchAPI)));
     },
   };
@@ -48,7 +49,7 @@ export function useChunkedBodyLimit(maxBytes: number): Plugin {
 
 function countingBody(request: Request, maxBytes: number, fetchAPI: { Request: typeof Request; TransformStream: typeof TransformStream }): Request {
   const body = request.body;
-  if (body === null) return request;
+  if (!body) return request;
   // A native body needs the native TransformStream, the ponyfill's its own (yoga does the same).
   const Transform = body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream;
   let read = 0;
