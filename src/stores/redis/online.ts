@@ -38,7 +38,7 @@ export class RedisOnlineStore implements OnlineStore {
    */
   #inBuckets: ReadonlySet<string> = new Set();
   /** The latest read of the marker (on connecting, or the periodic one): what waitUntilReady waits for. */
-  #layoutRead: Promise<unknown> = Promise.resolve();
+  #layoutRead: Promise<ReadonlySet<string>> = Promise.resolve(new Set());
   readonly #layoutRefresh: NodeJS.Timeout;
 
   constructor(url: string, mode: RedisMode = 'standalone', options: RedisClientOptions = {}) {
@@ -133,14 +133,13 @@ export class RedisOnlineStore implements OnlineStore {
       const range = k.eventRange;
       const hash = redisKeys[i]!;
       // An empty range (T starts every finest slice) has no events, and MGET would refuse no keys.
-      const events =
-        range === undefined || range.from >= range.to
-          ? Promise.resolve([])
-          : !this.#inBuckets.has(k.view)
-            ? Promise.all([this.client.zrangebyscore(eventsKey(hash), range.from, `(${range.to}`), this.client.mget(eventBucketKeys(hash, range))]).then(([legacy, buckets]) =>
-                bucketMembers(legacy, buckets),
-              )
-            : this.client.mget(eventBucketKeys(hash, range)).then((buckets) => bucketMembers([], buckets));
+      let events: Promise<string[]> = Promise.resolve([]);
+      if (range !== undefined && range.from < range.to) {
+        const buckets = this.client.mget(eventBucketKeys(hash, range));
+        events = this.#inBuckets.has(k.view)
+          ? buckets.then((texts) => bucketMembers([], texts))
+          : Promise.all([this.client.zrangebyscore(eventsKey(hash), range.from, `(${range.to}`), buckets]).then(([legacy, texts]) => bucketMembers(legacy, texts));
+      }
       reads.push(
         Promise.all([this.client.hgetall(hash), events]).then(
           ([pieces, members]) => void (out[i] = { pieces, events: members }),
