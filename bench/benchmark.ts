@@ -6,6 +6,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Also profile the gateway (`--cpu-prof`) for one saturation run and print where its CPU went. */
   readonly profile: boolean;
+  /** Events of history archived before the materializer bench's run (`--archive-events N`); 0: none. */
+  readonly archiveEvents: number;
 }
 
 export interface BenchContext {

@@ -24,11 +24,13 @@ import { markdownTable } from './table.ts';
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
 const BENCHMARKS: readonly Benchmark[] = [online, overload, exportBench, historicalBench, transformsBench, materializerBench, soak];
 
-const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile]
+const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile] [--archive-events N]
 
 Benchmarks: ${BENCHMARKS.map((b) => b.name).join(', ')} (default: all)
   --quick     smaller counts and windows: checks the bench runs; the numbers are not worth keeping
   --profile   also profile the gateway for one saturation run and print where its CPU went
+  --archive-events N
+              materializer: archive N events of history before the run (default 0: an empty archive)
 Redis: REDIS_URL if set, else scripts/services.sh (stopped again afterwards if the bench started it).`;
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -36,7 +38,7 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean' } } });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, 'archive-events': { type: 'string' }, help: { type: 'boolean' } } });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
@@ -51,7 +53,12 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const selected = parsed.positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => parsed.positionals.includes(b.name));
-  const options = { quick: parsed.values.quick === true, profile: parsed.values.profile === true };
+  const archiveEvents = Number(parsed.values['archive-events'] ?? 0);
+  if (!Number.isSafeInteger(archiveEvents) || archiveEvents < 0) {
+    process.stderr.write(`--archive-events must be a whole number of events, got "${parsed.values['archive-events']}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  const options = { quick: parsed.values.quick === true, profile: parsed.values.profile === true, archiveEvents };
 
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;

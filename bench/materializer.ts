@@ -33,6 +33,7 @@ import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/store
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { CpuWindow, OTHERS, ThreadWindow, commandPids } from './cpu.ts';
 import type { ThreadShares } from './cpu.ts';
+import { archiveHistory } from './archive-history.ts';
 import { PARTITIONS, POPULATION, createFixture, scanKeys, transactions } from './materializer-fixture.ts';
 import type { Fixture } from './materializer-fixture.ts';
 import { measureHotReads } from './materializer-hot.ts';
@@ -256,11 +257,21 @@ function topicViews(registry: Registry, topic: string): { source: EventSource; v
   return { source, views: registry.views.filter((v): v is AggregationView => v.kind === 'aggregation' && v.source === source.name) };
 }
 
+/** The throughput section's sentence on what the archive held before the run. */
+function historyText(events: number): string {
+  if (events === 0) return 'The archive is empty when the materializer starts: each event\'s index entries go into small indexes, the cheapest case (docs/benchmarks.md, "An archive with history"; `--archive-events N` to run with one).';
+  return (
+    `Before the run, the archive already held ${events.toLocaleString('en-US')} events of the same users and merchants, over the 30 days before it (--archive-events, bench/archive-history.ts): ` +
+    'each event\'s index entries go into indexes that size. Only the archive: the tiles of that history are not computed.'
+  );
+}
+
 /** What the materializer left in PostgreSQL: every event archived once, none dead, tiles per view. */
 async function checkStores(registry: Registry, stores: Stores, topic: string, total: number): Promise<string> {
   const { source, views } = topicViews(registry, topic);
   const count = async (sql: string, params: unknown[] = []) => Number((await stores.offline.query<{ n: string }>(sql, params))[0]!.n);
-  const archived = await count(`select count(*) as n from ${eventsTable(source.name)}`);
+  // The run's own topic: a history archived before the run (--archive-events) is on another.
+  const archived = await count(`select count(*) as n from ${eventsTable(source.name)} where _topic = $1`, [topic]);
   const dead = await count(`select count(*) as n from ${DEAD_LETTERS}`);
   if (archived !== total || dead !== 0) throw new Error(`after the run PostgreSQL holds ${archived} archived events (expected ${total}) and ${dead} dead letters (expected 0)`);
   // Informative only: the tile tables' layout is the materializer's business, so a change there must not fail the bench.
@@ -323,6 +334,14 @@ export const materializerBench: Benchmark = {
       const loaded = await loadRegistry(config);
       if (!loaded.ok) throw new Error(`the bench schema has problems: ${loaded.problems.map((p) => p.message).join('; ')}`);
       const registry = loaded.registry;
+      const history = ctx.options.archiveEvents;
+      const source = topicViews(registry, fixture.transactionsTopic).source;
+      const fillHistory = async (databaseUrl: string) => {
+        if (history === 0) return;
+        ctx.log(`materializer: archiving ${history.toLocaleString('en-US')} events of history into ${new URL(databaseUrl).pathname.slice(1)}`);
+        await archiveHistory({ ...config, databaseUrl }, registry, source, fixture.id, history, POPULATION);
+      };
+      await fillHistory(fixture.databaseUrl);
 
       await producer.connect();
       ctx.log(`materializer: producing ${total.toLocaleString('en-US')} transactions (${counts.warmup.toLocaleString('en-US')} of them warm-up)`);
@@ -365,9 +384,9 @@ export const materializerBench: Benchmark = {
       ctx.log('materializer: online reads of busy entities');
       const hot = await measureHotReads(registry, stores, limits, fixture.id);
 
-      const sections = [throughputSection(materialized.result, raw.result, counts, produceSeconds, checked, describeViews(registry, fixture.transactionsTopic), quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness), hot];
+      const sections = [throughputSection(materialized.result, raw.result, counts, produceSeconds, checked, describeViews(registry, fixture.transactionsTopic), historyText(history), quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness), hot];
       if (ctx.options.profile) {
-        const profiled = await profileSections(ctx, fixture, base, counts);
+        const profiled = await profileSections(ctx, fixture, base, counts, fillHistory);
         workers.push(profiled.worker);
         sections.push(...profiled.sections);
       }
@@ -460,7 +479,7 @@ function describeViews(registry: Registry, topic: string): string {
     .join(' and ');
 }
 
-function throughputSection(m: Throughput, raw: Throughput, counts: Counts, produceSeconds: number, checked: string, views: string, quick: boolean): Section {
+function throughputSection(m: Throughput, raw: Throughput, counts: Counts, produceSeconds: number, checked: string, views: string, history: string, quick: boolean): Section {
   const total = counts.warmup + counts.measured;
   const met = m.perSecond >= TARGET_PER_SECOND;
   const row = (label: string, t: Throughput, target: string, verdict: string) => [
@@ -482,7 +501,7 @@ function throughputSection(m: Throughput, raw: Throughput, counts: Counts, produ
     text: [
       `${total.toLocaleString('en-US')} transactions of the repository's own \`Transaction\` source (schema/, topic renamed for the run), keyed by user_id, ` +
         `${POPULATION.users.toLocaleString('en-US')} users, ${POPULATION.merchants} merchants (skewed), event_time up to 5 min before the send, on a topic of ${PARTITIONS} partitions; ` +
-        `produced before either consumer starts (${produceSeconds.toFixed(1)} s, ${perSecond(total / produceSeconds)} msg/s). Views computed: ${views}.`,
+        `produced before either consumer starts (${produceSeconds.toFixed(1)} s, ${perSecond(total / produceSeconds)} msg/s). Views computed: ${views}. ${history}`,
       `Each consumer is measured once it has completed its first ${counts.warmup.toLocaleString('en-US')} messages (warm-up): a materializer is a long-running process, and a new one spends its first seconds compiling its own code. ` +
         'The rate from the end of its first batch, warm-up included, is beside it (runs before 2026-11-22 reported that one).',
       'Each consumer is its own process with a fresh consumer group reading from the beginning, one after the other. The materializer is what `skewless materialize` runs (same configuration defaults); ' +
@@ -547,7 +566,7 @@ function outsideStatements(timings: readonly Timing[]): Timing[] {
  * every store call timed: where its CPU goes, and where its wall time goes (mostly waiting, when the
  * process is far from a full core).
  */
-async function profileSections(ctx: BenchContext, fixture: Fixture, base: Omit<WorkerArgs, 'mode' | 'group'>, counts: Counts): Promise<{ worker: Worker; sections: Section[] }> {
+async function profileSections(ctx: BenchContext, fixture: Fixture, base: Omit<WorkerArgs, 'mode' | 'group'>, counts: Counts, fillHistory: (databaseUrl: string) => Promise<void>): Promise<{ worker: Worker; sections: Section[] }> {
   const total = counts.warmup + counts.measured;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'skewless-bench-prof-'));
   try {
@@ -555,6 +574,7 @@ async function profileSections(ctx: BenchContext, fixture: Fixture, base: Omit<W
     const group = `${fixture.id}_profiled`;
     fixture.groups.push(group);
     const databaseUrl = await fixture.database('_prof');
+    await fillHistory(databaseUrl);
     const run = await consume({ ...base, databaseUrl, mode: 'materialize', group, timed: true }, fixture.transactionsTopic, counts, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
     await run.worker.stop();
     const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
