@@ -44,6 +44,7 @@ begin
         ('archive\_marks',       'select',                         'select, insert, update'),
         ('tiles\_%',             'select',                         'select, insert, update, delete'),
         ('slices\_%',            'select',                         'select, insert, update, delete'),
+        ('heads\_%',             'select',                         'select, insert, delete'),
         ('consumer\_offsets',    '',                               'select, insert, update'),
         ('dead\_letters',        '',                               'insert'),
         ('online\_owed',         '',                               'select, insert, delete'),

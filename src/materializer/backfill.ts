@@ -17,6 +17,11 @@
  *    tiles itself, so nothing is counted twice or lost, whether or not a materializer runs meanwhile.
  * 3. Online: the view's pieces for every entity, from PostgreSQL, through writePieces (only-if-newer).
  *
+ * Heads (heads.ts). The reset also deletes the view's heads rows of the range aligned outward to whole
+ * heads buckets, and each chunk writes the heads of its events in that range again: every event's once,
+ * with the view's inputs as they are now. Rows outside it are left alone, so a view whose finest hop
+ * changed (its buckets with it) needs a backfill without --from and --to to read its heads right.
+ *
  * Versions. The online store keeps a piece only if its version is newer than the one it holds, and it
  * holds at most the view's greatest version. Every reset or recomputed row is at `base` or above (a tile
  * created during the backfill is seeded at `base` before its merge, which adds one), so each rewritten
@@ -43,7 +48,9 @@ import { emptyPartials, mergePieces } from './merge-pieces.ts';
 import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
 import { foldTiles, pieceGroups } from './tiles.ts';
-import type { PieceGroup, TileDelta } from './tiles.ts';
+import type { EventKeys, PieceGroup, TileDelta } from './tiles.ts';
+import { copyHeads, headsBucketWidth, viewMembers } from './heads.ts';
+import { headsTable } from '../stores/sql/heads-tables.ts';
 
 /** Event times [from, to), epoch ms; either end open when undefined (everything archived). */
 export interface BackfillRange {
@@ -121,8 +128,26 @@ export function featureRanges(view: AggregationView, range: BackfillRange = {}):
   });
 }
 
-/** The event times to read: the union of the features' aligned ranges. */
-function readRange(ranges: readonly FeatureRange[]): { from: number | null; to: number | null } {
+/** Event times [from, to), epoch ms; null for an open end. */
+interface Span {
+  readonly from: number | null;
+  readonly to: number | null;
+}
+
+/** Whether a time lies in a span. */
+const inSpan = (span: Span, time: number): boolean => (span.from === null || time >= span.from) && (span.to === null || time < span.to);
+
+/**
+ * The heads rows to rewrite (pure): the range aligned outward to the view's heads buckets, so that each
+ * is rewritten whole, from all of its events, or left alone.
+ */
+export function headsRange(view: AggregationView, range: BackfillRange = {}): Span {
+  const width = headsBucketWidth(view);
+  return { from: range.from === undefined ? null : floorHop(range.from, width), to: range.to === undefined ? null : ceilHop(range.to, width) };
+}
+
+/** The event times to read: the union of the features' aligned ranges and the heads'. */
+function readRange(ranges: readonly Span[]): Span {
   const from = ranges.some((r) => r.from === null) ? null : Math.min(...ranges.map((r) => r.from!));
   const to = ranges.some((r) => r.to === null) ? null : Math.max(...ranges.map((r) => r.to!));
   return { from, to };
@@ -142,10 +167,11 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
   const now = options.now ?? Date.now();
   const source = registry.source(view.source)!;
   const ranges = featureRanges(view, options.range);
-  const read = readRange(ranges);
+  const heads = headsRange(view, options.range);
+  const read = readRange([...ranges, heads]);
   await stores.offline.ensureSchema(registry);
 
-  const { snapshot, base } = await stores.offline.transaction((tx) => reset(tx, view, source, ranges, read, now));
+  const { snapshot, base } = await stores.offline.transaction((tx) => reset(tx, view, source, ranges, heads, read, now));
   const reader = new ArchiveReader(source, read, snapshot);
   const total = await reader.count(stores.offline);
   options.onProgress?.(0, total);
@@ -162,8 +188,12 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
     if (events.length === 0) break;
     // foldTiles folds for every view over the source; only this view's deltas in range are merged. Rows
     // created here start at base, so their merge stores base + 1 (see the header).
-    const deltas = foldTiles(registry, new Map([[source.name, events]]), now).filter(inRange);
+    const keys: EventKeys = new Map();
+    const deltas = foldTiles(registry, new Map([[source.name, events]]), now, keys).filter(inRange);
+    // The heads of the events in the heads range, whose rows the reset deleted; the others' are kept.
+    const headKeys = keys.get(view)!.map((key, i) => (inSpan(heads, events[i]!.eventTs) ? key : undefined));
     await stores.offline.transaction(async (tx) => {
+      await copyHeads(tx, view, headKeys, viewMembers(view, events, headKeys));
       merges += (await mergePieces(tx, deltas, base)).length;
     });
     done += events.length;
@@ -179,7 +209,7 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
  * (its offsets insert) and which this mode excludes, so no commit is in flight while the snapshot is taken
  * and the tiles are reset.
  */
-async function reset(tx: SqlQueryable, view: AggregationView, source: EventSource, ranges: readonly FeatureRange[], read: { from: number | null; to: number | null }, now: number): Promise<{ snapshot: Snapshot; base: number }> {
+async function reset(tx: SqlQueryable, view: AggregationView, source: EventSource, ranges: readonly FeatureRange[], heads: Span, read: Span, now: number): Promise<{ snapshot: Snapshot; base: number }> {
   await tx.query(`lock table ${OFFSETS} in share row exclusive mode`);
   const positions = await tx.query<{ topic: string; partition: number; last: string | number }>(
     `select _topic as topic, _partition as partition, max(_offset) as last from ${eventsTable(source.name)} group by _topic, _partition`,
@@ -190,6 +220,8 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
   )) as [{ v: string | number }];
   const base = Number(v) + 1;
   const kept = groupBounds(view, now);
+  // The snapshot's events in the range get their heads again, chunk by chunk; later ones from their commits.
+  await tx.query(`delete from ${headsTable(view.name)} where ($1::bigint is null or bucket_start >= $1) and ($2::bigint is null or bucket_start < $2)`, [heads.from, heads.to]);
 
   for (const kind of ['tile', 'slice'] as const) {
     const table = piecesTable(kind, view.name);

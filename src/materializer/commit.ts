@@ -1,6 +1,7 @@
 /**
  * Writing one batch, exactly once. In one PostgreSQL transaction: lock the batch's partitions' offset rows,
- * drop messages already committed, archive raw events (archive.ts), append history rows, keep dead letters, record the
+ * drop messages already committed, archive raw events (archive.ts) and their heads per view (heads.ts),
+ * merge tiles and slices, append history rows, keep dead letters, record the
  * online writes owed (outbox) and move the offsets. Only then the online store, with absolute values
  * (the newest row per entity, written only if newer), after which the outbox entries are cleared.
  *
@@ -26,7 +27,9 @@ import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
-import { feedsOnlineEvents, groupBounds, pruneBounds, rawOnlineEvent, storedPieceField } from './online-retention.ts';
+import { feedsOnlineEvents, groupBounds, pruneBounds, storedPieceField } from './online-retention.ts';
+import { sendHeads } from './heads.ts';
+import type { EventMembers } from './heads.ts';
 import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
 import { partitionId, planBatch } from './batch.ts';
@@ -72,9 +75,12 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     const events = archiving.allNew ? writes.events : await archiving.archived;
     const keys: EventKeys = new Map();
     const deltas = foldTiles(registry, events, now, keys);
+    // Queued behind the archive's COPY: PostgreSQL writes the heads while the merges are planned here.
+    const heads = sendHeads(tx, events, keys);
     const planned = planMerges(deltas, cache);
     const owedEntities = entitiesOf(deltas);
     await archiving.archived;
+    await heads.sent;
     const merged = await writeMerges(tx, planned);
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
@@ -97,12 +103,12 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const { sql, params } = saveOffsetsSql(group, writes.next);
       await tx.query(sql, params);
     }
-    return { writes, rows, merged, events, keys };
+    return { writes, rows, merged, events, keys, members: heads.members };
   }));
   // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).
   for (const m of result.merged) cache?.remember(m.id, { version: m.piece.version, states: m.states });
-  const { writes, rows, merged, events, keys } = result;
-  return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, now), token }) };
+  const { writes, rows, merged, events, keys, members } = result;
+  return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, members, now), token }) };
 }
 
 /**
@@ -143,7 +149,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * in one go it would hold up that transaction's next statement by tens of milliseconds, so it yields
  * every OWED_PER_TURN items.
  */
-async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, now: number): Promise<PiecesWrite[]> {
+async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, members: EventMembers, now: number): Promise<PiecesWrite[]> {
   // Per view, then per entity: nested maps rather than a joined key string per piece.
   const writes = new Map<AggregationView, Map<string, { fields: PieceField[]; events: OnlineEvent[] }>>();
   const bounds = new Map<AggregationView, { prune: PruneBounds; groups: ReturnType<typeof groupBounds> }>();
@@ -168,13 +174,14 @@ async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['e
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const from = boundsOf(view).prune.eventFrom;
     const list = events.get(view.source) ?? [];
+    const viewMembers = members.get(view)!;
     const eventKeys = keys.get(view)!;
     for (let i = 0; i < list.length; i++) {
       if (i % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
       const event = list[i]!;
-      const key = eventKeys[i];
-      if (key === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
-      writeOf(view, key).events.push(rawOnlineEvent(view, event.eventTs, event, event.fields));
+      const member = viewMembers[i];
+      if (member === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
+      writeOf(view, eventKeys[i]!).events.push(member);
     }
   }
   const out: PiecesWrite[] = [];

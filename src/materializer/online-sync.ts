@@ -6,19 +6,22 @@
  * materializer, leaves the same state.
  */
 import { SkewlessError } from '../errors.ts';
-import { decodeKey, encodeKey, entityKey } from '../features/keys.ts';
+import { decodeKey, encodeKey } from '../features/keys.ts';
+import { floorHop } from '../features/windows.ts';
 import { storedValue } from '../features/time.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
+import { eachMember, parseOnlineEvent } from '../stores/online-pieces.ts';
 import type { OnlineEvent, PieceField, PiecesWrite } from '../stores/online-pieces.ts';
-import { ident, newestRowsSql } from '../stores/sql/history.ts';
-import { clearLegacyOutboxSql, clearOutboxSql, eventsTable, owedSql, piecesTable, storedPartialText } from '../stores/sql/materializer-tables.ts';
+import { headsTable } from '../stores/sql/heads-tables.ts';
+import { newestRowsSql } from '../stores/sql/history.ts';
+import { clearLegacyOutboxSql, clearOutboxSql, owedSql, piecesTable, storedPartialText } from '../stores/sql/materializer-tables.ts';
 import type { StoredPartial } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
-import { archivedEvent } from './archive-reader.ts';
+import { headsBucketWidth } from './heads.ts';
 import { groupBy } from './batch.ts';
-import { groupBounds, pruneBounds, rawOnlineEvent, storedPieceField } from './online-retention.ts';
+import { groupBounds, pruneBounds, storedPieceField } from './online-retention.ts';
 import { pieceGroups } from './tiles.ts';
 
 /** Entities written online per store call (see writeOnline). */
@@ -120,8 +123,8 @@ export async function newestFromHistory(registry: Registry, stores: Stores, view
 
 /**
  * The online pieces of each given entity (or of every entity) of an aggregation view, as PostgreSQL holds
- * them at `now`: the tiles and slices the online store keeps, with their versions, and the archived raw
- * events of recent slices (online-retention.ts).
+ * them at `now`: the tiles and slices the online store keeps, with their versions, and the raw events of
+ * recent slices, from the view's heads (online-retention.ts, heads.ts).
  */
 export async function piecesFromOffline(registry: Registry, stores: Stores, view: AggregationView, keys: readonly string[] | undefined, now: number): Promise<PiecesWrite[]> {
   const bounds = pruneBounds(view, now);
@@ -144,22 +147,20 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
       writeOf(row.entity_key).fields.push(storedPieceField(kind, row.width, row.tile_start, row.version, storedPartialText(row.partial)));
     }
   }
-  const entity = registry.entity(view.entity)!;
-  const source = registry.source(view.source)!;
-  const keyColumns = entity.joinKeys.map((k) => `${ident(k.name)}::text`);
-  const params: unknown[] = [new Date(bounds.eventFrom).toISOString()];
-  let where = `${ident(source.timestampField)} >= $1`;
-  if (keys !== undefined) {
-    const decoded = keys.map((k) => decodeKey(k, entity.joinKeys.length));
-    where += ` and (${keyColumns.join(', ')}) in (select * from unnest(${entity.joinKeys.map((_, i) => `$${i + 2}::text[]`).join(', ')}))`;
-    params.push(...entity.joinKeys.map((_, i) => decoded.map((d) => d[i]!)));
-  }
-  const events = await stores.offline.query(`select * from ${eventsTable(source.name)} where ${where}`, params);
-  for (const row of events) {
-    const event = archivedEvent(source, row, now);
-    const key = entityKey(entity, event.fields);
-    if (!key.ok) continue;
-    writeOf(key.key).events.push(rawOnlineEvent(view, event.eventTs, event, event.fields));
+  // The recent events from the view's heads, as the commits spelled them (a member carries its position).
+  // Heads filled from the archive by the upgrade spell their inputs as PostgreSQL does: a bucket may then
+  // hold an event twice in two spellings, which the reader takes once, by its time and position.
+  const params: unknown[] = [floorHop(bounds.eventFrom, headsBucketWidth(view))];
+  if (keys !== undefined) params.push(keys);
+  const heads = await stores.offline.query<{ entity_key: string; events: string }>(
+    `select entity_key, events from ${headsTable(view.name)} where bucket_start >= $1${keys === undefined ? '' : ' and entity_key = any($2::text[])'}`,
+    params,
+  );
+  for (const { entity_key: key, events } of heads) {
+    eachMember(events, (member) => {
+      const event = parseOnlineEvent(member);
+      if (event !== undefined && event.time >= bounds.eventFrom) writeOf(key).events.push({ time: event.time, member });
+    });
   }
   // Read back from PostgreSQL: the online store may hold some of these events already (online-pieces.ts).
   return [...writes].map(([key, { fields, events }]) => ({ view: view.name, entity: view.entity, entityKey: key, pieces: true, fields, events, prune: bounds, replay: true }));

@@ -140,7 +140,7 @@ export function bucketMembers(legacy: readonly string[], buckets: readonly (stri
 const eventName = (member: string): string => member.slice(0, member.indexOf('|'));
 
 /** Calls `fn` with each member of a bucket's text, in order. */
-function eachMember(text: string, fn: (member: string) => void): void {
+export function eachMember(text: string, fn: (member: string) => void): void {
   let start = 0;
   for (let end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) fn(text.slice(start, end));
 }

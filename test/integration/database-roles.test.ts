@@ -23,6 +23,7 @@ import { MemoryOnlineStore } from '../../src/stores/memory/online.ts';
 import type { Stores } from '../../src/stores/open.ts';
 import { postgresOfflineStore } from '../../src/stores/postgres/offline.ts';
 import { historyTable } from '../../src/stores/sql/history.ts';
+import { headsTable } from '../../src/stores/sql/heads-tables.ts';
 import { DEAD_LETTERS, OFFSETS, eventsTable, tilesTable } from '../../src/stores/sql/materializer-tables.ts';
 import type { OfflineStore } from '../../src/stores/types.ts';
 import { postGraphQL } from '../helpers/cli.ts';
@@ -160,6 +161,8 @@ describe('least-privilege database roles (docs/sql/roles.sql)', () => {
       `alter table ${historyTable('pushed')} add column stolen integer`,
       `insert into ${eventsTable('Txn')} (_topic, _partition, _offset) values ('x', 0, 0)`,
       `delete from ${tilesTable('windows')}`,
+      `delete from ${headsTable('windows')}`,
+      `insert into ${headsTable('windows')} values ('u', 0, '')`,
       `insert into ${OFFSETS} (group_id, topic, partition, next_offset) values ('g', 't', 0, 0)`,
       `select * from ${OFFSETS}`,
       `select * from ${DEAD_LETTERS}`,
@@ -195,12 +198,13 @@ describe('least-privilege database roles (docs/sql/roles.sql)', () => {
     const routes = topicRoutes(registry);
     const result = await commitBatch(registry, materializerStores, 'roles_group', messages, messages.map((m) => decodeMessage(registry, routes.get(m.topic)!, m)), BOUNDS);
     assert.equal(result.dead.length, 1);
-    const counts = await owner.query<{ events: number; rows: number; dead: number; tiles: number; offsets: string }>(
-      `select (select count(*)::int from ${eventsTable('Txn')}) as events, (select count(*)::int from ${historyTable('streamed')}) as rows, ` +
+    const counts = await owner.query<{ events: number; heads: number; rows: number; dead: number; tiles: number; offsets: string }>(
+      `select (select count(*)::int from ${eventsTable('Txn')}) as events, (select count(*)::int from ${headsTable('windows')}) as heads, (select count(*)::int from ${historyTable('streamed')}) as rows, ` +
         `(select count(*)::int from ${DEAD_LETTERS}) as dead, (select count(*)::int from ${tilesTable('windows')}) as tiles, ` +
         `(select string_agg(topic || '/' || next_offset, ',' order by topic) from ${OFFSETS} where group_id = 'roles_group') as offsets`,
     );
-    assert.deepEqual(counts[0], { events: 2, rows: 1, dead: 1, tiles: 1, offsets: 'roles_rows/4,roles_tx/3' });
+    // Both events of u1 in one heads row: one bucket, one commit.
+    assert.deepEqual(counts[0], { events: 2, heads: 1, rows: 1, dead: 1, tiles: 1, offsets: 'roles_rows/4,roles_tx/3' });
     // The gateway's freshness check reads what was committed, as its role (archive marks included).
     const { sql, params } = newestEventTimesSql(registry);
     const newest = newestByView(registry, await gatewayStores.offline.query<{ key: string; newest: unknown }>(sql, params));

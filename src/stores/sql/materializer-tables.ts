@@ -32,6 +32,7 @@ import type { PieceKind } from '../../materializer/tiles.ts';
 import { SCHEMA, ident, literal, sqlType } from './history.ts';
 import { numberArray, textArray } from './pg-array.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
+import { headsDdl } from './heads-tables.ts';
 import { PartialsRowError } from '../../features/aggregate/aggregator.ts';
 
 export const OFFSETS = `${SCHEMA}.consumer_offsets`;
@@ -155,7 +156,7 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
     }),
     ...views.flatMap((view) => {
       const source = sources.find((s) => s.name === view.source)!;
-      const keys = entities.get(view.entity)!.joinKeys.map((k) => ident(k.name));
+      const entity = entities.get(view.entity)!;
       return [
         ...(['tile', 'slice'] as const).flatMap((kind) => [
           outdatedLayoutCheck(`${kind}s_${view.name}`, view.name),
@@ -166,8 +167,8 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
           // Also for tables an earlier version created: it applies to pages filled from now on.
           `alter table ${piecesTable(kind, view.name)} set (fillfactor = ${PIECES_FILLFACTOR[kind]})`,
         ]),
-        // The head of a window is read from the archive: one entity's events in a time range.
-        `create index if not exists ${ident(`events_${source.name}_by_${view.name}`)} on ${eventsTable(source.name)} (${[...keys, ident(source.timestampField)].join(', ')})`,
+        // The head of a window is read from the view's heads (heads-tables.ts), filled from the archive once.
+        ...headsDdl(view, entity, source, eventsTable(source.name), OFFSETS),
       ];
     }),
   ];

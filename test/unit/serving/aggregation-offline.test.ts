@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
-import { AGGREGATION_CHUNK_ROWS, eventsSql, groupByEntity, lowerBound, mergeRanges, offlineAggregationRows, tilesSql } from '../../../src/serving/aggregation-offline.ts';
+import { AGGREGATION_CHUNK_ROWS, groupByEntity, lowerBound, mergeRanges, offlineAggregationRows, tilesSql } from '../../../src/serving/aggregation-offline.ts';
+import { headsSql } from '../../../src/stores/sql/heads-tables.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
 const HOUR = 3_600_000;
@@ -54,9 +55,8 @@ describe('offline aggregation reader', () => {
     ]);
   });
 
-  it('reads tiles and head events with one index-walking lookup per range, keys typed as the archive stores them', () => {
+  it('reads tiles and heads with one index-walking lookup per range', () => {
     const view = registry.view('shop_windows') as AggregationView;
-    const source = registry.source('Sale')!;
     assert.equal(
       tilesSql(view),
       'select r.i as "__r", t.tile_start::float8 as tile_start, (t.tile_start + r.w)::float8 as tile_end, t.partial ' +
@@ -64,11 +64,34 @@ describe('offline aggregation reader', () => {
         'cross join lateral (select tile_start, partial from skewless."tiles_shop_windows" where entity_key = r.k and width = r.w and tile_start >= r.s and tile_start < r.e offset 0) t',
     );
     assert.equal(
-      eventsSql(source, [source.fields[0]!, source.fields[1]!]),
-      'select r.i as "__r", ev.* from unnest($1::int[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[]) as r(i, k0, k1, s, e) ' +
-        'cross join lateral (select "shop_id", "region", "amount", round(extract(epoch from "at") * 1000)::float8 as "at" from skewless."events_Sale" ' +
-        'where "shop_id" = r.k0 and "region" = r.k1 and "at" >= timestamptz \'epoch\' + r.s * interval \'1 millisecond\' and "at" < timestamptz \'epoch\' + r.e * interval \'1 millisecond\' offset 0) ev',
+      headsSql(view),
+      'select r.i as "__r", h.events from unnest($1::int[], $2::text[], $3::bigint[], $4::bigint[]) as r(i, k, s, e) ' +
+        'cross join lateral (select events from skewless."heads_shop_windows" where entity_key = r.k and bucket_start >= r.s and bucket_start < r.e offset 0) h',
     );
+  });
+
+  it('reads each heads bucket once per entity and keeps only the events in a row\'s head', async () => {
+    const view = registry.view('shop_windows') as AggregationView;
+    const MINUTE = 60_000;
+    const t0 = Date.UTC(2026, 0, 1);
+    const calls: { sql: string; params: readonly unknown[] }[] = [];
+    const member = (time: number, offset: number, amount: number) => `${time}:sales/0/${offset}|{"amount":${amount}}\n`;
+    const offline = {
+      query: async <T extends Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> => {
+        calls.push({ sql, params });
+        if (!sql.includes('heads_')) return [];
+        // One bucket (the finest hop, 5 minutes) from two commits: events before, inside and after the head.
+        return [
+          { __r: 0, events: member(t0 + 6 * MINUTE, 1, 1) + member(t0 + 10 * MINUTE, 2, 10) },
+          { __r: 0, events: member(t0 + 11 * MINUTE, 3, 100) + member(t0 + 14 * MINUTE, 4, 1000) },
+        ] as unknown as T[];
+      },
+    };
+    // T = 00:12: n (5 m hop) has the head [00:10, 00:12); total (1 d hop, 1 h by default) [00:00, 00:12).
+    const [values] = await offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 12 * MINUTE }]);
+    const heads = calls.find((c) => c.sql.includes('heads_'))!;
+    assert.deepEqual(heads.params.slice(1), [['["1","eu"]'], [t0], [t0 + 12 * MINUTE]], "one range: the entity's buckets from the widest hop's head to T");
+    assert.deepEqual(values, { n: 2, total: 111 }, 'the event at 00:14 is after T; the one at 00:06 is in n\'s completed tiles, not its head');
   });
 
   it('queries twice per chunk of rows whatever their number, once per merged range of each entity', async () => {
@@ -142,20 +165,22 @@ describe('offline aggregation reader', () => {
     }
   });
 
-  it('does not query for rows that name no entity, nor events for a key the archive column cannot hold', async () => {
-    const calls: string[] = [];
+  it('does not query for rows that name no entity, and looks any other key up as text, as the materializer keyed it', async () => {
+    const calls: { sql: string; params: readonly unknown[] }[] = [];
     const offline = {
-      query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> => {
-        calls.push(sql);
+      query: async <T extends Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> => {
+        calls.push({ sql, params });
         return [];
       },
     };
     const none = await offlineAggregationRows(registry, offline, registry.view('shop_windows') as AggregationView, [{ keys: { region: 'eu' }, asOf: 0 }]);
     assert.deepEqual([none, calls], [[null], []]);
-    // Till's key is an ID; Sale archives shop_id as an integer: "abc" has tiles (none), and no events to look for.
+    // Till's key is an ID and Sale archives shop_id as an integer: "abc" names no till there, so it has nothing, and no cast can fail.
     const [till] = await offlineAggregationRows(registry, offline, registry.view('till_windows') as AggregationView, [{ keys: { shop_id: 'abc' }, asOf: HOUR + 1 }]);
     assert.deepEqual(till, { n: 0 });
-    assert.equal(calls.length, 1);
-    assert.match(calls[0]!, /tiles_till_windows/);
+    assert.deepEqual(
+      calls.map((c) => [/tiles_till_windows|heads_till_windows/.exec(c.sql)?.[0], (c.params[1] as string[])[0]]),
+      [['tiles_till_windows', 'abc'], ['heads_till_windows', 'abc']],
+    );
   });
 });

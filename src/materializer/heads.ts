@@ -1,0 +1,104 @@
+/**
+ * Heads: each aggregation view's archived events grouped by entity, for the one read that needs raw
+ * events by entity — a window's head, [floor_hop(T), T), in historical retrieval and in online re-syncs.
+ *
+ * A commit writes, per view, one row per (entity, bucket) it archived events for: the bucket's start and
+ * the events as the online store's buckets spell them (online-pieces.ts: `<time>:<position>|<inputs>`,
+ * each followed by a newline). So one index entry covers every event an entity had in a bucket in that
+ * commit, where an index on the archive by (join keys, event time) took one per event and view, an entry
+ * that costs more as the archive grows (docs/materializer.md#heads). The members are built once per commit
+ * and shared with the online raw events, and a historical read parses the very text the online read does.
+ *
+ * A bucket is the view's finest hop (at least HEADS_MIN_BUCKET_MS): a head is read as whole buckets and
+ * cut to its range by event time, never a row twice.
+ */
+import { floorHop } from '../features/windows.ts';
+import type { AggregationView } from '../registry/types.ts';
+import type { OnlineEvent } from '../stores/online-pieces.ts';
+import type { SqlTransaction } from '../stores/sql/client.ts';
+import { headsCopy } from '../stores/sql/heads-tables.ts';
+import type { SourceEvent } from './decode.ts';
+import { rawOnlineEvent } from './online-retention.ts';
+import type { EventKeys } from './tiles.ts';
+
+/** The narrowest heads bucket: a view with second-long hops still writes one row per minute and entity, not per event. */
+export const HEADS_MIN_BUCKET_MS = 60_000;
+
+/** One row of a view's heads: an entity's events in one bucket, from one commit (or one backfill chunk). */
+export interface HeadsRow {
+  readonly entityKey: string;
+  readonly bucketStart: number;
+  /** Members, each followed by a newline. */
+  readonly events: string;
+}
+
+const widths = new WeakMap<AggregationView, number>();
+
+/** The width of a view's heads buckets: its finest hop, at least HEADS_MIN_BUCKET_MS. */
+export function headsBucketWidth(view: AggregationView): number {
+  let width = widths.get(view);
+  if (width === undefined) widths.set(view, (width = Math.max(HEADS_MIN_BUCKET_MS, Math.min(...view.features.map((f) => f.aggregation!.hopMs)))));
+  return width;
+}
+
+/** Each event's member for the view, in order; undefined where the event has no entity there (keys[i]). */
+export function viewMembers(view: AggregationView, events: readonly SourceEvent[], keys: readonly (string | undefined)[]): (OnlineEvent | undefined)[] {
+  const out = new Array<OnlineEvent | undefined>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    out[i] = keys[i] === undefined ? undefined : rawOnlineEvent(view, event.eventTs, event, event.fields);
+  }
+  return out;
+}
+
+/** The heads rows of a view's events (pure): its members grouped by entity and bucket. */
+export function headsRows(view: AggregationView, keys: readonly (string | undefined)[], members: readonly (OnlineEvent | undefined)[]): HeadsRow[] {
+  const width = headsBucketWidth(view);
+  // Per entity, per bucket start: the members, joined once at the end.
+  const byEntity = new Map<string, Map<number, string[]>>();
+  for (let i = 0; i < members.length; i++) {
+    const member = members[i];
+    if (member === undefined) continue;
+    const key = keys[i]!;
+    let buckets = byEntity.get(key);
+    if (buckets === undefined) byEntity.set(key, (buckets = new Map()));
+    const start = floorHop(member.time, width);
+    const list = buckets.get(start);
+    if (list === undefined) buckets.set(start, [member.member, '\n']);
+    else list.push(member.member, '\n');
+  }
+  const rows: HeadsRow[] = [];
+  for (const [entityKey, buckets] of byEntity) for (const [bucketStart, list] of buckets) rows.push({ entityKey, bucketStart, events: list.join('') });
+  return rows;
+}
+
+/** Per aggregation view, each event's member in the events' order (undefined: no entity there). */
+export type EventMembers = Map<AggregationView, (OnlineEvent | undefined)[]>;
+
+/**
+ * Sends the heads of folded events (their entity keys per view from foldTiles): one COPY per view, queued
+ * on the transaction. Returns the members built on the way (the online raw events reuse them) and the
+ * COPYs' completion, to await before the transaction ends.
+ */
+export function sendHeads(tx: SqlTransaction, events: ReadonlyMap<string, readonly SourceEvent[]>, keys: EventKeys): { members: EventMembers; sent: Promise<unknown> } {
+  const members: EventMembers = new Map();
+  const copies: Promise<number>[] = [];
+  for (const [view, viewKeys] of keys) {
+    const viewEvents = viewMembers(view, events.get(view.source) ?? [], viewKeys);
+    members.set(view, viewEvents);
+    const copy = copyHeads(tx, view, viewKeys, viewEvents);
+    if (copy !== undefined) copies.push(copy);
+  }
+  const sent = Promise.all(copies);
+  // Awaited by the caller later; until then a failure must not count as an unhandled rejection.
+  sent.catch(() => {});
+  return { members, sent };
+}
+
+/** Sends one view's heads rows by COPY, if it has any. */
+export function copyHeads(tx: SqlTransaction, view: AggregationView, keys: readonly (string | undefined)[], members: readonly (OnlineEvent | undefined)[]): Promise<number> | undefined {
+  const rows = headsRows(view, keys, members);
+  if (rows.length === 0) return undefined;
+  const { target, data } = headsCopy(view, rows);
+  return tx.copyBinary(target, data);
+}
