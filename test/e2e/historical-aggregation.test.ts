@@ -69,10 +69,14 @@ function allFunctions(window: string, hop: string): string {
     p90: Float @aggregate(fn: APPROX_PERCENTILE, of: "amount", ${w}, percentile: 0.9)`;
 }
 
-/** Messages as the consumer sees them, decoded, committed in batches; returns the accepted events. */
-async function commitEvents(registry: Registry, stores: Stores, group: string, topic: string, bodies: readonly Record<string, unknown>[], batches: number): Promise<SourceEvent[]> {
+/**
+ * Messages as the consumer sees them, decoded, committed in batches; returns the accepted events. Offsets
+ * start at `firstOffset`: a topic shared with other runs on the same database (the example's) needs its
+ * own, or the archive takes the messages for copies of those runs' and folds none of them.
+ */
+async function commitEvents(registry: Registry, stores: Stores, group: string, topic: string, bodies: readonly Record<string, unknown>[], batches: number, firstOffset = 0): Promise<SourceEvent[]> {
   const route = topicRoutes(registry).get(topic)!;
-  const messages: RawMessage[] = bodies.map((body, offset) => ({ topic, partition: 0, offset, value: JSON.stringify(body), timestampMs: Date.parse(String(body.at ?? body.event_time)) }));
+  const messages: RawMessage[] = bodies.map((body, i) => ({ topic, partition: 0, offset: firstOffset + i, value: JSON.stringify(body), timestampMs: Date.parse(String(body.at ?? body.event_time)) }));
   const decoded: Decoded[] = messages.map((m) => decodeMessage(registry, route, m));
   const accepted: SourceEvent[] = [];
   for (const d of decoded) {
@@ -369,7 +373,8 @@ function exampleSuite(name: string, openStores: () => Promise<Stores>): void {
       const quiet = randomUUID();
       const rng = random(7);
       const bodies = Array.from({ length: 40 }, (_, i) => ({ user_id: user, merchant_id: merchant, amount: Math.round(rng() * 20000) / 100, country: 'FR', event_time: new Date(T0 + i * 7 * HOUR + Math.floor(rng() * HOUR)).toISOString() }));
-      const events = await commitEvents(registry, stores, `example_${randomUUID()}`, 'transactions', bodies, 2);
+      // Offsets past any an earlier run on this database used (microseconds since the epoch).
+      const events = await commitEvents(registry, stores, `example_${randomUUID()}`, 'transactions', bodies, 2, Date.now() * 1000);
       const pushed = await postGraphQL(gateway.base, 'mutation ($r: [JSON!]!) { pushFeatures(view: "user_txn_stats", rows: $r) { rows } }', {
         r: [{ user_id: user, event_timestamp: T0, txn_count_7d: 12, txn_amount_avg_7d: 40, txn_amount_std_30d: 9.5 }],
       });
