@@ -49,7 +49,8 @@ import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
 import { foldTiles, pieceGroups } from './tiles.ts';
 import type { EventKeys, PieceGroup, TileDelta } from './tiles.ts';
-import { copyHeads, headsBucketWidth, viewMembers } from './heads.ts';
+import { headsBucketWidth, viewMembers } from './heads.ts';
+import { copyHeads } from './heads-write.ts';
 import { headsTable } from '../stores/sql/heads-tables.ts';
 
 /** Event times [from, to), epoch ms; either end open when undefined (everything archived). */
