@@ -18,6 +18,7 @@ import type { Registry } from '../src/registry/registry.ts';
 import { openStores, closeStores } from '../src/stores/open.ts';
 import type { Config } from '../src/config/config.ts';
 import type { EventSource } from '../src/registry/types.ts';
+import { SCHEMA } from '../src/stores/sql/history.ts';
 import { eventsTable } from '../src/stores/sql/materializer-tables.ts';
 import type { Population } from './materializer-fixture.ts';
 
@@ -53,7 +54,7 @@ export async function archiveHistory(config: Config, registry: Registry, source:
         `where format('%I.%I', i.schemaname, i.tablename)::regclass = $1::regclass and not x.indisprimary`,
       [table],
     );
-    for (const index of indexes) await client.query(`drop index ${schemaOf(table)}.${pg.escapeIdentifier(index.name)}`);
+    for (const index of indexes) await client.query(`drop index ${SCHEMA}.${pg.escapeIdentifier(index.name)}`);
     // Offsets count up per partition and event times with them, as a topic keyed by user would archive them.
     await client.query(
       `insert into ${table} (_topic, _partition, _offset, user_id, merchant_id, amount, country, event_time) ` +
@@ -68,9 +69,4 @@ export async function archiveHistory(config: Config, registry: Registry, source:
   } finally {
     await client.end();
   }
-}
-
-/** `skewless."events_Transaction"` → `skewless`. */
-function schemaOf(qualified: string): string {
-  return qualified.slice(0, qualified.indexOf('.'));
 }

@@ -182,7 +182,7 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
   const rangeOf = new Map(pieceGroups(view).map((g) => [g, groupRange(g, ranges)]));
   const inRange = (d: TileDelta) => {
     const r = rangeOf.get(d.group);
-    return r !== undefined && (r.from === null || d.start >= r.from) && (r.to === null || d.start < r.to);
+    return r !== undefined && inSpan(r, d.start);
   };
   for (;;) {
     const events = await reader.next(stores.offline, options.chunkEvents, now);
@@ -221,24 +221,25 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
   )) as [{ v: string | number }];
   const base = Number(v) + 1;
   const kept = groupBounds(view, now);
+  // `column` in [$from, $to), either bound open when null.
+  const inRange = (column: string, from: number, to: number) => `($${from}::bigint is null or ${column} >= $${from}) and ($${to}::bigint is null or ${column} < $${to})`;
   // The snapshot's events in the range get their heads again, chunk by chunk; later ones from their commits.
-  await tx.query(`delete from ${headsTable(view.name)} where ($1::bigint is null or bucket_start >= $1) and ($2::bigint is null or bucket_start < $2)`, [heads.from, heads.to]);
+  await tx.query(`delete from ${headsTable(view.name)} where ${inRange('bucket_start', 1, 2)}`, [heads.from, heads.to]);
 
   for (const kind of ['tile', 'slice'] as const) {
     const table = piecesTable(kind, view.name);
     const groups = pieceGroups(view, kind);
-    const inRange = (from: number, to: number) => `($${from}::bigint is null or tile_start >= $${from}) and ($${to}::bigint is null or tile_start < $${to})`;
     // Rows of a width no group has any more (a hop changed, or its features left the view): nothing reads them.
-    await tx.query(`delete from ${table} where not (width = any($1::bigint[])) and ${inRange(2, 3)}`, [groups.map((g) => g.widthMs), read.from, read.to]);
+    await tx.query(`delete from ${table} where not (width = any($1::bigint[])) and ${inRange('tile_start', 2, 3)}`, [groups.map((g) => g.widthMs), read.from, read.to]);
     for (const group of groups) {
       const r = groupRange(group, ranges);
       const params = [group.widthMs, r.from, r.to];
       if (kind === 'slice') {
         // Slices older than any online read: nothing reads them either.
-        await tx.query(`delete from ${table} where width = $1 and ${inRange(2, 3)} and tile_start < $4`, [...params, kept.get(group)!]);
+        await tx.query(`delete from ${table} where width = $1 and ${inRange('tile_start', 2, 3)} and tile_start < $4`, [...params, kept.get(group)!]);
       }
       // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
-      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE}, version = $5 where width = $1 and ${inRange(2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
+      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE}, version = $5 where width = $1 and ${inRange('tile_start', 2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
     }
   }
   return { snapshot, base };

@@ -12,8 +12,10 @@
  * A bucket is the view's finest hop (at least HEADS_MIN_BUCKET_MS): a head is read as whole buckets and
  * cut to its range by event time, never a row twice.
  */
+import { SkewlessError } from '../errors.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView } from '../registry/types.ts';
+import { eachMember, parseOnlineEvent } from '../stores/online-pieces.ts';
 import type { OnlineEvent } from '../stores/online-pieces.ts';
 import type { SourceEvent } from './decode.ts';
 import { rawOnlineEvent } from './online-retention.ts';
@@ -67,4 +69,22 @@ export function headsRows(view: AggregationView, keys: readonly (string | undefi
   const rows: HeadsRow[] = [];
   for (const [entityKey, buckets] of byEntity) for (const [bucketStart, list] of buckets) rows.push({ entityKey, bucketStart, events: list.join('') });
   return rows;
+}
+
+/**
+ * Each event of a stored heads row, in order: its time, its member and the member's inputs JSON. A
+ * member that is not `<time>:<position>|<json>` is CORRUPT_HEAD, named by view and entity: only the
+ * materializer writes these rows, so it is damage, and skipping it would serve a window without it.
+ */
+export function eachHeadEvent(view: AggregationView, entityKey: string, events: string, fn: (time: number, member: string, json: string) => void): void {
+  eachMember(events, (member) => {
+    const event = parseOnlineEvent(member);
+    if (event === undefined) throw corruptHead(view, entityKey, member);
+    fn(event.time, member, event.json);
+  });
+}
+
+/** CORRUPT_HEAD for a member of the view's heads row of `entityKey`. */
+export function corruptHead(view: AggregationView, entityKey: string, member: string): SkewlessError {
+  return new SkewlessError('CORRUPT_HEAD', `cannot read an event of ${view.name}'s heads for entity ${JSON.stringify(entityKey)}: ${JSON.stringify(member.slice(0, 60))}`, { httpStatus: 500 });
 }

@@ -12,14 +12,13 @@ import { storedValue } from '../features/time.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
-import { eachMember, parseOnlineEvent } from '../stores/online-pieces.ts';
 import type { OnlineEvent, PieceField, PiecesWrite } from '../stores/online-pieces.ts';
 import { headsTable } from '../stores/sql/heads-tables.ts';
 import { newestRowsSql } from '../stores/sql/history.ts';
 import { clearLegacyOutboxSql, clearOutboxSql, owedSql, piecesTable, storedPartialText } from '../stores/sql/materializer-tables.ts';
 import type { StoredPartial } from '../stores/sql/materializer-tables.ts';
 import type { OnlineWrite } from '../stores/types.ts';
-import { headsBucketWidth } from './heads.ts';
+import { eachHeadEvent, headsBucketWidth } from './heads.ts';
 import { groupBy } from './batch.ts';
 import { groupBounds, pruneBounds, storedPieceField } from './online-retention.ts';
 import { pieceGroups } from './tiles.ts';
@@ -157,9 +156,8 @@ export async function piecesFromOffline(registry: Registry, stores: Stores, view
     params,
   );
   for (const { entity_key: key, events } of heads) {
-    eachMember(events, (member) => {
-      const event = parseOnlineEvent(member);
-      if (event !== undefined && event.time >= bounds.eventFrom) writeOf(key).events.push({ time: event.time, member });
+    eachHeadEvent(view, key, events, (time, member) => {
+      if (time >= bounds.eventFrom) writeOf(key).events.push({ time, member });
     });
   }
   // Read back from PostgreSQL: the online store may hold some of these events already (online-pieces.ts).

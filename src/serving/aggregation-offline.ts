@@ -23,9 +23,8 @@ import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
 import { encodeKey, entityKey } from '../features/keys.ts';
 import { floorHop, windowRange } from '../features/windows.ts';
 import type { Registry } from '../registry/registry.ts';
-import { headsBucketWidth } from '../materializer/heads.ts';
+import { corruptHead, eachHeadEvent, headsBucketWidth } from '../materializer/heads.ts';
 import type { Aggregation, AggregationView, Entity, Feature } from '../registry/types.ts';
-import { eachMember, parseOnlineEvent } from '../stores/online-pieces.ts';
 import type { OfflineStore } from '../stores/types.ts';
 import { headsSql } from '../stores/sql/heads-tables.ts';
 import { storedPartials, tilesTable } from '../stores/sql/materializer-tables.ts';
@@ -195,6 +194,7 @@ interface EntityEvents {
 
 /** Reading and computing one view's features; the SQL is built once per call. */
 class WindowReader {
+  readonly #view: AggregationView;
   readonly #features: readonly Feature[];
   readonly #widths: readonly WidthGroup[];
   readonly #tilesSql: string;
@@ -202,6 +202,7 @@ class WindowReader {
   readonly #bucketMs: number;
 
   constructor(view: AggregationView, features: readonly Feature[]) {
+    this.#view = view;
     this.#features = features;
     const widths = new Map<number, number[]>();
     features.forEach((f, i) => {
@@ -291,9 +292,8 @@ class WindowReader {
     const found = await offline.query<{ __r: number; events: string }>(this.#headsSql, [owner.map((_, i) => i), keys, from, to]);
     for (const { __r, events } of found) {
       const g = owner[__r]!;
-      eachMember(events, (member) => {
-        const event = parseOnlineEvent(member);
-        if (event !== undefined && inRanges(ranges[g]!, event.time)) out[g]!.events.push({ time: event.time, row: JSON.parse(event.json) as Record<string, unknown> });
+      eachHeadEvent(this.#view, groups[g]!.key, events, (time, member, json) => {
+        if (inRanges(ranges[g]!, time)) out[g]!.events.push({ time, row: parseInputs(this.#view, groups[g]!.key, member, json) });
       });
     }
     for (const entity of out) {
@@ -348,6 +348,18 @@ export function tilesSql(view: AggregationView): string {
     `cross join lateral (select tile_start, partial from ${tilesTable(view.name)} ` +
     `where entity_key = r.k and width = r.w and tile_start >= r.s and tile_start < r.e offset 0) t`
   );
+}
+
+/** A head event's inputs: a JSON object, or CORRUPT_HEAD. */
+function parseInputs(view: AggregationView, entityKey: string, member: string, json: string): Record<string, unknown> {
+  let inputs: unknown;
+  try {
+    inputs = JSON.parse(json);
+  } catch {
+    throw corruptHead(view, entityKey, member);
+  }
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) throw corruptHead(view, entityKey, member);
+  return inputs as Record<string, unknown>;
 }
 
 /** The edges of a window at T: its oldest event time, floor_hop(T − window), and its head tile's start, floor_hop(T). */

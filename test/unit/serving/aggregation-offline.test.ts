@@ -165,6 +165,21 @@ describe('offline aggregation reader', () => {
     }
   });
 
+  it('refuses a heads row holding an event that is not <time>:<position>|<json object> with CORRUPT_HEAD, naming view, entity and event', async () => {
+    const view = registry.view('shop_windows') as AggregationView;
+    const t0 = Date.UTC(2026, 0, 1);
+    for (const member of ['garbage', `${t0}:sales/0/1|{"amount":`, `${t0}:sales/0/1|[1]`]) {
+      const offline = {
+        query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> => (sql.includes('heads_') ? ([{ __r: 0, events: `${member}\n` }] as unknown as T[]) : []),
+      };
+      await assert.rejects(
+        offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 60_000 }]),
+        (error: Error & { code?: string }) => error.code === 'CORRUPT_HEAD' && error.message.includes('shop_windows') && error.message.includes(JSON.stringify('["1","eu"]')) && error.message.includes(JSON.stringify(member)),
+        member,
+      );
+    }
+  });
+
   it('does not query for rows that name no entity, and looks any other key up as text, as the materializer keyed it', async () => {
     const calls: { sql: string; params: readonly unknown[] }[] = [];
     const offline = {
