@@ -4,7 +4,7 @@
  * - COUNT_DISTINCT is exact: the set of canonical value texts (canonical.ts), so 0 and −0, or two JSON objects
  *   differing only in key order, are one value. Memory grows with the number of distinct values
  *   per tile; use APPROX_COUNT_DISTINCT for high-cardinality fields. Encoding: the values, sorted by
- *   canonical text.
+ *   canonical text (UTF-16 code units, as Array.prototype.sort orders strings).
  * - APPROX_COUNT_DISTINCT is a HyperLogLog estimate (hll.ts), rounded to the nearest integer.
  * - APPROX_PERCENTILE is a quantile sketch (sketch.ts) answered at the feature's `percentile`.
  *
@@ -25,11 +25,43 @@ export interface Distinct {
    * each commit then parses nothing.
    */
   readonly values: Map<string, Json>;
+  /**
+   * The same texts in sorted order, kept sorted as values join. A tile's set is encoded at every commit
+   * that touches it and gains a few values between two: inserting those costs less than sorting the
+   * whole set again each time.
+   */
+  sorted: string[];
+  /** How many values are lists or objects, whose encoding is not their canonical text (encodeText). */
+  objects: number;
+}
+
+const emptyDistinct = (): Distinct => ({ values: new Map(), sorted: [], objects: 0 });
+
+/** Where `text` goes in the sorted texts: the first index whose text is not below it (binary search). */
+function sortedIndex(sorted: readonly string[], text: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < text) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Adds a value new to the set (the caller has checked), keeping the texts sorted. */
+function insertNew(into: Distinct, text: string, value: Json): void {
+  into.values.set(text, value);
+  if (typeof value === 'object' && value !== null) into.objects++;
+  const { sorted } = into;
+  // Texts often arrive in order (a merge, a decode of what encode wrote): appending needs no search.
+  if (sorted.length === 0 || sorted[sorted.length - 1]! < text) sorted.push(text);
+  else sorted.splice(sortedIndex(sorted, text), 0, text);
 }
 
 /** Adds a value by its canonical text, parsing the text only when it is new to the set. */
 function addText(into: Distinct, text: string): void {
-  if (!into.values.has(text)) into.values.set(text, JSON.parse(text) as Json);
+  if (!into.values.has(text)) insertNew(into, text, JSON.parse(text) as Json);
 }
 
 /** A value's canonical form without parsing its canonical text, where it is a scalar: −0 becomes 0. */
@@ -38,36 +70,66 @@ function canonicalScalar(value: unknown): Json | undefined {
   return typeof value === 'string' || typeof value === 'boolean' ? value : undefined;
 }
 
+/** Two sorted lists of distinct texts as one sorted list (a merge's many new values, at once). */
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/** New values up to which a merge inserts them one by one; past it, it merges the sorted lists. */
+const INSERTS_PER_MERGE = 8;
+
 export const COUNT_DISTINCT: Aggregator<Distinct> = {
   fn: 'COUNT_DISTINCT',
-  empty: () => ({ values: new Map() }),
+  empty: emptyDistinct,
   add(into, value) {
     if (isMissing(value)) return into;
     const text = canonicalText(value);
     const scalar = canonicalScalar(value);
     if (scalar === undefined) addText(into, text);
-    else if (!into.values.has(text)) into.values.set(text, scalar);
+    else if (!into.values.has(text)) insertNew(into, text, scalar);
     return into;
   },
   mergeInto(into, from) {
-    for (const [text, value] of from.values) if (!into.values.has(text)) into.values.set(text, value);
+    // from's texts in order, those new to `into`: themselves sorted. Most merges into a tile bring a few
+    // new values or none, and then build no list.
+    let fresh: string[] | undefined;
+    for (const text of from.sorted) if (!into.values.has(text)) (fresh ??= []).push(text);
+    if (fresh === undefined) return into;
+    if (fresh.length <= INSERTS_PER_MERGE) {
+      for (const text of fresh) insertNew(into, text, from.values.get(text)!);
+      return into;
+    }
+    for (const text of fresh) {
+      const value = from.values.get(text)!;
+      into.values.set(text, value);
+      if (typeof value === 'object' && value !== null) into.objects++;
+    }
+    into.sorted = mergeSorted(into.sorted, fresh);
     return into;
   },
   result: (state) => state.values.size,
-  encode: (state): Json => [...state.values.keys()].sort().map((text) => state.values.get(text)!),
+  encode: (state): Json => state.sorted.map((text) => state.values.get(text)!),
   encodeText(state) {
     // A scalar's canonical text is its JSON.stringify (−0 is kept as 0). A list's or an object's need not
     // be: JSON.parse puts integer-like keys first, which JSON.stringify then keeps, so those are stringified.
-    const texts = [...state.values.keys()].sort();
-    for (let i = 0; i < texts.length; i++) {
-      const value = state.values.get(texts[i]!);
-      if (typeof value === 'object' && value !== null) texts[i] = JSON.stringify(value);
-    }
-    return `[${texts.join(',')}]`;
+    if (state.objects === 0) return `[${state.sorted.join(',')}]`;
+    return `[${state.sorted
+      .map((text) => {
+        const value = state.values.get(text);
+        return typeof value === 'object' && value !== null ? JSON.stringify(value) : text;
+      })
+      .join(',')}]`;
   },
   decode(json) {
     if (!Array.isArray(json)) throw new PartialDecodeError('COUNT_DISTINCT', json);
-    const state: Distinct = { values: new Map() };
+    const state = emptyDistinct();
     try {
       for (const value of json) if (!isMissing(value)) addText(state, canonicalText(value));
     } catch {

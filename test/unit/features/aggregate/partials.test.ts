@@ -75,6 +75,7 @@ describe('partials merge order-independently', () => {
         });
         const merged = randomTree(r, groups, (x, y) => (r() < 0.5 ? merge(a, x, y) : a.mergeInto(x, y)));
         assert.equal(encoded(a, merged), expected, `${fn} seed ${seed}: encoding`);
+        assert.equal(a.encodeText(merged), expected, `${fn} seed ${seed}: encoding as text`);
         assertSameResult(a.result(merged), a.result(reference), `${fn} seed ${seed}: result`);
         assertSameResult(a.result(stored(a, merged)), a.result(reference), `${fn} seed ${seed}: result after storage`);
       }
