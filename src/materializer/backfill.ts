@@ -47,8 +47,8 @@ import type { Snapshot } from './archive-reader.ts';
 import { emptyPartials, mergePieces } from './merge-pieces.ts';
 import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
-import { foldTiles, pieceGroups } from './tiles.ts';
-import type { EventKeys, PieceGroup, TileDelta } from './tiles.ts';
+import { eventKeys, foldTiles, pieceGroups } from './tiles.ts';
+import type { PieceGroup, TileDelta } from './tiles.ts';
 import { headsBucketWidth, viewMembers } from './heads.ts';
 import { copyHeads } from './heads-write.ts';
 import { headsTable } from '../stores/sql/heads-tables.ts';
@@ -189,8 +189,9 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
     if (events.length === 0) break;
     // foldTiles folds for every view over the source; only this view's deltas in range are merged. Rows
     // created here start at base, so their merge stores base + 1 (see the header).
-    const keys: EventKeys = new Map();
-    const deltas = foldTiles(registry, new Map([[source.name, events]]), now, keys).filter(inRange);
+    const batch = new Map([[source.name, events]]);
+    const keys = eventKeys(registry, batch);
+    const deltas = foldTiles(registry, batch, now, keys).filter(inRange);
     // The heads of the events in the heads range, whose rows the reset deleted; the others' are kept.
     const headKeys = keys.get(view)!.map((key, i) => (inSpan(heads, events[i]!.eventTs) ? key : undefined));
     await stores.offline.transaction(async (tx) => {

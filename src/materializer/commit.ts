@@ -21,7 +21,7 @@ import type { OnlineEvent, PieceField, PiecesWrite, PruneBounds } from '../store
 import { appendHistory } from '../stores/sql/history.ts';
 import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, saveOffsetsSql } from '../stores/sql/materializer-tables.ts';
 import { archiveEvents } from './archive.ts';
-import { foldTiles } from './tiles.ts';
+import { eventKeys, foldTilesYielding } from './tiles.ts';
 import type { EventKeys, TileDelta } from './tiles.ts';
 import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
@@ -55,9 +55,10 @@ export async function commitBatch(registry: Registry, stores: Stores, group: str
  * in the outbox under one token. `online()` works out those writes (for writeOnline, which may overlap the
  * next batch's transaction: online writes are absolute and only-if-newer, so their order does not matter);
  * it is a function so that the work happens off the transaction, whenever the caller gets to it, and
- * it yields to the event loop as it goes (piecesOwed).
+ * it yields to the event loop as it goes (piecesOwed). `onPlanned` is called once the batch is folded and
+ * its merges planned, when the process has little left to do but wait for PostgreSQL's row statements.
  */
-export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache): Promise<{ writes: BatchWrites; online: () => Promise<Owed> }> {
+export async function commitOffline(registry: Registry, stores: Stores, group: string, messages: readonly RawMessage[], decoded: readonly Decoded[], bounds: TimeBounds, now = Date.now(), cache?: PieceCache, onPlanned?: () => void): Promise<{ writes: BatchWrites; online: () => Promise<Owed> }> {
   const token = randomUUID();
   const partitions = [...new Map(messages.map((m) => [partitionId(m), { topic: m.topic, partition: m.partition }])).values()];
   const result = await clearingCacheOnFailure(cache, () => stores.offline.transaction(async (tx) => {
@@ -73,11 +74,15 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     // Events another consumer group archived first are in the tiles already (archive.ts): only when some
     // may be does the fold wait for the insert to say which.
     const events = archiving.allNew ? writes.events : await archiving.archived;
-    const keys: EventKeys = new Map();
-    const deltas = foldTiles(registry, events, now, keys);
-    // Queued behind the archive's COPY: PostgreSQL writes the heads while the merges are planned here.
+    const keys = eventKeys(registry, events);
+    // Queued behind the archive's COPY, so that PostgreSQL writes the heads while the batch is folded
+    // here. The fold pauses now and then, so that the driver sends each statement soon after the one
+    // before it ends (tiles.ts, foldTilesYielding).
     const heads = sendHeads(tx, events, keys);
+    const deltas = await foldTilesYielding(registry, events, now, keys, nextTurn);
     const planned = planMerges(deltas, cache);
+    // From here the process mostly waits on PostgreSQL (the rows below): a good time for other work.
+    onPlanned?.();
     const owedEntities = entitiesOf(deltas);
     await archiving.archived;
     await heads.sent;

@@ -102,6 +102,14 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   // stores, so neither waits for the other); at most one is in flight. Online writes are absolute and
   // only-if-newer, so they may land in any order, and a failed one leaves its entries in the outbox.
   let onlineWrite: Promise<void> = Promise.resolve();
+  // It starts once the next commit has folded its batch and planned its merges, and waits on PostgreSQL's
+  // row statements: working it out during the fold would lengthen the fold, which PostgreSQL waits for.
+  // It starts at once when no commit follows, and when the next one ends without getting that far.
+  let releaseOnline: (() => void) | undefined;
+  const release = () => {
+    releaseOnline?.();
+    releaseOnline = undefined;
+  };
   const writeBehind = (owe: () => Promise<Owed>, done: (onlineWrites: number) => void, messages: number): Promise<void> => {
     // Worked out here, not in the transaction: this runs while the next commit waits on PostgreSQL.
     let online: Owed;
@@ -168,8 +176,9 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     try {
       if (owedOnline) owedOnline = !(await tryFlush());
       await pruneOldSlices();
-      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds, Date.now(), cache);
+      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds, Date.now(), cache, release);
     } catch (error) {
+      release();
       failures++;
       options.observer?.failed(messages.length);
       logger.error('materializer.batch_failed', { partitions: [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))], firstOffset: messages[0]!.offset, message: (error as Error).message });
@@ -182,8 +191,10 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     // follow PostgreSQL's, never lead them. Losing this write loses nothing (the next one carries on).
     if (writes.next.length > 0) consumer.commitOffsets(writes.next.map((n) => ({ topic: n.topic, partition: n.partition, offset: String(n.offset) }))).catch(() => {});
     if (writes.dead.length > 0) logger.warn('materializer.dead_letters', { count: writes.dead.length, reasons: [...new Set(writes.dead.map((d) => d.reason))] });
+    release();
     const previous = onlineWrite;
-    onlineWrite = previous.then(() =>
+    const next = new Promise<void>((resolve) => (releaseOnline = resolve));
+    onlineWrite = Promise.all([previous, Promise.race([next, committer.idle()])]).then(() =>
       writeBehind(online, (onlineWrites) => {
         const result: CommitResult = { ...writes, onlineWrites };
         options.onBatch?.(result);

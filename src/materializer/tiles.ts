@@ -149,14 +149,59 @@ interface EntityPieces {
 export type EventKeys = Map<AggregationView, (string | undefined)[]>;
 
 /**
- * Folds a batch's events into deltas, one per (kind, group, entity, piece). An event whose join key for a
- * view is missing (a nullable source field left null) has no entity there and is skipped for that view;
- * it stays in the archive. `keys`, when given, is filled with the entity keys worked out on the way, so
- * that the commit does not work them out again for the online raw events.
+ * Each aggregation view's entity key for each of the batch's events (pure): worked out once per commit, for
+ * the fold, the heads and the online raw events alike. An event whose join key for a view is missing (a
+ * nullable source field left null) has no entity there.
  */
-export function foldTiles(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>, now: number, keys?: EventKeys): TileDelta[] {
+export function eventKeys(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>): EventKeys {
+  const views = viewsBySource(registry);
+  const keys: EventKeys = new Map();
+  for (const [source, list] of events) {
+    for (const view of views.get(source) ?? []) {
+      const entity = registry.entity(view.entity)!;
+      const viewKeys = new Array<string | undefined>(list.length);
+      for (let i = 0; i < list.length; i++) viewKeys[i] = entityKeyText(entity, list[i]!.fields);
+      keys.set(view, viewKeys);
+    }
+  }
+  return keys;
+}
+
+/**
+ * Folds a batch's events into deltas, one per (kind, group, entity, piece). An event with no entity for a
+ * view (`keys`, from eventKeys) is skipped for that view; it stays in the archive.
+ */
+export function foldTiles(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>, now: number, keys: EventKeys = eventKeys(registry, events)): TileDelta[] {
+  const steps = folding(registry, events, now, keys);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Events foldTilesYielding folds between two pauses. */
+const FOLD_PER_TURN = 2048;
+
+/**
+ * foldTiles, pausing (`pause`: the event loop's next turn) every FOLD_PER_TURN events. A commit folds while
+ * PostgreSQL writes the batch's archive and heads, queued one behind the other on its connection; the
+ * driver sends each statement only once the process has read the answer to the one before, so a fold
+ * that held the process throughout would leave PostgreSQL waiting from the archive's end to the fold's.
+ */
+export async function foldTilesYielding(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>, now: number, keys: EventKeys, pause: () => Promise<void>): Promise<TileDelta[]> {
+  const steps = folding(registry, events, now, keys);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await pause();
+  }
+}
+
+/** The fold, yielding every FOLD_PER_TURN events; returns the deltas. */
+function* folding(registry: Registry, events: ReadonlyMap<string, readonly SourceEvent[]>, now: number, keys: EventKeys): Generator<void, TileDelta[]> {
   const views = viewsBySource(registry);
   const out: TileDelta[] = [];
+  let folded = 0;
   // Adds the event to the delta's features, but for those whose slice `fed` says took it (sources).
   const fold = (delta: TileDelta, event: SourceEvent, sources: readonly (number | undefined)[], fed: readonly boolean[]) => {
     const { aggregations, aggregators } = delta.group;
@@ -167,7 +212,6 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
   };
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {
-      const entity = registry.entity(view.entity)!;
       const { all: groups, sources, targets } = viewGroups(view);
       const fed = groups.map(() => false);
       const sliceDeltas: { readonly delta: TileDelta; readonly slot: number }[] = [];
@@ -191,12 +235,12 @@ export function foldTiles(registry: Registry, events: ReadonlyMap<string, readon
         pieces.last[slot] = delta;
         return delta;
       };
-      const eventKeys: (string | undefined)[] | undefined = keys === undefined ? undefined : [];
-      if (eventKeys !== undefined) keys!.set(view, eventKeys);
-      for (const event of list) {
-        const key = entityKeyText(entity, event.fields);
-        eventKeys?.push(key);
+      const viewKeys = keys.get(view)!;
+      for (let e = 0; e < list.length; e++) {
+        if (++folded % FOLD_PER_TURN === 0) yield;
+        const key = viewKeys[e];
         if (key === undefined) continue;
+        const event = list[e]!;
         let pieces = byEntity.get(key);
         if (pieces === undefined) byEntity.set(key, (pieces = { byStart: groups.map(() => new Map()), last: groups.map(() => undefined) }));
         for (let g = 0; g < groups.length; g++) fed[g] = groups[g]!.kind === 'slice' && feedsSlices(groups[g]!, event, now);

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { inputValue } from '../../../src/features/aggregate/aggregators.ts';
 import type { SourceEvent } from '../../../src/materializer/decode.ts';
 import { feedsSlices } from '../../../src/materializer/online-retention.ts';
-import { foldTiles } from '../../../src/materializer/tiles.ts';
+import { eventKeys, foldTiles, foldTilesYielding } from '../../../src/materializer/tiles.ts';
 import type { TileDelta } from '../../../src/materializer/tiles.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { random } from '../../helpers/random.ts';
@@ -84,6 +84,19 @@ describe('foldTiles', () => {
       assert.equal(deltas.filter((d) => d.group.kind === 'tile').length, tiles.size, 'one tile delta per (entity, hop, tile) with events');
     });
   }
+
+  it('folds alike when it pauses for the event loop as it goes, and pauses every few thousand events', async () => {
+    const registry = await registryFromSdl(SDL);
+    const now = Date.UTC(2026, 10, 22, 10, 47, 31, 250);
+    const events = [5, 6, 7, 8, 9, 10, 11, 12].flatMap((seed, i) => randomEvents(seed, now).map((e) => ({ ...e, offset: e.offset + 600 * i })));
+    const batch = new Map([['Txn', events]]);
+    let pauses = 0;
+    const yielded = await foldTilesYielding(registry, batch, now, eventKeys(registry, batch), async () => void pauses++);
+    const plain = foldTiles(registry, batch, now);
+    const described = (deltas: readonly TileDelta[]) => deltas.map((d) => `${d.group.kind} ${d.group.widthMs} ${d.entityKey} ${d.start} ${encoded(d).join(' ')}`).sort();
+    assert.deepEqual(described(yielded), described(plain));
+    assert.equal(pauses, Math.floor(events.length / 2048), `${events.length} events`);
+  });
 
   it('gives tiles and slices states of their own: merging into one later never changes the other', async () => {
     const registry = await registryFromSdl(SDL);
