@@ -1,5 +1,5 @@
 /**
- * Writing heads (heads.ts) in a transaction: a commit's, after its fold, and a backfill chunk's. The rows
+ * Writing heads (heads.ts) in a transaction: a commit's, before its fold, and a backfill chunk's. The rows
  * go by binary COPY, queued on the transaction's connection behind what it already sent.
  */
 import type { AggregationView } from '../registry/types.ts';
@@ -14,7 +14,7 @@ import type { EventKeys } from './tiles.ts';
 export type EventMembers = Map<AggregationView, (OnlineEvent | undefined)[]>;
 
 /**
- * Sends the heads of folded events (their entity keys per view from foldTiles): one COPY per view, queued
+ * Sends the heads of a batch's events (their entity keys per view from eventKeys): one COPY per view, queued
  * on the transaction. Returns the members built on the way (the online raw events reuse them) and the
  * COPYs' completion, to await before the transaction ends.
  */
