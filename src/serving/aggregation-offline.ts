@@ -21,6 +21,7 @@ import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt, windowPartial } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
 import { encodeKey, entityKey } from '../features/keys.ts';
+import { lowerBound } from '../features/sorted.ts';
 import { floorHop, windowRange } from '../features/windows.ts';
 import type { Registry } from '../registry/registry.ts';
 import { corruptHead, eachHeadEvent, headsBucketWidth } from '../materializer/heads.ts';
@@ -148,18 +149,6 @@ export function mergeRanges(ranges: Iterable<readonly [number, number]>): [numbe
     else out.push([from, to]);
   }
   return out;
-}
-
-/** The first index of a sorted array whose value is ≥ x. */
-export function lowerBound(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** One feature's tiles for one entity, sorted by start, decoded. */

@@ -12,6 +12,7 @@
  */
 import type { Aggregator, Json } from './aggregator.ts';
 import { PartialDecodeError, isMissing } from './aggregator.ts';
+import { lowerBound } from '../sorted.ts';
 import { canonicalText } from './canonical.ts';
 import type { Hll } from './hll.ts';
 import { hllDecode, hllEmpty, hllEncode, hllEstimate, hllHash, hllMergeInto, hllSet } from './hll.ts';
@@ -37,18 +38,6 @@ export interface Distinct {
 
 const emptyDistinct = (): Distinct => ({ values: new Map(), sorted: [], objects: 0 });
 
-/** Where `text` goes in the sorted texts: the first index whose text is not below it (binary search). */
-function sortedIndex(sorted: readonly string[], text: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < text) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Adds a value new to the set (the caller has checked), keeping the texts sorted. */
 function insertNew(into: Distinct, text: string, value: Json): void {
   into.values.set(text, value);
@@ -56,7 +45,7 @@ function insertNew(into: Distinct, text: string, value: Json): void {
   const { sorted } = into;
   // Texts often arrive in order (a merge, a decode of what encode wrote): appending needs no search.
   if (sorted.length === 0 || sorted[sorted.length - 1]! < text) sorted.push(text);
-  else sorted.splice(sortedIndex(sorted, text), 0, text);
+  else sorted.splice(lowerBound(sorted, text), 0, text);
 }
 
 /** Adds a value by its canonical text, parsing the text only when it is new to the set. */

@@ -15,7 +15,7 @@
  * with no value at T, which history rows never hold, so binning them would report drift that is not there;
  * the null rate is reported on its own instead.
  */
-import { lowerBound } from '../../serving/aggregation-offline.ts';
+import { lowerBound } from '../../features/sorted.ts';
 import { quantile } from './summary.ts';
 
 /** Share used for an empty bin on either side. */

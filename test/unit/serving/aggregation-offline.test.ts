@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
-import { AGGREGATION_CHUNK_ROWS, groupByEntity, lowerBound, mergeRanges, offlineAggregationRows, tilesSql } from '../../../src/serving/aggregation-offline.ts';
+import { lowerBound } from '../../../src/features/sorted.ts';
+import { AGGREGATION_CHUNK_ROWS, groupByEntity, mergeRanges, offlineAggregationRows, tilesSql } from '../../../src/serving/aggregation-offline.ts';
 import { headsSql } from '../../../src/stores/sql/heads-tables.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
