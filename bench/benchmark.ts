@@ -8,6 +8,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Events of history archived before the materializer bench's run (`--archive-events N`); 0: none. */
   readonly archiveEvents: number;
+  /** Users in the materializer bench's synthetic transactions (`--users N`): how many entities its user view has. */
+  readonly users: number;
 }
 
 export interface BenchContext {

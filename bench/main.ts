@@ -12,6 +12,7 @@ import { describeMachine, machineLines } from './machine.ts';
 import { exportBench } from './export.ts';
 import { historicalBench } from './historical.ts';
 import { materializerBench } from './materializer.ts';
+import { POPULATION } from './materializer-fixture.ts';
 import { transformsBench } from './transforms.ts';
 import { online } from './online.ts';
 import { soak } from './soak.ts';
@@ -24,13 +25,15 @@ import { markdownTable } from './table.ts';
 /** Every benchmark, in the order `npm run bench` runs them. Add new ones here. */
 const BENCHMARKS: readonly Benchmark[] = [online, overload, exportBench, historicalBench, transformsBench, materializerBench, soak];
 
-const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile] [--archive-events N]
+const USAGE = `Usage: npm run bench [-- <benchmark> ...] [--quick] [--profile] [--archive-events N] [--users N]
 
 Benchmarks: ${BENCHMARKS.map((b) => b.name).join(', ')} (default: all)
   --quick     smaller counts and windows: checks the bench runs; the numbers are not worth keeping
   --profile   also profile the gateway for one saturation run and print where its CPU went
   --archive-events N
               materializer: archive N events of history before the run (default 0: an empty archive)
+  --users N   materializer: users among the transactions (default ${POPULATION.users.toLocaleString('en-US')}); many more than
+              events per commit make nearly every event a row of its own (tiles, slices, heads)
 Redis: REDIS_URL if set, else scripts/services.sh (stopped again afterwards if the bench started it).`;
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -38,7 +41,7 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, 'archive-events': { type: 'string' }, help: { type: 'boolean' } } });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, 'archive-events': { type: 'string' }, users: { type: 'string' }, help: { type: 'boolean' } } });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
@@ -58,7 +61,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`--archive-events must be a whole number of events, got "${parsed.values['archive-events']}"\n\n${USAGE}\n`);
     return 2;
   }
-  const options = { quick: parsed.values.quick === true, profile: parsed.values.profile === true, archiveEvents };
+  const users = Number(parsed.values.users ?? POPULATION.users);
+  if (!Number.isSafeInteger(users) || users < 1) {
+    process.stderr.write(`--users must be a whole number of users, at least 1, got "${parsed.values.users}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  const options = { quick: parsed.values.quick === true, profile: parsed.values.profile === true, archiveEvents, users };
 
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;

@@ -35,6 +35,7 @@ import { CpuWindow, OTHERS, ThreadWindow, commandPids } from './cpu.ts';
 import type { ThreadShares } from './cpu.ts';
 import { archiveHistory } from './archive-history.ts';
 import { PARTITIONS, POPULATION, createFixture, scanKeys, transactions } from './materializer-fixture.ts';
+import type { Population } from './materializer-fixture.ts';
 import type { Fixture } from './materializer-fixture.ts';
 import { measureHotReads } from './materializer-hot.ts';
 import { measureFreshness } from './materializer-probe.ts';
@@ -243,10 +244,10 @@ async function consume(args: WorkerArgs, topic: string, counts: Counts, execArgv
   return { worker, result: throughputOf(worker.batches, topic, counts, cpu, threads, 'consumer') };
 }
 
-async function produce(producer: Producer, fixture: Fixture, total: number): Promise<number> {
+async function produce(producer: Producer, fixture: Fixture, total: number, population: Population): Promise<number> {
   const started = performance.now();
   for (let from = 0; from < total; from += PRODUCE_CHUNK) {
-    await producer.send({ topic: fixture.transactionsTopic, messages: transactions(fixture.id, from, Math.min(PRODUCE_CHUNK, total - from)) });
+    await producer.send({ topic: fixture.transactionsTopic, messages: transactions(fixture.id, from, Math.min(PRODUCE_CHUNK, total - from), population) });
   }
   return (performance.now() - started) / 1000;
 }
@@ -318,6 +319,7 @@ export const materializerBench: Benchmark = {
   title: 'events/s into both stores against raw kafkajs, and produce-to-visible freshness',
   async run(ctx: BenchContext): Promise<Section[]> {
     const quick = ctx.options.quick;
+    const population: Population = { ...POPULATION, users: ctx.options.users };
     const measured = quick ? 20_000 : 200_000;
     const counts: Counts = { warmup: measured * WARMUP_SHARE, measured };
     const total = counts.warmup + counts.measured;
@@ -339,13 +341,13 @@ export const materializerBench: Benchmark = {
       const fillHistory = async (databaseUrl: string) => {
         if (history === 0) return;
         ctx.log(`materializer: archiving ${history.toLocaleString('en-US')} events of history into ${new URL(databaseUrl).pathname.slice(1)}`);
-        await archiveHistory({ ...config, databaseUrl }, registry, source, fixture.id, history, POPULATION);
+        await archiveHistory({ ...config, databaseUrl }, registry, source, fixture.id, history, population);
       };
       await fillHistory(fixture.databaseUrl);
 
       await producer.connect();
       ctx.log(`materializer: producing ${total.toLocaleString('en-US')} transactions (${counts.warmup.toLocaleString('en-US')} of them warm-up)`);
-      const produceSeconds = await produce(producer, fixture, total);
+      const produceSeconds = await produce(producer, fixture, total, population);
 
       ctx.log('materializer: raw kafkajs consumer');
       const rawGroup = `${fixture.id}_raw`;
@@ -384,7 +386,7 @@ export const materializerBench: Benchmark = {
       ctx.log('materializer: online reads of busy entities');
       const hot = await measureHotReads(registry, stores, limits, fixture.id);
 
-      const sections = [throughputSection(materialized.result, raw.result, counts, produceSeconds, checked, describeViews(registry, fixture.transactionsTopic), historyText(history), quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness), hot];
+      const sections = [throughputSection(materialized.result, raw.result, counts, produceSeconds, checked, describeViews(registry, fixture.transactionsTopic), historyText(history), population, quick), machineSection(materialized.result, os.availableParallelism()), freshnessSection(freshness), hot];
       if (ctx.options.profile) {
         const profiled = await profileSections(ctx, fixture, base, counts, fillHistory);
         workers.push(profiled.worker);
@@ -479,7 +481,7 @@ function describeViews(registry: Registry, topic: string): string {
     .join(' and ');
 }
 
-function throughputSection(m: Throughput, raw: Throughput, counts: Counts, produceSeconds: number, checked: string, views: string, history: string, quick: boolean): Section {
+function throughputSection(m: Throughput, raw: Throughput, counts: Counts, produceSeconds: number, checked: string, views: string, history: string, population: Population, quick: boolean): Section {
   const total = counts.warmup + counts.measured;
   const met = m.perSecond >= TARGET_PER_SECOND;
   const row = (label: string, t: Throughput, target: string, verdict: string) => [
@@ -500,7 +502,7 @@ function throughputSection(m: Throughput, raw: Throughput, counts: Counts, produ
     title: 'Throughput: events/s per process into both stores',
     text: [
       `${total.toLocaleString('en-US')} transactions of the repository's own \`Transaction\` source (schema/, topic renamed for the run), keyed by user_id, ` +
-        `${POPULATION.users.toLocaleString('en-US')} users, ${POPULATION.merchants} merchants (skewed), event_time up to 5 min before the send, on a topic of ${PARTITIONS} partitions; ` +
+        `${population.users.toLocaleString('en-US')} users${population.users === POPULATION.users ? '' : ' (`--users`)'}, ${population.merchants} merchants (skewed), event_time up to 5 min before the send, on a topic of ${PARTITIONS} partitions; ` +
         `produced before either consumer starts (${produceSeconds.toFixed(1)} s, ${perSecond(total / produceSeconds)} msg/s). Views computed: ${views}. ${history}`,
       `Each consumer is measured once it has completed its first ${counts.warmup.toLocaleString('en-US')} messages (warm-up): a materializer is a long-running process, and a new one spends its first seconds compiling its own code. ` +
         'The rate from the end of its first batch, warm-up included, is beside it (runs before 2026-11-22 reported that one).',
