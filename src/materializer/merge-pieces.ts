@@ -102,10 +102,10 @@ export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[]
     const fresh = plans.filter((p) => p.cached === undefined);
     if (fresh.length > 0) {
       const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
-      const refused = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
+      const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
       for (const plan of fresh) {
-        if (refused.has(plan.id)) toLock.push(plan);
-        else written.push({ plan, version: baseVersion + 1 });
+        if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
+        else toLock.push(plan);
       }
     }
     const toRead: Plan[] = [];

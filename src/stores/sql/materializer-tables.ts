@@ -438,17 +438,11 @@ const lockingSelect = (table: string, columns: string) =>
 
 /**
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
- * `version`, in key order; returns the keys it did not insert. A row that exists is left alone (and not
- * locked). Usually every row is new: returning the few refused, not the many inserted, spares the process
- * reading back a row per piece (with many entities, about two per event).
+ * `version`, in key order; returns the keys inserted. A row that exists is left alone (and not locked).
  */
 export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
-    sql:
-      `with inserted as (insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s ` +
-      `on conflict do nothing returning entity_key, width, tile_start) ` +
-      `select k as entity_key, w::float8 as width, s::float8 as tile_start from ${NAMED_KEYS} as u(k, w, s) ` +
-      `where not exists (select 1 from inserted i where i.entity_key = u.k and i.width = u.w and i.tile_start = u.s)`,
+    sql: `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width::float8 as width, tile_start::float8 as tile_start`,
     params: [...keyColumns(pieces), partialsParam(partials), version],
   };
 }
