@@ -21,6 +21,8 @@ import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
+import { onlineHold } from './online-hold.ts';
+import type { OnlineHold } from './online-hold.ts';
 import { DEFAULT_PIECE_CACHE_ROWS, PieceCache } from './piece-cache.ts';
 import { SLICE_PRUNE_EVERY_MS, pruneSlices } from './slice-retention.ts';
 import { retireSortedSetsInBackground } from './sorted-set-retirement.ts';
@@ -38,6 +40,12 @@ const MAX_MESSAGES_PER_COMMIT = 20_000;
  */
 export const OUTBOX_SWEEP_EVERY_MS = 10_000;
 export const OUTBOX_STALE_MS = 30_000;
+/**
+ * How long, at most, a commit's online write waits for the next commit to plan its merges: that commit may
+ * wait on a lock first (a backfill's reset, a schema upgrade), and the values it holds back meanwhile would
+ * go stale online.
+ */
+export const ONLINE_HOLD_MAX_MS = 1000;
 /** Fetch size per partition: about 25k messages of ~150 bytes, so a busy partition fills a commit. */
 const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
@@ -104,11 +112,12 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   let onlineWrite: Promise<void> = Promise.resolve();
   // It starts once the next commit has folded its batch and planned its merges, and waits on PostgreSQL's
   // row statements: working it out during the fold would lengthen the fold, which PostgreSQL waits for.
-  // It starts at once when no commit follows, and when the next one ends without getting that far.
-  let releaseOnline: (() => void) | undefined;
+  // It starts at once when no commit follows, when the next one ends without getting that far, and after
+  // ONLINE_HOLD_MAX_MS in any case.
+  let hold: OnlineHold | undefined;
   const release = () => {
-    releaseOnline?.();
-    releaseOnline = undefined;
+    hold?.release();
+    hold = undefined;
   };
   const writeBehind = (owe: () => Promise<Owed>, done: (onlineWrites: number) => void, messages: number): Promise<void> => {
     // Worked out here, not in the transaction: this runs while the next commit waits on PostgreSQL.
@@ -193,8 +202,8 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     if (writes.dead.length > 0) logger.warn('materializer.dead_letters', { count: writes.dead.length, reasons: [...new Set(writes.dead.map((d) => d.reason))] });
     release();
     const previous = onlineWrite;
-    const next = new Promise<void>((resolve) => (releaseOnline = resolve));
-    onlineWrite = Promise.all([previous, Promise.race([next, committer.idle()])]).then(() =>
+    hold = onlineHold(ONLINE_HOLD_MAX_MS);
+    onlineWrite = Promise.all([previous, Promise.race([hold.held, committer.idle()])]).then(() =>
       writeBehind(online, (onlineWrites) => {
         const result: CommitResult = { ...writes, onlineWrites };
         options.onBatch?.(result);
