@@ -202,8 +202,12 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     if (writes.dead.length > 0) logger.warn('materializer.dead_letters', { count: writes.dead.length, reasons: [...new Set(writes.dead.map((d) => d.reason))] });
     release();
     const previous = onlineWrite;
-    hold = onlineHold(ONLINE_HOLD_MAX_MS);
-    onlineWrite = Promise.all([previous, Promise.race([hold.held, committer.idle()])]).then(() =>
+    const held = onlineHold(ONLINE_HOLD_MAX_MS);
+    hold = held;
+    // Nothing queued: no commit follows this one at once (the committer starts the next straight after this
+    // returns), so nothing is worth holding the write for. A batch that arrives later is not waited for.
+    if (committer.waiting() === 0) release();
+    onlineWrite = Promise.all([previous, held.held]).then(() =>
       writeBehind(online, (onlineWrites) => {
         const result: CommitResult = { ...writes, onlineWrites };
         options.onBatch?.(result);

@@ -21,6 +21,8 @@ export interface GroupCommitter<I, R> {
   discard(reason: Error): I[];
   /** Resolves once nothing is queued or committing. */
   idle(): Promise<void>;
+  /** How many items wait for the next commit, not counting the commit running: 0 when none follows it at once. */
+  waiting(): number;
 }
 
 /** `commit` runs one at a time, over everything queued since the last one started, up to `maxSize` per commit. */
@@ -84,5 +86,6 @@ export function groupCommitter<I, R>(commit: (items: I[]) => Promise<R>, maxSize
       if (!running && queue.length === 0) return Promise.resolve();
       return new Promise((wake) => idlers.push(wake));
     },
+    waiting: () => queue.length,
   };
 }

@@ -21,10 +21,12 @@ describe('groupCommitter', () => {
     const a = committer.add('a', 1);
     await tick();
     assert.deepEqual(commits.map((c) => c.items), [['a']]);
+    assert.equal(committer.waiting(), 0, 'the running commit is not waiting');
     const b = committer.add('b', 2);
     const c = committer.add('c', 2);
     await tick();
     assert.equal(commits.length, 1, 'nothing else starts while a commit runs');
+    assert.equal(committer.waiting(), 2);
     commits[0]!.finish(true);
     assert.equal(await a, 'a');
     await tick();
