@@ -203,10 +203,10 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     release();
     const previous = onlineWrite;
     const held = onlineHold(ONLINE_HOLD_MAX_MS);
-    hold = held;
     // Nothing queued: no commit follows this one at once (the committer starts the next straight after this
     // returns), so nothing is worth holding the write for. A batch that arrives later is not waited for.
-    if (committer.waiting() === 0) release();
+    if (committer.waiting() === 0) held.release();
+    else hold = held;
     onlineWrite = Promise.all([previous, held.held]).then(() =>
       writeBehind(online, (onlineWrites) => {
         const result: CommitResult = { ...writes, onlineWrites };

@@ -103,12 +103,17 @@ export function feedsOnlineEvents(view: AggregationView, event: Timed): boolean 
 
 const inputsOf = new WeakMap<AggregationView, readonly string[]>();
 
-/** The fields of a source event the view's features read: all an online raw event needs to carry. */
-export function eventInputs(view: AggregationView, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/** The names of the source fields the view's features read, each once, in the features' order: worked out once per view. */
+export function eventInputNames(view: AggregationView): readonly string[] {
   let names = inputsOf.get(view);
   if (names === undefined) inputsOf.set(view, (names = [...new Set(view.features.flatMap((f) => (f.aggregation!.of === undefined ? [] : [f.aggregation!.of])))]));
+  return names;
+}
+
+/** The fields of a source event the view's features read: all an online raw event needs to carry. */
+export function eventInputs(view: AggregationView, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of names) out[name] = fields[name] ?? null;
+  for (const name of eventInputNames(view)) out[name] = fields[name] ?? null;
   return out;
 }
 

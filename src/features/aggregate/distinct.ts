@@ -38,10 +38,15 @@ export interface Distinct {
 
 const emptyDistinct = (): Distinct => ({ values: new Map(), sorted: [], objects: 0 });
 
-/** Adds a value new to the set (the caller has checked), keeping the texts sorted. */
-function insertNew(into: Distinct, text: string, value: Json): void {
+/** Records a value new to the set (the caller has checked) in `values` and `objects`, not yet in `sorted`. */
+function noteNew(into: Distinct, text: string, value: Json): void {
   into.values.set(text, value);
   if (typeof value === 'object' && value !== null) into.objects++;
+}
+
+/** Adds a value new to the set (the caller has checked), keeping the texts sorted. */
+function insertNew(into: Distinct, text: string, value: Json): void {
+  noteNew(into, text, value);
   const { sorted } = into;
   // Texts often arrive in order (a merge, a decode of what encode wrote): appending needs no search.
   if (sorted.length === 0 || sorted[sorted.length - 1]! < text) sorted.push(text);
@@ -95,11 +100,7 @@ export const COUNT_DISTINCT: Aggregator<Distinct> = {
       for (const text of fresh) insertNew(into, text, from.values.get(text)!);
       return into;
     }
-    for (const text of fresh) {
-      const value = from.values.get(text)!;
-      into.values.set(text, value);
-      if (typeof value === 'object' && value !== null) into.objects++;
-    }
+    for (const text of fresh) noteNew(into, text, from.values.get(text)!);
     into.sorted = mergeSorted(into.sorted, fresh);
     return into;
   },

@@ -10,6 +10,7 @@
  */
 import { headsBucketWidth } from '../../materializer/heads.ts';
 import type { HeadsRow } from '../../materializer/heads.ts';
+import { eventInputNames } from '../../materializer/online-retention.ts';
 import type { AggregationView, Entity, EventSource, Field } from '../../registry/types.ts';
 import { BinaryCopyWriter } from './copy-binary.ts';
 import { SCHEMA, ident, literal, sqlType } from './history.ts';
@@ -55,7 +56,7 @@ export function fillHeadsSql(view: AggregationView, entity: Entity, source: Even
   const key = keyFields.length === 1 ? keyText(keyFields[0]!) : `'[' || ${keyFields.map((f) => `to_json(${keyText(f)})::text`).join(` || ',' || `)} || ']'`;
   // joinKeyValue: a key present and, as text, not empty.
   const valid = keyFields.map((f) => `${ident(f.name)} is not null and ${keyText(f)} <> ''`);
-  const inputs = [...new Set(view.features.flatMap((f) => (f.aggregation!.of === undefined ? [] : [f.aggregation!.of])))];
+  const inputs = eventInputNames(view);
   const json = inputs.length === 0 ? `'{}'` : `json_build_object(${inputs.map((name) => `${literal(name)}, ${inputValue(source.fields.find((f) => f.name === name)!)}`).join(', ')})::text`;
   const member = `${time}::text || ':' || _topic || '/' || _partition || '/' || _offset || '|' || ${json} || chr(10)`;
   const where = [`${ident(source.timestampField)} is not null`, ...valid];
