@@ -11,17 +11,28 @@
  *                       wrong (it exists though none was cached, or another writer changed it) is read
  *                       under its lock and merged again from what is stored.
  *
- * Rows are locked in key order, per table, tables in a fixed order, as every commit does: two
+ * Slices of a lazy slice group are written only once their tile's events spread over two of them
+ * (event-span.ts): the tile's plan decides, from its span before and after the merge, which of the batch's
+ * slices are written, and whether the one slice its earlier events lie in is written now, from the tile's
+ * partials as they were. A tile planned as new that turns out to exist decides again from what is stored,
+ * which may add slices to write; so tiles go first, every tile table before every slice table, and a
+ * tile's slices are only ever written while its row is locked.
+ *
+ * Rows are locked in key order, per table, tables in that fixed order, as every commit does: two
  * materializers touching one row (an entity's events split over partitions) wait for each other instead of
  * deadlocking. Merging is exact and order-independent, so which path a row took never shows in its value.
  */
 import type { Json } from '../features/aggregate/aggregator.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
+import { EVENT_SPAN_KEY, NO_EVENTS, isSpread, soleSlice, spanJson, storedSpan, widenSpan } from '../features/aggregate/event-span.ts';
+import type { EventSpan } from '../features/aggregate/event-span.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql, storedPartials } from '../stores/sql/materializer-tables.ts';
 import type { PieceKey, StoredPartial } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
+import { chooseLazySlices, firstSliceDelta } from './lazy-slices.ts';
+import type { FirstSlice, LazyChoice } from './lazy-slices.ts';
 import { pieceId } from './piece-cache.ts';
 import type { CachedPiece, PieceCache } from './piece-cache.ts';
 import type { PieceGroup, PieceKind, TileDelta } from './tiles.ts';
@@ -35,14 +46,17 @@ export interface MergedPiece {
   readonly states: readonly unknown[];
   /** The row's partials as JSON ({feature: partial}): serialised once, for both stores. */
   readonly text: string;
+  /** A tile: its event span as stored (undefined: none, a row from before spans). */
+  readonly span: EventSpan | undefined;
   /** Its pieceId (table included), for the piece cache. */
   readonly id: string;
 }
 
-/** A row's partials merged: the states, and their `partial` column text. */
+/** A row's partials merged: the states, their `partial` column text, and (a tile) its span. */
 interface MergedRow {
   states: unknown[];
   text: string;
+  span: EventSpan | undefined;
 }
 
 /** One delta with its planned row: the merge of the delta into `cached`, or into nothing. */
@@ -52,90 +66,204 @@ interface Plan extends MergedRow {
   /** pieceId(table, key), built once. */
   readonly id: string;
   readonly cached: CachedPiece | undefined;
+  /** A first slice (lazy-slices.ts): its row is replaced by the delta's partials, not merged into. */
+  readonly replace: boolean;
+  /** A tile with lazy slice groups: what was chosen for them as planned (writeMerges may choose again). */
+  lazy: TileChoice | undefined;
 }
+
+/** A tile's lazy choice, with, once chosen again from its stored row, the held slices it owes after all. */
+type TileChoice = LazyChoice & { readonly owed?: readonly TileDelta[] };
 
 /** A table's plans (at least one); `table` names where they go. */
 export interface TablePlan {
   readonly table: string;
-  readonly plans: readonly Plan[];
+  readonly kind: PieceKind;
+  readonly plans: Plan[];
+}
+
+/** What writeMerges writes: the tables in lock order (tiles first, see the header) and the cache planned from. */
+export interface MergePlan {
+  readonly tables: readonly TablePlan[];
+  readonly cache: PieceCache | undefined;
 }
 
 /**
- * The deltas by table (in lock order), each merged into its cached row or an empty one. No I/O, but not
- * pure: a cached row's states take the delta in place (mergeCached), ahead of the commit.
+ * The deltas by table (in lock order), each merged into its cached row or an empty one, and the slices of
+ * lazy groups as their tile's span says (see the header). No I/O, but not pure: a cached row's states take
+ * the delta in place (mergeCached), ahead of the commit.
  */
-export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): TablePlan[] {
-  const byTable = groupBy(deltas, (d) => tableOf(d));
-  return [...byTable.keys()].sort().map((table) => ({
-    table,
-    plans: byTable.get(table)!.map((delta): Plan => {
-      const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
-      const id = pieceId(table, key.entityKey, key.width, key.start);
-      const cached = cache?.get(id);
-      const { states, text } = cached === undefined ? newRow(delta) : mergeCached(delta, cached.states);
-      return { delta, key, id, cached, states, text };
-    }),
-  }));
+export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): MergePlan {
+  const tiles: Plan[] = [];
+  const slices: TileDelta[] = [];
+  for (const delta of deltas) {
+    if (delta.group.kind === 'tile') tiles.push(planTile(delta, cache, slices));
+    else if (!delta.group.lazy) slices.push(delta);
+  }
+  const tables: TablePlan[] = [];
+  for (const [table, plans] of groupBy(tiles, (p) => tableOf(p.delta))) tables.push({ table, kind: 'tile', plans });
+  for (const [table, list] of groupBy(slices, tableOf)) tables.push({ table, kind: 'slice', plans: list.map((d) => planRow(d, table, cache)) });
+  return { tables: tables.sort(lockOrder), cache };
+}
+
+function lockOrder(a: TablePlan, b: TablePlan): number {
+  if (a.kind !== b.kind) return a.kind === 'tile' ? -1 : 1;
+  return a.table < b.table ? -1 : a.table > b.table ? 1 : 0;
+}
+
+/** A delta's row planned: merged into its cached row, or into an empty one; or, `replace`, its partials alone. */
+function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined, replace = false): Plan {
+  const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
+  const id = pieceId(table, key.entityKey, key.width, key.start);
+  const cached = replace ? undefined : cache?.get(id);
+  const row = cached === undefined ? newRow(delta) : mergeCached(delta, cached);
+  return { delta, key, id, cached, replace, lazy: undefined, ...row };
+}
+
+/**
+ * A tile's row planned, its lazy slices to write added to `slices`: chosen by the tile's span as cached,
+ * or, not cached, as if the row were new (writeMerges chooses again if it is not).
+ */
+function planTile(delta: TileDelta, cache: PieceCache | undefined, slices: TileDelta[]): Plan {
+  const table = tableOf(delta);
+  if (delta.group.lazySlices.length === 0) return planRow(delta, table, cache);
+  const cached = cache?.get(pieceId(table, delta.entityKey, delta.end - delta.start, delta.start));
+  // Before planRow: a first slice takes the tile's partials as they were, before the merge.
+  const lazy = chooseLazySlices(delta, cached === undefined ? NO_EVENTS : cached.span, cached?.states);
+  for (const s of lazy.write) slices.push(s);
+  const plan = planRow(delta, table, cache);
+  plan.lazy = lazy;
+  return plan;
 }
 
 const tableNames = new WeakMap<AggregationView, { readonly [kind in PieceKind]: string }>();
 
-/** The table of a delta's piece: named once per view, not once per delta. */
-function tableOf(delta: TileDelta): string {
-  const view = delta.group.view;
+/** The table of a group's pieces: named once per view, not once per delta. */
+function tableOfGroup(group: PieceGroup): string {
+  const view = group.view;
   let names = tableNames.get(view);
   if (names === undefined) tableNames.set(view, (names = { tile: piecesTable('tile', view.name), slice: piecesTable('slice', view.name) }));
-  return names[delta.group.kind];
+  return names[group.kind];
+}
+
+const tableOf = (delta: TileDelta): string => tableOfGroup(delta.group);
+
+/**
+ * Writes the planned rows and returns them as stored: the tile tables, then the slice tables with the
+ * slices the tiles turned out to owe (a tile planned as new that was not, or cached at another version,
+ * chooses its lazy slices again from what is stored) and their first slices. A row created here starts
+ * empty at `baseVersion` (0, or a backfill's base), so it is stored at baseVersion + 1. Partials of features
+ * the group no longer has are dropped from the row.
+ */
+export async function writeMerges(tx: SqlQueryable, { tables, cache }: MergePlan, baseVersion = 0): Promise<MergedPiece[]> {
+  const out: MergedPiece[] = [];
+  const tiles = tables.filter((t) => t.kind === 'tile');
+  for (const t of tiles) for (const m of await writeTable(tx, t, baseVersion)) out.push(m);
+  for (const t of withOwedSlices(tables.filter((t) => t.kind === 'slice'), tiles, cache)) for (const m of await writeTable(tx, t, baseVersion)) out.push(m);
+  return out;
 }
 
 /**
- * Writes the planned rows and returns them as stored. A row created here starts empty at `baseVersion`
- * (0, or a backfill's base), so it is stored at baseVersion + 1. Partials of features the group no longer
- * has are dropped from the row.
+ * The slice tables with what the tiles' final choices add: slices held as planned but owed after all, and
+ * first slices, each replacing the batch's plan for the same row (whose events it takes in).
  */
-export async function writeMerges(tx: SqlQueryable, tables: readonly TablePlan[], baseVersion = 0): Promise<MergedPiece[]> {
-  const out: MergedPiece[] = [];
-  for (const { table, plans } of tables) {
-    const written: { plan: Plan; version: number }[] = [];
-    const toSave: { plan: Plan; version: number }[] = [];
-    const toLock = plans.filter((p) => p.cached !== undefined);
-    const fresh = plans.filter((p) => p.cached === undefined);
-    if (fresh.length > 0) {
-      const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
-      const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
-      for (const plan of fresh) {
-        if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
-        else toLock.push(plan);
-      }
+function withOwedSlices(slices: readonly TablePlan[], tiles: readonly TablePlan[], cache: PieceCache | undefined): TablePlan[] {
+  const owed: TileDelta[] = [];
+  const firsts: FirstSlice[] = [];
+  for (const { plans } of tiles) {
+    for (const { lazy } of plans) {
+      if (lazy === undefined) continue;
+      if (lazy.owed !== undefined) for (const d of lazy.owed) owed.push(d);
+      for (const f of lazy.firsts) firsts.push(f);
     }
-    const toRead: Plan[] = [];
-    if (toLock.length > 0) {
-      // Written as planned where the row is still at the version cached; the rest come back to be read.
-      const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
-      const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
-      for (const plan of toLock) {
-        if (unsaved.has(plan.id)) toRead.push(plan);
-        else written.push({ plan, version: plan.cached!.version + 1 });
-      }
-    }
-    if (toRead.length > 0) {
-      // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge again.
-      const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
-      await tx.query(read.insert.sql, read.insert.params);
-      const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
-      for (const plan of toRead) {
-        const row = stored.get(plan.id)!;
-        Object.assign(plan, mergeStored(plan.delta, storedPartials(row.partial)));
-        toSave.push({ plan, version: Number(row.version) + 1 });
-      }
-    }
-    if (toSave.length > 0) {
-      const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
-      await tx.query(save.sql, save.params);
-    }
-    for (const { plan, version } of [...written, ...toSave]) out.push({ group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, id: plan.id });
   }
+  if (owed.length === 0 && firsts.length === 0) return [...slices];
+  const byTable = new Map(slices.map((t) => [t.table, new Map(t.plans.map((p) => [p.id, p]))]));
+  const tablePlans = (table: string) => {
+    let plans = byTable.get(table);
+    if (plans === undefined) byTable.set(table, (plans = new Map()));
+    return plans;
+  };
+  for (const delta of owed) {
+    const table = tableOf(delta);
+    const plan = planRow(delta, table, cache);
+    tablePlans(table).set(plan.id, plan);
+  }
+  for (const first of firsts) {
+    const table = tableOfGroup(first.group);
+    const plans = tablePlans(table);
+    const id = pieceId(table, first.entityKey, first.group.widthMs, first.start);
+    // The batch's own slice there, planned as a merge: taken into the first slice instead.
+    const plan = planRow(firstSliceDelta(first, plans.get(id)?.delta), table, cache, true);
+    plans.set(id, plan);
+  }
+  return [...byTable].map(([table, plans]): TablePlan => ({ table, kind: 'slice', plans: [...plans.values()] })).sort(lockOrder);
+}
+
+/** One table's plans written (see writeMerges). */
+async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVersion: number): Promise<MergedPiece[]> {
+  const written: { plan: Plan; version: number }[] = [];
+  const toSave: { plan: Plan; version: number }[] = [];
+  const toLock: Plan[] = [];
+  const fresh: Plan[] = [];
+  const toRead: Plan[] = [];
+  for (const p of plans) (p.replace ? toRead : p.cached === undefined ? fresh : toLock).push(p);
+  if (fresh.length > 0) {
+    const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
+    const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
+    for (const plan of fresh) {
+      if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
+      else toLock.push(plan);
+    }
+  }
+  if (toLock.length > 0) {
+    // Written as planned where the row is still at the version cached; the rest come back to be read.
+    const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
+    const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
+    for (const plan of toLock) {
+      if (unsaved.has(plan.id)) toRead.push(plan);
+      else written.push({ plan, version: plan.cached!.version + 1 });
+    }
+  }
+  if (toRead.length > 0) {
+    // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge
+    // again; a first slice replaces it.
+    const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
+    await tx.query(read.insert.sql, read.insert.params);
+    const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
+    for (const plan of toRead) {
+      const row = stored.get(plan.id)!;
+      if (!plan.replace) {
+        const partials = storedPartials(row.partial);
+        if (plan.lazy !== undefined) plan.lazy = chooseAgain(plan.delta, plan.lazy, partials);
+        Object.assign(plan, mergeStored(plan.delta, partials));
+      }
+      toSave.push({ plan, version: Number(row.version) + 1 });
+    }
+  }
+  if (toSave.length > 0) {
+    const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
+    await tx.query(save.sql, save.params);
+  }
+  const out: MergedPiece[] = [];
+  for (const { plan, version } of [...written, ...toSave]) out.push({ group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, span: plan.span, id: plan.id });
   return out;
+}
+
+/**
+ * A tile's lazy slices chosen again from its row as stored, for a tile not as planned: slices held then
+ * but to be written now are owed; its first slices are those the stored partials give, not the plan's.
+ * Slices written as planned stay written (harmless: lazy-slices.ts).
+ */
+function chooseAgain(tile: TileDelta, planned: LazyChoice, stored: { readonly [key: string]: unknown }): TileChoice {
+  const { features, aggregators } = tile.group;
+  const states = features.map((f, i) => {
+    const held = partialIn(stored, f.name);
+    return held === undefined ? aggregators[i]!.empty() : aggregators[i]!.decode(held);
+  });
+  const again = chooseLazySlices(tile, storedSpan(stored), states);
+  const wasHeld = new Set(planned.held);
+  return { ...planned, firsts: again.firsts, owed: again.write.filter((d) => wasHeld.has(d)) };
 }
 
 /** planMerges then writeMerges, for callers with nothing to overlap (backfill). */
@@ -156,7 +284,7 @@ function mergeStored(delta: TileDelta, stored: { readonly [feature: string]: unk
     const held = partialIn(stored, features[f]!.name);
     states[f] = aggregator.mergeInto(held === undefined ? aggregator.empty() : aggregator.decode(held), delta.partials[f]);
   }
-  return { states, text: rowText(delta.group, states) };
+  return row(delta, states, delta.group.kind === 'tile' ? storedSpan(stored) : undefined);
 }
 
 /**
@@ -165,8 +293,7 @@ function mergeStored(delta: TileDelta, stored: { readonly [feature: string]: unk
  * and a merge again (writeMerges, when the row exists after all) reads them without changing them.
  */
 function newRow(delta: TileDelta): MergedRow {
-  const states = [...delta.partials];
-  return { states, text: rowText(delta.group, states) };
+  return row(delta, [...delta.partials], NO_EVENTS);
 }
 
 /**
@@ -175,11 +302,17 @@ function newRow(delta: TileDelta): MergedRow {
  * have yet; a failed commit clears the cache (commit.ts), and a row found changed by another writer is
  * merged again from what is stored, and cached as that.
  */
-function mergeCached(delta: TileDelta, cached: readonly unknown[]): MergedRow {
+function mergeCached(delta: TileDelta, cached: CachedPiece): MergedRow {
   const { aggregators } = delta.group;
   const states = new Array<unknown>(aggregators.length);
-  for (let f = 0; f < aggregators.length; f++) states[f] = aggregators[f]!.mergeInto(cached[f], delta.partials[f]);
-  return { states, text: rowText(delta.group, states) };
+  for (let f = 0; f < aggregators.length; f++) states[f] = aggregators[f]!.mergeInto(cached.states[f], delta.partials[f]);
+  return row(delta, states, cached.span);
+}
+
+/** A row of merged states; a tile's with its span: what it held before (`prior`; undefined: unknown, kept so) and the delta's. */
+function row(delta: TileDelta, states: unknown[], prior: EventSpan | undefined): MergedRow {
+  const span = delta.group.kind === 'tile' && prior !== undefined ? widenSpan(prior, delta) : undefined;
+  return { states, text: rowText(delta.group, states, span), span };
 }
 
 const keyPrefixes = new WeakMap<PieceGroup, readonly string[]>();
@@ -195,18 +328,21 @@ function prefixesOf(group: PieceGroup): readonly string[] {
  * A row's `partial` column text, {feature: encoding}: each feature's JSON serialised once. Joined, not
  * concatenated: `+` builds a rope that both stores' writers would copy flat again (online-pieces.ts).
  */
-function rowText(group: PieceGroup, states: readonly unknown[]): string {
+function rowText(group: PieceGroup, states: readonly unknown[], span: EventSpan | undefined): string {
   const { aggregators } = group;
   if (aggregators.length === 0) return '{}';
   const prefixes = prefixesOf(group);
-  const parts = new Array<string>(2 * aggregators.length + 1);
+  const parts = new Array<string>(2 * aggregators.length + 2);
   for (let f = 0; f < aggregators.length; f++) {
     parts[2 * f] = prefixes[f]!;
     parts[2 * f + 1] = aggregators[f]!.encodeText(states[f]);
   }
-  parts[2 * aggregators.length] = '}';
+  parts[2 * aggregators.length] = span === undefined ? '' : `,${SPAN_PREFIX}${spanJson(span)}`;
+  parts[2 * aggregators.length + 1] = '}';
   return parts.join('');
 }
+
+const SPAN_PREFIX = `${JSON.stringify(EVENT_SPAN_KEY)}:`;
 
 const emptyRows = new WeakMap<PieceGroup, string>();
 
@@ -217,13 +353,14 @@ function emptyRowText(group: PieceGroup): string {
   return text;
 }
 
-/** A group's row partial of no events. */
+/** A group's row partial of no events; a tile's with its (empty) span. */
 export function emptyPartials(group: PieceGroup): Record<string, Json> {
   const out: Record<string, Json> = {};
   group.features.forEach((feature, f) => {
     const aggregator = group.aggregators[f]!;
     out[feature.name] = aggregator.encode(aggregator.empty());
   });
+  if (group.kind === 'tile') out[EVENT_SPAN_KEY] = [];
   return out;
 }
 

@@ -17,6 +17,7 @@
  * Bounded: at most `capacity` rows; once full, the least recently written tenth is dropped at once. Decoded states take more
  * memory than their JSON (a set of strings is a Map instead of an array).
  */
+import type { EventSpan } from '../features/aggregate/event-span.ts';
 
 /** Rows kept by default: the materializer bench (5,000 users, 300 merchants, the example's views) merges into 49,239. */
 export const DEFAULT_PIECE_CACHE_ROWS = 100_000;
@@ -28,6 +29,8 @@ export interface CachedPiece {
   readonly version: number;
   /** The row's partials, decoded: one aggregator state per feature of its tile group, in the group's order. */
   readonly states: readonly unknown[];
+  /** A tile's event span (event-span.ts); undefined for a slice, or a tile from before spans. */
+  readonly span?: EventSpan | undefined;
 }
 
 export class PieceCache {

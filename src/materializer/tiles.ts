@@ -16,7 +16,7 @@
  */
 import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
-import { headSliceWidths } from '../features/aggregate/tiles.ts';
+import { headSliceWidths, lazySliceWidths } from '../features/aggregate/tiles.ts';
 import { floorHop } from '../features/windows.ts';
 import { entityKeyText } from '../features/keys.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -43,6 +43,16 @@ export interface PieceGroup {
   /** Each feature's aggregation and aggregator, looked up once. */
   readonly aggregations: readonly Aggregation[];
   readonly aggregators: readonly Aggregator[];
+  /** A slice group: whether its slices are written lazily (lazySliceWidths, event-span.ts). */
+  readonly lazy: boolean;
+  /** A tile group: its lazily written slice groups, each with where its features' partials are in the tile. */
+  readonly lazySlices: readonly LazySlices[];
+}
+
+/** A lazy slice group of a tile group: per feature of the slice group, that feature's index in the tile group. */
+export interface LazySlices {
+  readonly group: PieceGroup;
+  readonly tileIndex: readonly number[];
 }
 
 export type PieceKind = 'tile' | 'slice';
@@ -55,6 +65,11 @@ export interface TileDelta {
   readonly end: number;
   /** Per feature of the group, in its order: the partial of this batch's events in the piece (not yet merged with what is stored). */
   readonly partials: unknown[];
+  /** The earliest and latest of this batch's event times in the piece (a tile's span: event-span.ts). */
+  lo: number;
+  hi: number;
+  /** A tile: this batch's slices of it in its lazy slice groups, if any (merge-pieces.ts decides which are written). */
+  slices: TileDelta[] | undefined;
 }
 
 interface ViewGroups {
@@ -81,9 +96,10 @@ interface TileTarget {
 
 const groupsCache = new WeakMap<AggregationView, ViewGroups>();
 
-function pieceGroup(kind: PieceKind, view: AggregationView, widthMs: number, features: readonly Feature[]): PieceGroup {
+function pieceGroup(kind: PieceKind, view: AggregationView, widthMs: number, features: readonly Feature[], lazySlices: readonly LazySlices[] = []): PieceGroup {
   const aggregations = features.map((f) => f.aggregation!);
-  return { kind, view, widthMs, hops: [...new Set(aggregations.map((a) => a.hopMs))], features, aggregations, aggregators: aggregations.map(aggregatorFor) };
+  const lazy = kind === 'slice' && lazySliceWidths(view).has(widthMs);
+  return { kind, view, widthMs, hops: [...new Set(aggregations.map((a) => a.hopMs))], features, aggregations, aggregators: aggregations.map(aggregatorFor), lazy, lazySlices };
 }
 
 function viewGroups(view: AggregationView): ViewGroups {
@@ -91,8 +107,14 @@ function viewGroups(view: AggregationView): ViewGroups {
   if (out === undefined) {
     const bySlice = new Map<number, Feature[]>();
     for (const f of view.features) for (const width of headSliceWidths(f.aggregation!)) bySlice.set(width, [...(bySlice.get(width) ?? []), f]);
-    const tiles = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()].map((fs) => pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs)).sort((a, b) => a.widthMs - b.widthMs);
     const slices = [...bySlice].map(([width, fs]) => pieceGroup('slice', view, width, fs)).sort((a, b) => a.widthMs - b.widthMs);
+    const tiles = [...groupBy(view.features, (f) => String(f.aggregation!.hopMs)).values()]
+      .map((fs) => {
+        // A lazy slice group's features share one hop, so all of them are in this tile group or none.
+        const lazySlices = slices.filter((g) => g.lazy && fs.includes(g.features[0]!)).map((group) => ({ group, tileIndex: group.features.map((f) => fs.indexOf(f)) }));
+        return pieceGroup('tile', view, fs[0]!.aggregation!.hopMs, fs, lazySlices);
+      })
+      .sort((a, b) => a.widthMs - b.widthMs);
     const all = [...tiles, ...slices];
     const sources: (number | undefined)[][] = all.map(() => []);
     const targets: TileTarget[][] = all.map(() => []);
@@ -227,7 +249,7 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         const byStart = pieces.byStart[slot]!;
         let delta = byStart.get(start);
         if (delta === undefined) {
-          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()) };
+          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()), lo: Infinity, hi: -Infinity, slices: undefined };
           byStart.set(start, delta);
           out.push(delta);
           if (targets[slot]!.length > 0) sliceDeltas.push({ delta, slot });
@@ -244,15 +266,25 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         let pieces = byEntity.get(key);
         if (pieces === undefined) byEntity.set(key, (pieces = { byStart: groups.map(() => new Map()), last: groups.map(() => undefined) }));
         for (let g = 0; g < groups.length; g++) fed[g] = groups[g]!.kind === 'slice' && feedsSlices(groups[g]!, event, now);
-        for (let g = 0; g < groups.length; g++) if (groups[g]!.kind === 'tile' || fed[g]) fold(deltaFor(pieces, g, key, event.eventTs), event, sources[g]!, fed);
+        const time = event.eventTs;
+        for (let g = 0; g < groups.length; g++) {
+          if (groups[g]!.kind !== 'tile' && !fed[g]) continue;
+          const delta = deltaFor(pieces, g, key, time);
+          if (time < delta.lo) delta.lo = time;
+          if (time > delta.hi) delta.hi = time;
+          fold(delta, event, sources[g]!, fed);
+        }
       }
       // Each tile takes its slices' partials for the events it skipped above.
       for (const { delta: slice, slot: sliceSlot } of sliceDeltas) {
         const pieces = byEntity.get(slice.entityKey)!;
+        let tile: TileDelta | undefined;
         for (const { index, slot, hopMs, tileIndex } of targets[sliceSlot]!) {
-          const tile = pieces.byStart[slot]!.get(floorHop(slice.start, hopMs))!;
+          tile = pieces.byStart[slot]!.get(floorHop(slice.start, hopMs))!;
           tile.partials[tileIndex] = tile.group.aggregators[tileIndex]!.mergeInto(tile.partials[tileIndex], slice.partials[index]);
         }
+        // A lazy group's slices all lie in one tile: the last one found.
+        if (slice.group.lazy) (tile!.slices ??= []).push(slice);
       }
     }
   }

@@ -21,7 +21,8 @@ import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
-import { headSliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
+import { headSliceWidths, lazySliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
+import { soleSlice, storedSpan } from '../features/aggregate/event-span.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
@@ -35,6 +36,8 @@ interface FeaturePlan {
   readonly hopMs: number;
   /** Its slice widths, coarsest first (headSliceWidths). */
   readonly levels: readonly number[];
+  /** Its slice width if its slices are written lazily (lazySliceWidths): its head tile may stand in for them. */
+  readonly lazyWidth: number | undefined;
 }
 
 interface ViewPlan {
@@ -50,9 +53,11 @@ const plans = new WeakMap<AggregationView, ViewPlan>();
 function viewPlan(view: AggregationView): ViewPlan {
   let out = plans.get(view);
   if (out === undefined) {
+    const lazy = lazySliceWidths(view);
     const features = view.features.map((feature) => {
       const a = feature.aggregation!;
-      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels: headSliceWidths(a) };
+      const levels = headSliceWidths(a);
+      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels, lazyWidth: levels.length === 1 && lazy.has(levels[0]!) ? levels[0] : undefined };
     });
     const tiles = new Map<number, FeaturePlan[]>();
     const slices = new Map<number, FeaturePlan[]>();
@@ -88,7 +93,11 @@ interface WindowSplit {
   readonly slices: Map<number, { readonly from: number; readonly to: number }>;
   /** Its raw events start here: the start of T's finest slice. */
   readonly rawFrom: number;
+  /** Completed tiles. */
   readonly spans: Span[];
+  readonly sliceSpans: Span[];
+  /** The head tile, when it stands in for the slices (event-span.ts): its events all lie in one slice before T's. */
+  headTile: Span | undefined;
 }
 
 function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: number): Record<string, unknown> {
@@ -107,7 +116,7 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       slices.set(width, { from, to });
       from = to;
     }
-    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, rawFrom: from, spans: [] });
+    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, rawFrom: from, spans: [], sliceSpans: [], headTile: undefined });
     eventsFrom = Math.min(eventsFrom, from);
   }
   const events: SourceEvent[] = [];
@@ -138,21 +147,37 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
     let partials: Record<string, unknown> | undefined;
     for (const f of features) {
       const window = windows.get(f)!;
-      let inWindow: boolean;
-      if (isTile) inWindow = piece.start >= window.tilesFrom && piece.start < window.head;
-      else {
+      let end = piece.start + piece.width;
+      let into: Span[] | undefined;
+      if (isTile) {
+        if (piece.start >= window.tilesFrom && piece.start < window.head) into = window.spans;
+        else if (piece.start === window.head && f.lazyWidth !== undefined) {
+          // The head tile, whole, if its events all lie in one slice that ends by T's slice.
+          partials ??= JSON.parse(json(pieces[name]!)) as Record<string, unknown>;
+          const only = soleSlice(storedSpan(partials), f.lazyWidth);
+          if (only !== undefined && only + f.lazyWidth <= window.slices.get(f.lazyWidth)!.to) end = only + f.lazyWidth;
+          else continue;
+        } else continue;
+      } else {
         const level = window.slices.get(piece.width)!;
-        inWindow = piece.start >= level.from && piece.start < level.to;
+        if (piece.start >= level.from && piece.start < level.to) into = window.sliceSpans;
+        else continue;
       }
-      if (!inWindow) continue;
       partials ??= JSON.parse(json(pieces[name]!)) as Record<string, unknown>;
       const partial = partialIn(partials, f.feature.name);
       // A feature added to the view after this piece was written has none of its events here.
-      if (partial !== undefined) window.spans.push({ start: piece.start, end: piece.start + piece.width, partial: f.aggregator.decode(partial) });
+      if (partial === undefined) continue;
+      const span = { start: piece.start, end, partial: f.aggregator.decode(partial) };
+      if (into === undefined) window.headTile = span;
+      else into.push(span);
     }
   }
   const values: Record<string, unknown> = {};
-  for (const [f, { spans, rawFrom }] of windows) values[f.feature.name] = valueAt(f.feature, spans, rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
+  for (const [f, { spans, sliceSpans, headTile, rawFrom }] of windows) {
+    // A head tile standing in for its slices holds every event they would: any slice rows there are a part of it.
+    const pieces = headTile === undefined ? [...spans, ...sliceSpans] : [...spans, headTile];
+    values[f.feature.name] = valueAt(f.feature, pieces, rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
+  }
   return values;
 }
 

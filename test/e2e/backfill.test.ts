@@ -74,9 +74,10 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
   };
   const tiles = (name: string) =>
     stores.offline.query<TileRow & Record<string, unknown>>(
-      // One line per (entity, feature, tile), out of the rows that hold a tile's features together.
+      // One line per (entity, feature, tile), out of the rows that hold a tile's features together (and
+      // the span of its events, which is not a feature).
       `select entity_key, f.key as feature, width::text, tile_start::text, (tile_start + width)::text as tile_end, f.value::text as partial, version::text ` +
-        `from ${tilesTable(`${id}_${name}`)}, jsonb_each(partial::jsonb) f order by entity_key, feature, tile_start`,
+        `from ${tilesTable(`${id}_${name}`)}, jsonb_each(partial::jsonb) f where f.key <> '$events' order by entity_key, feature, tile_start`,
     );
   const cli = (args: readonly string[]) => runCli([...args, '--schema', path.join(dir, 'schema'), '--transforms', path.join(dir, 'transforms')], env);
 
@@ -141,6 +142,12 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
     const live = await tiles('w');
     assert.ok(live.length > 500);
     assert.deepEqual(strip(await tiles('new')), strip(live));
+    // And each tile's span of event times (event-span.ts), which decides which of its slices are written.
+    const spans = (name: string) =>
+      stores.offline.query<{ entity_key: string; span: string }>(`select entity_key, width::text, tile_start::text, (partial::jsonb -> '$events')::text as span from ${tilesTable(`${id}_${name}`)} order by 1, 2, 3`);
+    const liveSpans = await spans('w');
+    assert.ok(liveSpans.length > 100 && liveSpans.every((r) => /^\[\d+, \d+\]$/.test(r.span)), `every live tile has a span: ${liveSpans[0]?.span}`);
+    assert.deepEqual(await spans('new'), liveSpans);
 
     // Historical values at past T, from the recomputed tiles and heads: the oracle over the raw events.
     const rebuilt = view('new');

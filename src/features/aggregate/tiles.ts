@@ -120,6 +120,35 @@ export function headSliceWidths(window: Pick<Aggregation, 'hopMs' | 'sliceMs'>):
   return widths;
 }
 
+type SlicedView = { readonly features: readonly { readonly aggregation?: Pick<Aggregation, 'hopMs' | 'sliceMs'> | undefined }[] };
+
+const lazyWidths = new WeakMap<object, ReadonlySet<number>>();
+
+/**
+ * The slice widths of a view whose slices are written lazily (event-span.ts): those whose features all
+ * share one hop and have one level of slices. A slice then lies in one tile, which holds exactly its
+ * events while they are the tile's only ones. A width shared by features of several hops (a 30s hop and a
+ * 1m hop in 1s slices) has its slices written as events come. Worked out once per view; the materializer
+ * and the gateway both ask here, so they agree.
+ */
+export function lazySliceWidths(view: SlicedView): ReadonlySet<number> {
+  let out = lazyWidths.get(view);
+  if (out === undefined) {
+    const hops = new Map<number, Set<number>>();
+    const nested = new Set<number>();
+    for (const f of view.features) {
+      const levels = headSliceWidths(f.aggregation!);
+      for (const width of levels) {
+        hops.set(width, (hops.get(width) ?? new Set()).add(f.aggregation!.hopMs));
+        if (levels.length > 1) nested.add(width);
+      }
+    }
+    out = new Set([...hops].filter(([width, of]) => of.size === 1 && !nested.has(width)).map(([width]) => width));
+    lazyWidths.set(view, out);
+  }
+  return out;
+}
+
 /** The pieces whose raw events online folds: a feature's finest slices, or its tiles when it has none. */
 export function rawEventWidth(window: Pick<Aggregation, 'hopMs' | 'sliceMs'>): number {
   return headSliceWidths(window).at(-1) ?? window.hopMs;

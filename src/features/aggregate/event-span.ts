@@ -1,0 +1,66 @@
+/**
+ * A tile's event span: the earliest and latest event time folded into it, stored in its row beside the
+ * partials (under EVENT_SPAN_KEY, which no feature name can take: GraphQL names start with a letter or _).
+ *
+ * It lets slices be written lazily. While a tile's events all lie in one slice s0 of a width, the tile's
+ * partials are exactly what slice s0 would hold, so no slice row is written for it: a read at T whose
+ * slice starts after s0 takes the tile whole for its head, and one whose slice is s0 or earlier needs no
+ * slice at all, only the raw events it folds anyway (serving/aggregation-online.ts). When a batch brings
+ * events in another slice, slice s0 is written from the tile's partials before the batch's are merged,
+ * and from then on the tile's slices are written as they come (materializer/merge-pieces.ts).
+ *
+ * With many entities most tiles hold one event, and this saves a row per tile, in both stores, per slice
+ * width (docs/materializer.md, "Throughput").
+ *
+ * A row without a span (written before spans were kept) has its slices written eagerly, as they were
+ * then, and is read by its slices; it keeps no span when merged, so nothing changes for it.
+ */
+import { floorHop } from '../windows.ts';
+
+/** The key of a tile row's span among its partials. */
+export const EVENT_SPAN_KEY = '$events';
+
+/** Event times [lo, hi], both included; lo > hi when the tile holds no events. */
+export interface EventSpan {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export const NO_EVENTS: EventSpan = { lo: Infinity, hi: -Infinity };
+
+export function widenSpan(a: EventSpan, b: EventSpan): EventSpan {
+  return { lo: Math.min(a.lo, b.lo), hi: Math.max(a.hi, b.hi) };
+}
+
+/** The span as stored: [lo,hi], or [] for none. */
+export function spanJson(span: EventSpan): string {
+  return span.lo > span.hi ? '[]' : `[${span.lo},${span.hi}]`;
+}
+
+/**
+ * The span a stored row's partials carry, or undefined when it carries none (or a malformed one: treated
+ * as unknown, which only means its slices are written and read as before).
+ */
+export function storedSpan(partials: { readonly [key: string]: unknown } | undefined): EventSpan | undefined {
+  if (partials === undefined || !Object.hasOwn(partials, EVENT_SPAN_KEY)) return undefined;
+  const value = partials[EVENT_SPAN_KEY];
+  if (!Array.isArray(value)) return undefined;
+  if (value.length === 0) return NO_EVENTS;
+  const [lo, hi] = value as unknown[];
+  return value.length === 2 && Number.isSafeInteger(lo) && Number.isSafeInteger(hi) && (lo as number) <= (hi as number) ? { lo: lo as number, hi: hi as number } : undefined;
+}
+
+/**
+ * Whether slice rows of `width` exist for a tile of this span: not while its events lie in one slice of
+ * it (or there are none), nor when the span is unknown, always (undefined: the row predates spans).
+ */
+export function isSpread(span: EventSpan | undefined, width: number): boolean {
+  return span === undefined || (span.lo <= span.hi && floorHop(span.lo, width) !== floorHop(span.hi, width));
+}
+
+/** The one slice of `width` holding all of a span's events: its start, or undefined if none or several. */
+export function soleSlice(span: EventSpan | undefined, width: number): number | undefined {
+  if (span === undefined || span.lo > span.hi) return undefined;
+  const start = floorHop(span.lo, width);
+  return floorHop(span.hi, width) === start ? start : undefined;
+}
