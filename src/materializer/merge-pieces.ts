@@ -24,7 +24,7 @@
  */
 import type { Json } from '../features/aggregate/aggregator.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
-import { EVENT_SPAN_KEY, NO_EVENTS, isSpread, soleSlice, spanJson, storedSpan, widenSpan } from '../features/aggregate/event-span.ts';
+import { EVENT_SPAN_KEY, NO_EVENTS, spanJson, storedSpan, widenSpan } from '../features/aggregate/event-span.ts';
 import type { EventSpan } from '../features/aggregate/event-span.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
