@@ -29,7 +29,7 @@ import type { EventSpan } from '../features/aggregate/event-span.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
 import { insertNewPiecesSql, lockPiecesSql, piecesTable, saveIfVersionSql, savePiecesSql, storedPartials } from '../stores/sql/materializer-tables.ts';
-import type { PieceKey, StoredPartial } from '../stores/sql/materializer-tables.ts';
+import type { InsertedPieces, PieceKey, StoredPartial } from '../stores/sql/materializer-tables.ts';
 import { groupBy } from './batch.ts';
 import { chooseLazySlices, firstSliceDelta } from './lazy-slices.ts';
 import type { FirstSlice, LazyChoice } from './lazy-slices.ts';
@@ -210,9 +210,12 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
   for (const p of plans) (p.replace ? toRead : p.cached === undefined ? fresh : toLock).push(p);
   if (fresh.length > 0) {
     const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
-    const inserted = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(insert.sql, insert.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
+    const [answer] = await tx.query<InsertedPieces>(insert.sql, insert.params);
+    // Every row new (the usual case), or those named back.
+    const { keys, widths, starts } = answer!;
+    const inserted = answer!.inserted === fresh.length ? undefined : new Set((keys ?? []).map((k, i) => pieceId(table, k, widths![i]!, starts![i]!)));
     for (const plan of fresh) {
-      if (inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
+      if (inserted === undefined || inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
       else toLock.push(plan);
     }
   }

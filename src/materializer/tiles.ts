@@ -13,6 +13,9 @@
  * partial (a BigInt shift-and-add, a canonical text, a sketch bucket), and a head tile's events fall in
  * one or two slices per entity and commit, so this does about half the adds of folding every event into
  * both.
+ *
+ * Each delta also records the span of its events' times, and a tile delta its slices of lazy groups:
+ * the commit decides from them and the stored tile which of those slices it writes (lazy-slices.ts).
  */
 import { aggregatorFor, inputValue } from '../features/aggregate/aggregators.ts';
 import type { Aggregator } from '../features/aggregate/aggregator.ts';
@@ -161,10 +164,21 @@ function viewsBySource(registry: Registry): ReadonlyMap<string, readonly Aggrega
   return out;
 }
 
-/** One entity's deltas in a fold, per group slot: by piece start, and the one its last event went to. */
+/**
+ * One entity's deltas in a fold, per group slot: the one its last event went to, and, once it has more than
+ * one there, all of them by piece start (most entities of a busy stream have one event per commit: no map).
+ */
 interface EntityPieces {
-  readonly byStart: Map<number, TileDelta>[];
+  readonly byStart: (Map<number, TileDelta> | undefined)[];
   readonly last: (TileDelta | undefined)[];
+}
+
+/** The entity's delta of a group slot starting at `start`, if the fold made one. */
+function pieceAt(pieces: EntityPieces, slot: number, start: number): TileDelta | undefined {
+  const byStart = pieces.byStart[slot];
+  if (byStart !== undefined) return byStart.get(start);
+  const only = pieces.last[slot];
+  return only?.start === start ? only : undefined;
 }
 
 /** Per aggregation view, each event's entity key in the events' order (undefined: the event has no entity there). */
@@ -246,11 +260,14 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         if (last !== undefined && time >= last.start && time < last.end) return last;
         const group = groups[slot]!;
         const start = floorHop(time, group.widthMs);
-        const byStart = pieces.byStart[slot]!;
-        let delta = byStart.get(start);
+        let delta = pieceAt(pieces, slot, start);
         if (delta === undefined) {
           delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()), lo: Infinity, hi: -Infinity, slices: undefined };
-          byStart.set(start, delta);
+          if (last !== undefined) {
+            let byStart = pieces.byStart[slot];
+            if (byStart === undefined) pieces.byStart[slot] = byStart = new Map([[last.start, last]]);
+            byStart.set(start, delta);
+          }
           out.push(delta);
           if (targets[slot]!.length > 0) sliceDeltas.push({ delta, slot });
         }
@@ -264,7 +281,7 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         if (key === undefined) continue;
         const event = list[e]!;
         let pieces = byEntity.get(key);
-        if (pieces === undefined) byEntity.set(key, (pieces = { byStart: groups.map(() => new Map()), last: groups.map(() => undefined) }));
+        if (pieces === undefined) byEntity.set(key, (pieces = { byStart: new Array<undefined>(groups.length), last: new Array<undefined>(groups.length) }));
         for (let g = 0; g < groups.length; g++) fed[g] = groups[g]!.kind === 'slice' && feedsSlices(groups[g]!, event, now);
         const time = event.eventTs;
         for (let g = 0; g < groups.length; g++) {
@@ -280,7 +297,7 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         const pieces = byEntity.get(slice.entityKey)!;
         let tile: TileDelta | undefined;
         for (const { index, slot, hopMs, tileIndex } of targets[sliceSlot]!) {
-          tile = pieces.byStart[slot]!.get(floorHop(slice.start, hopMs))!;
+          tile = pieceAt(pieces, slot, floorHop(slice.start, hopMs))!;
           tile.partials[tileIndex] = tile.group.aggregators[tileIndex]!.mergeInto(tile.partials[tileIndex], slice.partials[index]);
         }
         // A lazy group's slices all lie in one tile: the last one found.

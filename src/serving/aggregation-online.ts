@@ -10,6 +10,10 @@
  *                     buckets holding the view's range (eventRangeAt), not the rest it holds for the
  *                     clock slack, and those outside the range are skipped here
  *
+ * For a feature whose slices are lazy (event-span.ts), a head tile whose events all lie in one slice that
+ * ends by floor_w1(T) is taken whole in place of its slices (none are written while it does): it holds
+ * exactly the events of [floor_hop(T), floor_w1(T)). Otherwise its slices are read as above.
+ *
  * A T or S field holds the partials of every feature of one piece group (its width names the group), so
  * each is parsed once and each feature of the group takes its own partial from it. Every piece is complete
  * and they do not overlap, so the partial is the same bits as historical's tiles plus archived head

@@ -15,7 +15,8 @@
  *   - online: the materializer keeps the head tile as slices (`headSliceWidths`: the feature's `slice`,
  *     by default 24m for a 1d hop, in levels if there are several) plus the raw events of the current
  *     slice; the gateway merges, level by level, the slices that end by T, and the raw events of T's
- *     slice before T.
+ *     slice before T. While a head tile's events lie in one slice, the tile itself stands in for that
+ *     slice (event-span.ts).
  *
  * Because merging is exact, every split of [floor_hop(T − window), T) into disjoint complete pieces plus
  * raw events gives the same partial, bit for bit: online equals historical whatever pieces each side holds.

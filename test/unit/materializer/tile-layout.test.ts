@@ -99,7 +99,7 @@ describe('tile table layout', () => {
       const keys = texts.map((_, i) => ({ entityKey: `u${i}`, width: 1000, start: i * 1000 }));
       for (const table of ['tiles_windows', 'slices_windows']) {
         const insert = insertNewPiecesSql(`skewless."${table}"`, keys, texts, 1);
-        assert.equal((await offline.query(insert.sql, insert.params)).length, 3);
+        assert.deepEqual(await offline.query(insert.sql, insert.params), [{ inserted: 3, keys: null, widths: null, starts: null }]);
         const read = async () => (await offline.query<{ partial: string }>(`select partial from skewless."${table}" order by entity_key`)).map((r) => r.partial);
         assert.deepEqual(await read(), texts, table);
         const save = savePiecesSql(`skewless."${table}"`, keys.slice(1), texts.slice(0, 2), [2, 2]);
