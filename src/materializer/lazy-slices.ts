@@ -5,7 +5,9 @@
  *   events still in one slice      none is written: the tile holds them (`held`)
  *   spread, or the span unknown    the batch's slices are written, merged into their rows as any piece
  *   spread by this merge, first    also the one slice the earlier events lie in, written whole (`firsts`)
- *                                  from the tile's earlier partials and the batch's own events there
+ *                                  from the tile's earlier partials and the batch's own events there,
+ *                                  if the batch has slices of the group in the tile (else no read takes
+ *                                  the tile by slices any more)
  *
  * A first slice replaces its row rather than merging into it: the tile held every event of that slice,
  * so whatever a row of it holds already (an empty row a backfill left, or part of its events, written by
@@ -50,7 +52,9 @@ export function chooseLazySlices(tile: TileDelta, prior: EventSpan | undefined, 
       continue;
     }
     for (const s of mine) choice.write.push(s);
-    const first = soleSlice(prior, group.widthMs);
+    // A batch none of whose events feed the group's slices here spread a tile no read takes by slices any
+    // more (online-retention.ts, feedsSlices: a backfill's or a backlog's old events): no first slice.
+    const first = mine.length === 0 ? undefined : soleSlice(prior, group.widthMs);
     if (first === undefined || priorStates === undefined) continue;
     const partials = group.aggregators.map((a, f) => a.mergeInto(a.empty(), priorStates[tileIndex[f]!]));
     choice.firsts.push({ group, entityKey: tile.entityKey, start: first, partials, span: prior! });

@@ -71,7 +71,7 @@ describe('lazy slices', () => {
   };
 
   /** Commits events of user u1 as produced at their own times, with the materializer's clock just after the last. */
-  const commit = (stores: Stores, events: readonly Event[], cache?: PieceCache) => {
+  const commit = (stores: Stores, events: readonly Event[], cache?: PieceCache, clock?: number) => {
     const messages: RawMessage[] = events.map((e) => ({
       topic: 'txns',
       partition: 0,
@@ -80,7 +80,7 @@ describe('lazy slices', () => {
       timestampMs: e.time,
     }));
     const route = topicRoutes(registry).get('txns')!;
-    const now = Math.max(...events.map((e) => e.time)) + 10 * S;
+    const now = clock ?? Math.max(...events.map((e) => e.time)) + 10 * S;
     return commitBatch(registry, stores, 'g', messages, messages.map((m) => decodeMessage(registry, route, m)), DEFAULT_TIME_BOUNDS, now, cache);
   };
 
@@ -150,6 +150,16 @@ describe('lazy slices', () => {
       }
     });
   }
+
+  it('writes no first slice when the events that spread a tile feed no slices: no read takes it by slices any more', async () => {
+    const stores = await openStores();
+    await commit(stores, [e1, e2], new PieceCache());
+    // Consumed three hours on (a backlog, a backfill): 12:00 is no head tile for any read from then on.
+    await commit(stores, [e3], new PieceCache(), at(180));
+    assert.deepEqual(await rows(stores, 'slices', 5 * M), []);
+    assert.deepEqual(JSON.parse((await rows(stores, 'tiles', H))[0]!.partial).$events, [e1.time, e3.time]);
+    assert.deepEqual(daily((await online(stores, at(181))).values), expected([e1, e2, e3], at(181)));
+  });
 
   it('replaces what the first slice row held: the tile holds every event of it', async () => {
     const stores = await openStores();
