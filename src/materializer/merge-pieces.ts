@@ -113,11 +113,15 @@ function lockOrder(a: TablePlan, b: TablePlan): number {
 
 /** A delta's row planned: merged into its cached row, or into an empty one; or, `replace`, its partials alone. */
 function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined, replace = false): Plan {
+  const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
+  return planFrom(delta, id, replace ? undefined : cache?.get(id), replace);
+}
+
+/** planRow once the row's id and cached state are known. */
+function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined, replace = false): Plan {
   const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
-  const id = pieceId(table, key.entityKey, key.width, key.start);
-  const cached = replace ? undefined : cache?.get(id);
-  const row = cached === undefined ? newRow(delta) : mergeCached(delta, cached);
-  return { delta, key, id, cached, replace, lazy: undefined, ...row };
+  const { states, text, span } = cached === undefined ? newRow(delta) : mergeCached(delta, cached);
+  return { delta, key, id, cached, replace, lazy: undefined, states, text, span };
 }
 
 /**
@@ -127,11 +131,12 @@ function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined,
 function planTile(delta: TileDelta, cache: PieceCache | undefined, slices: TileDelta[]): Plan {
   const table = tableOf(delta);
   if (delta.group.lazySlices.length === 0) return planRow(delta, table, cache);
-  const cached = cache?.get(pieceId(table, delta.entityKey, delta.end - delta.start, delta.start));
-  // Before planRow: a first slice takes the tile's partials as they were, before the merge.
+  const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
+  const cached = cache?.get(id);
+  // Before the merge: a first slice takes the tile's partials as they were.
   const lazy = chooseLazySlices(delta, cached === undefined ? NO_EVENTS : cached.span, cached?.states);
   for (const s of lazy.write) slices.push(s);
-  const plan = planRow(delta, table, cache);
+  const plan = planFrom(delta, id, cached);
   plan.lazy = lazy;
   return plan;
 }
