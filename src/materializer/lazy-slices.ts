@@ -2,7 +2,7 @@
  * Which of a tile's lazy slices a commit writes (pure; event-span.ts has the why). For each lazy slice
  * group of the tile, with the tile's span before the merge (`prior`) and after it:
  *
- *   events still in one slice      none is written: the tile holds them (`held`)
+ *   events still in one slice      none is written: the tile holds them
  *   spread, or the span unknown    the batch's slices are written, merged into their rows as any piece
  *   spread by this merge, first    also the one slice the earlier events lie in, written whole (`firsts`)
  *                                  from the tile's earlier partials and the batch's own events there,
@@ -18,6 +18,7 @@
  */
 import { isSpread, soleSlice, widenSpan } from '../features/aggregate/event-span.ts';
 import type { EventSpan } from '../features/aggregate/event-span.ts';
+import { lazySlicesOf } from './tiles.ts';
 import type { PieceGroup, TileDelta } from './tiles.ts';
 
 /** A slice written whole, replacing its row: its events' partials, one per feature of its group. */
@@ -32,8 +33,6 @@ export interface FirstSlice {
 export interface LazyChoice {
   /** The batch's slices to merge into their rows. */
   readonly write: TileDelta[];
-  /** The batch's slices not written: their tile holds them. */
-  readonly held: TileDelta[];
   readonly firsts: FirstSlice[];
 }
 
@@ -43,14 +42,13 @@ export interface LazyChoice {
  * NO_EVENTS; an unknown span (a row from before spans) writes every slice, as before spans.
  */
 export function chooseLazySlices(tile: TileDelta, prior: EventSpan | undefined, priorStates: readonly unknown[] | undefined): LazyChoice {
-  const choice: LazyChoice = { write: [], held: [], firsts: [] };
+  const choice: LazyChoice = { write: [], firsts: [] };
   const merged = prior === undefined ? undefined : widenSpan(prior, tile);
-  for (const { group, tileIndex } of tile.group.lazySlices) {
-    const mine = tile.slices === undefined ? [] : tile.slices.filter((s) => s.group === group);
-    if (!isSpread(merged, group.widthMs)) {
-      for (const s of mine) choice.held.push(s);
-      continue;
-    }
+  const { lazySlices } = tile.group;
+  for (let k = 0; k < lazySlices.length; k++) {
+    const { group, tileIndex } = lazySlices[k]!;
+    if (!isSpread(merged, group.widthMs)) continue;
+    const mine = lazySlicesOf(tile, k);
     for (const s of mine) choice.write.push(s);
     // A batch none of whose events feed the group's slices here spread a tile no read takes by slices any
     // more (online-retention.ts, feedsSlices: a backfill's or a backlog's old events): no first slice.
@@ -75,5 +73,5 @@ export function firstSliceDelta(first: FirstSlice, same: TileDelta | undefined):
     lo = Math.min(lo, same.lo);
     hi = Math.max(hi, same.hi);
   }
-  return { group, entityKey: first.entityKey, start: first.start, end: first.start + group.widthMs, partials, lo, hi, slices: undefined };
+  return { group, entityKey: first.entityKey, start: first.start, end: first.start + group.widthMs, partials, lo, hi, slices: undefined, sole: undefined };
 }

@@ -72,7 +72,7 @@ interface Plan extends MergedRow {
   lazy: TileChoice | undefined;
 }
 
-/** A tile's lazy choice, with, once chosen again from its stored row, the held slices it owes after all. */
+/** A tile's lazy choice, with, once chosen again from its stored row, the slices it owes though not planned. */
 type TileChoice = LazyChoice & { readonly owed?: readonly TileDelta[] };
 
 /** A table's plans (at least one); `table` names where they go. */
@@ -169,7 +169,7 @@ export async function writeMerges(tx: SqlQueryable, { tables, cache }: MergePlan
 }
 
 /**
- * The slice tables with what the tiles' final choices add: slices held as planned but owed after all, and
+ * The slice tables with what the tiles' final choices add: slices not planned but owed after all, and
  * first slices, each replacing the batch's plan for the same row (whose events it takes in).
  */
 function withOwedSlices(slices: readonly TablePlan[], tiles: readonly TablePlan[], cache: PieceCache | undefined): TablePlan[] {
@@ -259,8 +259,8 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
 }
 
 /**
- * A tile's lazy slices chosen again from its row as stored, for a tile not as planned: slices held then
- * but to be written now are owed; its first slices are those the stored partials give, not the plan's.
+ * A tile's lazy slices chosen again from its row as stored, for a tile not as planned: slices to write now
+ * that were not planned are owed; its first slices are those the stored partials give, not the plan's.
  * Slices written as planned stay written (harmless: lazy-slices.ts).
  */
 function chooseAgain(tile: TileDelta, planned: LazyChoice, stored: { readonly [key: string]: unknown }): TileChoice {
@@ -270,8 +270,8 @@ function chooseAgain(tile: TileDelta, planned: LazyChoice, stored: { readonly [k
     return held === undefined ? aggregators[i]!.empty() : aggregators[i]!.decode(held);
   });
   const again = chooseLazySlices(tile, storedSpan(stored), states);
-  const wasHeld = new Set(planned.held);
-  return { ...planned, firsts: again.firsts, owed: again.write.filter((d) => wasHeld.has(d)) };
+  const written = new Set(planned.write);
+  return { ...again, owed: again.write.filter((d) => !written.has(d)) };
 }
 
 /** planMerges then writeMerges, for callers with nothing to overlap (backfill). */

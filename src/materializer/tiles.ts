@@ -73,6 +73,30 @@ export interface TileDelta {
   hi: number;
   /** A tile: this batch's slices of it in its lazy slice groups, if any (merge-pieces.ts decides which are written). */
   slices: TileDelta[] | undefined;
+  /**
+   * A tile with lazy slice groups, per group (its lazySlices' order): while every event of the batch in the
+   * tile fed the group's slices and lay in one of them, that slice's start, and no slice delta was made:
+   * the tile's partials hold those events (lazySlicesOf makes the delta if the commit needs it). SPLIT once
+   * that stopped (the slice deltas then hold the fed events), undefined before any event.
+   */
+  readonly sole: (number | undefined)[] | undefined;
+}
+
+/** TileDelta.sole once a tile's events in the batch are no longer one slice's fed events. */
+export const SPLIT = -Infinity;
+
+/**
+ * This batch's slices of a tile in one of its lazy groups (`k`: its index in the tile group's lazySlices),
+ * made from the tile's partials, once, when the batch's events there lie in one slice (TileDelta.sole).
+ */
+export function lazySlicesOf(tile: TileDelta, k: number): TileDelta[] {
+  const { group, tileIndex } = tile.group.lazySlices[k]!;
+  const sole = tile.sole?.[k];
+  if (sole !== undefined && sole !== SPLIT && !(tile.slices?.some((s) => s.group === group) ?? false)) {
+    const partials = group.aggregators.map((a, f) => a.mergeInto(a.empty(), tile.partials[tileIndex[f]!]));
+    (tile.slices ??= []).push({ group, entityKey: tile.entityKey, start: sole, end: sole + group.widthMs, partials, lo: tile.lo, hi: tile.hi, slices: undefined, sole: undefined });
+  }
+  return tile.slices === undefined ? [] : tile.slices.filter((s) => s.group === group);
 }
 
 interface ViewGroups {
@@ -87,6 +111,8 @@ interface ViewGroups {
   readonly sources: readonly (readonly (number | undefined)[])[];
   /** Per group of `all`: for a slice group, where each of its features' tiles are (TileTarget); for a tile group, none. */
   readonly targets: readonly (readonly TileTarget[])[];
+  /** The lazy slice groups: their slot in `all`, their tile group's, and their index in its lazySlices. */
+  readonly lazy: readonly { readonly slot: number; readonly tileSlot: number; readonly k: number }[];
 }
 
 /** A slice group's feature (`index` in it) whose tile is built from its slices: the tile group's slot in `all`, its hop, the feature's index there. */
@@ -131,7 +157,8 @@ function viewGroups(view: AggregationView): ViewGroups {
         targets[from]!.push({ index: all[from]!.features.indexOf(feature), slot, hopMs: tile.widthMs, tileIndex });
       }),
     );
-    out = { tiles, slices, all, sources, targets };
+    const lazy = tiles.flatMap((tile, tileSlot) => tile.lazySlices.map(({ group }, k) => ({ slot: all.indexOf(group), tileSlot, k })));
+    out = { tiles, slices, all, sources, targets, lazy };
     groupsCache.set(view, out);
   }
   return out;
@@ -248,7 +275,7 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
   };
   for (const [source, list] of events) {
     for (const view of views.get(source) ?? []) {
-      const { all: groups, sources, targets } = viewGroups(view);
+      const { all: groups, sources, targets, lazy } = viewGroups(view);
       const fed = groups.map(() => false);
       const sliceDeltas: { readonly delta: TileDelta; readonly slot: number }[] = [];
       // Per entity, one map per group (tile groups, then slice groups): piece start → delta. One lookup
@@ -262,7 +289,8 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         const start = floorHop(time, group.widthMs);
         let delta = pieceAt(pieces, slot, start);
         if (delta === undefined) {
-          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()), lo: Infinity, hi: -Infinity, slices: undefined };
+          const sole = group.lazySlices.length === 0 ? undefined : new Array<undefined>(group.lazySlices.length);
+          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()), lo: Infinity, hi: -Infinity, slices: undefined, sole };
           if (last !== undefined) {
             let byStart = pieces.byStart[slot];
             if (byStart === undefined) pieces.byStart[slot] = byStart = new Map([[last.start, last]]);
@@ -284,6 +312,30 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         if (pieces === undefined) byEntity.set(key, (pieces = { byStart: new Array<undefined>(groups.length), last: new Array<undefined>(groups.length) }));
         for (let g = 0; g < groups.length; g++) fed[g] = groups[g]!.kind === 'slice' && feedsSlices(groups[g]!, event, now);
         const time = event.eventTs;
+        // A lazy group's events go into the tile alone while they are fed ones of one slice (TileDelta.sole).
+        for (const { slot, tileSlot, k } of lazy) {
+          const tile = deltaFor(pieces, tileSlot, key, time);
+          const sole = tile.sole![k];
+          if (sole === SPLIT) continue;
+          const start = floorHop(time, groups[slot]!.widthMs);
+          if (fed[slot] && (sole === undefined || sole === start)) {
+            tile.sole![k] = start;
+            fed[slot] = false;
+            continue;
+          }
+          // No longer one slice's fed events: the slice so far takes the tile's partials of them.
+          if (sole !== undefined) {
+            const slice = deltaFor(pieces, slot, key, sole);
+            const { tileIndex } = tile.group.lazySlices[k]!;
+            for (let f = 0; f < tileIndex.length; f++) {
+              slice.partials[f] = tile.partials[tileIndex[f]!];
+              tile.partials[tileIndex[f]!] = tile.group.aggregators[tileIndex[f]!]!.empty();
+            }
+            slice.lo = tile.lo;
+            slice.hi = tile.hi;
+          }
+          tile.sole![k] = SPLIT;
+        }
         for (let g = 0; g < groups.length; g++) {
           if (groups[g]!.kind !== 'tile' && !fed[g]) continue;
           const delta = deltaFor(pieces, g, key, time);
