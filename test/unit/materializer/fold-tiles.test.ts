@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { inputValue } from '../../../src/features/aggregate/aggregators.ts';
 import type { SourceEvent } from '../../../src/materializer/decode.ts';
 import { feedsSlices } from '../../../src/materializer/online-retention.ts';
-import { eventKeys, foldTiles, foldTilesYielding } from '../../../src/materializer/tiles.ts';
+import { eventKeys, foldTiles, foldTilesYielding, lazySlicesOf } from '../../../src/materializer/tiles.ts';
 import type { TileDelta } from '../../../src/materializer/tiles.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { random } from '../../helpers/random.ts';
@@ -84,6 +84,51 @@ describe('foldTiles', () => {
       assert.equal(deltas.filter((d) => d.group.kind === 'tile').length, tiles.size, 'one tile delta per (entity, hop, tile) with events');
     });
   }
+
+  it("makes a lazy group's slice only once a tile's events leave one slice or one feeds no slices, each slice with exactly its fed events", async () => {
+    const registry = await registryFromSdl(`
+      type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Txn @source(topic: "txns", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type Lazy @featureView(entity: "User", source: "Txn") {
+        n: Int! @aggregate(fn: COUNT, window: "24h", slice: "5m")
+        total: Float! @aggregate(fn: SUM, of: "amount", window: "24h", slice: "5m")
+      }
+    `);
+    const now = Date.UTC(2026, 10, 22, 10, 47, 31);
+    const at = (minute: number, second: number) => Date.UTC(2026, 10, 22, 10, minute, second);
+    let offset = 0;
+    const event = (user: string, eventTs: number, amount: number, messageTs = eventTs): SourceEvent => ({ topic: 'txns', partition: 0, offset: offset++, source: 'Txn', eventTs, messageTs, fields: { user_id: user, amount, at: eventTs } });
+    const events = [
+      // One slice: the tile alone holds them.
+      event('one', at(20, 5), 1.5),
+      event('one', at(24, 40), 2.25),
+      // Two slices.
+      event('two', at(20, 5), 4),
+      event('two', at(31, 10), 8),
+      event('two', at(21, 0), 16),
+      // One slice, then an event produced an hour and more later: it feeds no slice, the first stays apart.
+      event('late', at(20, 5), 32),
+      event('late', at(22, 30), 64, Date.UTC(2026, 10, 22, 12, 0, 0)),
+    ];
+    const deltas = foldTiles(registry, new Map([['Txn', events]]), now);
+    const tile = (user: string) => deltas.find((d) => d.group.kind === 'tile' && d.entityKey === user)!;
+    const made = (user: string) => deltas.filter((d) => d.group.kind === 'slice' && d.entityKey === user).map((d) => d.start);
+    assert.deepEqual(made('one'), []);
+    assert.deepEqual(made('two').sort(), [at(20, 0), at(30, 0)]);
+    assert.deepEqual(made('late'), [at(20, 0)]);
+    for (const user of ['one', 'two', 'late']) {
+      const mine = events.filter((e) => e.fields.user_id === user);
+      assert.deepEqual(encoded(tile(user)), plainFold(tile(user), mine), `the tile of ${user} holds all its events`);
+      // The slices a commit writes, made from the tile where the fold made none: each the plain fold of its fed events.
+      const slices = lazySlicesOf(tile(user), 0);
+      assert.ok(slices.length > 0, user);
+      for (const slice of slices) {
+        const fed = mine.filter((e) => e.eventTs >= slice.start && e.eventTs < slice.end && feedsSlices(slice.group, e, now));
+        assert.deepEqual(encoded(slice), plainFold(slice, fed), `${user}: slice at ${new Date(slice.start).toISOString()}`);
+      }
+      assert.deepEqual(slices.map((s) => s.start).sort(), [...new Set(mine.filter((e) => feedsSlices(slices[0]!.group, e, now)).map((e) => e.eventTs - (e.eventTs % (5 * M))))].sort());
+    }
+  });
 
   it('folds alike when it pauses for the event loop as it goes, and pauses every few thousand events', async () => {
     const registry = await registryFromSdl(SDL);
