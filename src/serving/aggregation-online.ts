@@ -26,7 +26,7 @@ import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
 import { headSliceWidths, lazySliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
-import { soleSlice, storedSpan } from '../features/aggregate/event-span.ts';
+import { soleSlice, spanInText } from '../features/aggregate/event-span.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
@@ -156,9 +156,9 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       if (isTile) {
         if (piece.start >= window.tilesFrom && piece.start < window.head) into = window.spans;
         else if (piece.start === window.head && f.lazyWidth !== undefined) {
-          // The head tile, whole, if its events all lie in one slice that ends by T's slice.
-          partials ??= JSON.parse(json(pieces[name]!)) as Record<string, unknown>;
-          const only = soleSlice(storedSpan(partials), f.lazyWidth);
+          // The head tile, whole, if its events all lie in one slice that ends by T's slice (its span read
+          // from the text: a busy entity's head tile, read by slices, is not parsed).
+          const only = soleSlice(spanInText(json(pieces[name]!)), f.lazyWidth);
           if (only !== undefined && only + f.lazyWidth <= window.slices.get(f.lazyWidth)!.to) end = only + f.lazyWidth;
           else continue;
         } else continue;

@@ -50,6 +50,28 @@ export function storedSpan(partials: { readonly [key: string]: unknown } | undef
   return value.length === 2 && Number.isSafeInteger(lo) && Number.isSafeInteger(hi) && (lo as number) <= (hi as number) ? { lo: lo as number, hi: hi as number } : undefined;
 }
 
+const SPAN_IN_TEXT = `,${JSON.stringify(EVENT_SPAN_KEY)}:`;
+
+/**
+ * The span a row's text carries, found without parsing the row: the materializer writes it last, and
+ * `,"$events":` cannot occur raw inside a JSON string (its quote would be escaped). For a read that may
+ * not need the row's partials at all (a busy entity's head tile, read by its slices).
+ */
+export function spanInText(text: string): EventSpan | undefined {
+  const at = text.lastIndexOf(SPAN_IN_TEXT);
+  if (at < 0) return undefined;
+  const from = at + SPAN_IN_TEXT.length;
+  const to = text.indexOf(']', from);
+  if (to < 0) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text.slice(from, to + 1));
+  } catch {
+    return undefined;
+  }
+  return storedSpan({ [EVENT_SPAN_KEY]: value });
+}
+
 /**
  * Whether slice rows of `width` exist for a tile of this span: not while its events lie in one slice of
  * it (or there are none), nor when the span is unknown, always (undefined: the row predates spans).

@@ -1,12 +1,14 @@
 /**
  * Raw events online as earlier versions kept them (hash fields) next to the sorted set: both are folded,
- * and an event in both (an upgrade's rebuild rewrote it into the set) is folded once.
+ * and an event in both (an upgrade's rebuild rewrote it into the set) is folded once. A head tile whose
+ * events lie in one slice stands in for its slices (lazy slices), and only then.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { aggregationValueAt, eventRangeAt } from '../../../src/serving/aggregation-online.ts';
-import { encodePiece, onlineEvent } from '../../../src/stores/online-pieces.ts';
+import { aggregatorFor } from '../../../src/features/aggregate/aggregators.ts';
+import { encodePiece, onlineEvent, sliceField, tileField } from '../../../src/stores/online-pieces.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
 const SDL = `type User @entity(key: ["user_id"]) { user_id: ID! }
@@ -45,5 +47,32 @@ describe('aggregation values online: raw events in the hash and in the set', () 
       assert.equal(value.status, 'ERROR', member);
       assert.equal(value.error?.code, 'ONLINE_VALUE_CORRUPT', member);
     }
+  });
+
+  it('takes a head tile whose events lie in one slice whole once T is past that slice, ignoring slice rows there; by its slices otherwise', async () => {
+    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! at: DateTime! }
+      type D @featureView(entity: "User", source: "Tx", name: "d") { n: Int! @aggregate(fn: COUNT, window: "24h", slice: "5m") }`);
+    const view = registry.view('d') as AggregationView;
+    const count = aggregatorFor(view.features[0]!.aggregation!);
+    const partial = (n: number) => { let state = count.empty(); for (let i = 0; i < n; i++) state = count.add(state, 1, 0); return count.encodeText(state); };
+    const H = 3_600_000;
+    const M = 60_000;
+    const hour = Date.UTC(2026, 10, 21, 12);
+    const [e1, e2] = [hour + 10 * M + 5_000, hour + 12 * M];
+    const tile = (span: string) => [tileField(H, hour), encodePiece(3, `{"n":${partial(2)}${span}}`)] as const;
+    // A slice row holding part of the tile's events, as a commit planned from a stale cache may leave.
+    const stale = [sliceField(5 * M, hour + 10 * M), encodePiece(1, `{"n":${partial(1)}}`)] as const;
+    const events = [e1, e2].map((time, offset) => onlineEvent(time, { topic: 'tx', partition: 0, offset }, '{}').member);
+    const at = (asOf: number, pieces: readonly (readonly [string, string])[]) => aggregationValueAt(view, { pieces: Object.fromEntries(pieces), events }, asOf).values;
+    const spanned = tile(`,"$events":[${e1},${e2}]`);
+    assert.deepEqual(at(hour + 40 * M, [spanned, stale]), { n: 2 }, 'the tile, not the tile and the slice row');
+    assert.deepEqual(at(hour + 15 * M, [spanned]), { n: 2 }, 'from the end of its slice on');
+    assert.deepEqual(at(hour + 12 * M + 30_000, [spanned]), { n: 2 }, "in its slice: the slice's raw events");
+    assert.deepEqual(at(hour + 11 * M, [spanned]), { n: 1 });
+    // Spread over two slices, or no span (a row from before spans): read by its slices.
+    const spread = tile(`,"$events":[${e1},${hour + 31 * M}]`);
+    assert.deepEqual(at(hour + 40 * M, [spread, stale]), { n: 1 });
+    assert.deepEqual(at(hour + 40 * M, [tile(''), stale]), { n: 1 });
   });
 });
