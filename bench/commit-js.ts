@@ -83,7 +83,7 @@ function fakeStores() {
       // New tile and slice rows: all inserted. Answered as the tree's SQL asks: a count (since 9d1057d), or every key.
       if (sql.includes('(entity_key, width, tile_start, partial, version)') && sql.includes('on conflict do nothing returning')) {
         const [keys, widths, starts] = [textArray(params[0]), numberArray(params[1]), numberArray(params[2])];
-        if (sql.includes('count(*)::int as inserted')) return [{ inserted: keys.length, keys: null, widths: null, starts: null }];
+        if (sql.includes(' as inserted')) return [{ inserted: keys.length, keys: null, widths: null, starts: null }];
         return keys.map((entity_key, i) => ({ entity_key, width: widths[i], tile_start: starts[i] }));
       }
       // Rows read under their lock (a first slice, which replaces its row): as just created, empty.

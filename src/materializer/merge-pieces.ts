@@ -216,12 +216,13 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
   if (fresh.length > 0) {
     const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
     const [answer] = await tx.query<InsertedPieces>(insert.sql, insert.params);
-    // Every row new (the usual case), or those named back.
+    // Every row new (the usual case), or but the few named back: they exist, and are merged below.
     const { keys, widths, starts } = answer!;
-    const inserted = answer!.inserted === fresh.length ? undefined : new Set((keys ?? []).map((k, i) => pieceId(table, k, widths![i]!, starts![i]!)));
+    const refused = new Set((keys ?? []).map((k, i) => pieceId(table, k, widths![i]!, starts![i]!)));
+    if (answer!.inserted + refused.size !== fresh.length) throw new Error(`${table}: ${answer!.inserted} rows inserted and ${refused.size} refused, of ${fresh.length}`);
     for (const plan of fresh) {
-      if (inserted === undefined || inserted.has(plan.id)) written.push({ plan, version: baseVersion + 1 });
-      else toLock.push(plan);
+      if (refused.has(plan.id)) toLock.push(plan);
+      else written.push({ plan, version: baseVersion + 1 });
     }
   }
   if (toLock.length > 0) {

@@ -439,21 +439,23 @@ const lockingSelect = (table: string, columns: string) =>
 /**
  * Inserts rows that do not exist yet, with their partials (`partials`: each row's column text) at
  * `version`, in key order. A row that exists is left alone (and not locked). Answers one row: how many it
- * inserted, and only when that is not all of them, which (their keys as arrays; null when none): most
- * often every row named is new, and the caller needs no key back (answering each inserted key was about
- * a tenth of a commit's time in the process with many new entities).
+ * inserted and, only when that is not all of them, the keys it refused (as arrays; null when none). Most
+ * often every row named is new and nothing but the count comes back; otherwise few are refused, where
+ * naming each inserted key cost the process a parse and an id per row (tens of thousands per commit with
+ * many new entities). The refused keys are found by hashing (`except all`), only when the count says so.
  */
 export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
-  const partly = (column: string) => `case when count(*) < $6 then array_agg(${column}) end`;
   return {
     sql:
-      `with inserted as (insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width, tile_start) ` +
-      `select count(*)::int as inserted, ${partly('entity_key')} as keys, ${partly('width::float8')} as widths, ${partly('tile_start::float8')} as starts from inserted`,
+      `with inserted as (insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width, tile_start), ` +
+      `counted as (select count(*)::int as n from inserted), ` +
+      `refused as (select k, w, s from ${NAMED_KEYS} as u(k, w, s) where (select n from counted) < $6 except all select entity_key, width, tile_start from inserted where (select n from counted) < $6) ` +
+      `select (select n from counted) as inserted, (select array_agg(k) from refused) as keys, (select array_agg(w::float8) from refused) as widths, (select array_agg(s::float8) from refused) as starts`,
     params: [...keyColumns(pieces), partialsParam(partials), version, pieces.length],
   };
 }
 
-/** insertNewPiecesSql's answer. */
+/** insertNewPiecesSql's answer: how many rows it inserted, and the keys of those it refused (null: none). */
 export type InsertedPieces = {
   readonly inserted: number;
   readonly keys: string[] | null;
