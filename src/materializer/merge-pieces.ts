@@ -220,8 +220,9 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
     const { keys, widths, starts } = answer!;
     const refused = new Set((keys ?? []).map((k, i) => pieceId(table, k, widths![i]!, starts![i]!)));
     if (answer!.inserted + refused.size !== fresh.length) throw new Error(`${table}: ${answer!.inserted} rows inserted and ${refused.size} refused, of ${fresh.length}`);
+    // (An id is hashed only if some were refused: a new id is a concatenation, flattened to be hashed.)
     for (const plan of fresh) {
-      if (refused.has(plan.id)) toLock.push(plan);
+      if (refused.size > 0 && refused.has(plan.id)) toLock.push(plan);
       else written.push({ plan, version: baseVersion + 1 });
     }
   }
@@ -230,7 +231,7 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
     const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
     const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
     for (const plan of toLock) {
-      if (unsaved.has(plan.id)) toRead.push(plan);
+      if (unsaved.size > 0 && unsaved.has(plan.id)) toRead.push(plan);
       else written.push({ plan, version: plan.cached!.version + 1 });
     }
   }
@@ -255,7 +256,12 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
     await tx.query(save.sql, save.params);
   }
   const out: MergedPiece[] = [];
-  for (const { plan, version } of [...written, ...toSave]) out.push({ group: plan.delta.group, piece: { ...plan.key, version }, states: plan.states, text: plan.text, span: plan.span, id: plan.id });
+  for (const list of [written, toSave]) {
+    for (const { plan, version } of list) {
+      const { entityKey, width, start } = plan.key;
+      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, id: plan.id });
+    }
+  }
   return out;
 }
 
