@@ -21,8 +21,7 @@ import type { CommitResult } from './commit.ts';
 import { decodeMessage, topicRoutes } from './decode.ts';
 import type { Decoded, RawMessage } from './decode.ts';
 import { groupCommitter } from './group-commit.ts';
-import { onlineHold } from './online-hold.ts';
-import type { OnlineHold } from './online-hold.ts';
+import { onlineWrites } from './online-hold.ts';
 import { DEFAULT_PIECE_CACHE_ROWS, PieceCache } from './piece-cache.ts';
 import { SLICE_PRUNE_EVERY_MS, pruneSlices } from './slice-retention.ts';
 import { retireSortedSetsInBackground } from './sorted-set-retirement.ts';
@@ -109,16 +108,11 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
   // The last commit's online write runs on while the next commit's transaction does (they use different
   // stores, so neither waits for the other); at most one is in flight. Online writes are absolute and
   // only-if-newer, so they may land in any order, and a failed one leaves its entries in the outbox.
-  let onlineWrite: Promise<void> = Promise.resolve();
   // It starts once the next commit has folded its batch and planned its merges, and waits on PostgreSQL's
   // row statements: working it out during the fold would lengthen the fold, which PostgreSQL waits for.
   // It starts at once when no commit follows, when the next one ends without getting that far, and after
-  // ONLINE_HOLD_MAX_MS in any case.
-  let hold: OnlineHold | undefined;
-  const release = () => {
-    hold?.release();
-    hold = undefined;
-  };
+  // ONLINE_HOLD_MAX_MS in any case (online-hold.ts).
+  const online = onlineWrites(ONLINE_HOLD_MAX_MS);
   const writeBehind = (owe: () => Promise<Owed>, done: (onlineWrites: number) => void, messages: number): Promise<void> => {
     // Worked out here, not in the transaction: this runs while the next commit waits on PostgreSQL.
     let online: Owed;
@@ -185,9 +179,9 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
     try {
       if (owedOnline) owedOnline = !(await tryFlush());
       await pruneOldSlices();
-      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds, Date.now(), cache, release);
+      committed = await commitOffline(registry, stores, options.groupId, messages, decoded, bounds, Date.now(), cache, online.release);
     } catch (error) {
-      release();
+      online.release();
       failures++;
       options.observer?.failed(messages.length);
       logger.error('materializer.batch_failed', { partitions: [...new Set(messages.map((m) => `${m.topic}/${m.partition}`))], firstOffset: messages[0]!.offset, message: (error as Error).message });
@@ -195,24 +189,21 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
       throw error;
     }
     failures = 0;
-    const { writes, online } = committed;
+    const { writes } = committed;
     // Kafka's committed offsets are a hint for where a new owner of a partition starts fetching: they
     // follow PostgreSQL's, never lead them. Losing this write loses nothing (the next one carries on).
     if (writes.next.length > 0) consumer.commitOffsets(writes.next.map((n) => ({ topic: n.topic, partition: n.partition, offset: String(n.offset) }))).catch(() => {});
     if (writes.dead.length > 0) logger.warn('materializer.dead_letters', { count: writes.dead.length, reasons: [...new Set(writes.dead.map((d) => d.reason))] });
-    release();
-    const previous = onlineWrite;
-    const held = onlineHold(ONLINE_HOLD_MAX_MS);
-    // Nothing queued: no commit follows this one at once (the committer starts the next straight after this
-    // returns), so nothing is worth holding the write for. A batch that arrives later is not waited for.
-    if (committer.waiting() === 0) held.release();
-    else hold = held;
-    onlineWrite = Promise.all([previous, held.held]).then(() =>
-      writeBehind(online, (onlineWrites) => {
-        const result: CommitResult = { ...writes, onlineWrites };
-        options.onBatch?.(result);
-        options.observer?.committed(result, messages.length, (performance.now() - started) / 1000);
-      }, messages.length),
+    // Held only if a commit follows at once (the committer starts the next straight after this returns,
+    // with what is queued): a batch that arrives later is not waited for.
+    online.queue(
+      () =>
+        writeBehind(committed.online, (onlineWrites) => {
+          const result: CommitResult = { ...writes, onlineWrites };
+          options.onBatch?.(result);
+          options.observer?.committed(result, messages.length, (performance.now() - started) / 1000);
+        }, messages.length),
+      committer.waiting() > 0,
     );
   }, MAX_MESSAGES_PER_COMMIT);
 
@@ -284,7 +275,7 @@ export async function startMaterializer(registry: Registry, stores: Stores, opti
       // What was queued commits (a failure is fine: it is fetched again on the next start), then the last
       // commit's online write: a clean stop leaves nothing in the outbox.
       await committer.idle();
-      await onlineWrite;
+      await online.settled();
     },
   };
 }
