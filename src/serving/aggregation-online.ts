@@ -10,9 +10,10 @@
  *                     buckets holding the view's range (eventRangeAt), not the rest it holds for the
  *                     clock slack, and those outside the range are skipped here
  *
- * For a feature whose slices are lazy (event-span.ts), a head tile whose events all lie in one slice that
- * ends by floor_w1(T) is taken whole in place of its slices (none are written while it does): it holds
- * exactly the events of [floor_hop(T), floor_w1(T)). Otherwise its slices are read as above.
+ * For a feature with one level of slices, a head tile whose events all lie in one slice that ends by
+ * floor_w1(T) (its span, event-span.ts) is taken whole in place of its slices (none are written while it
+ * does, where slices are lazy): it holds exactly the events of [floor_hop(T), floor_w1(T)). Otherwise its
+ * slices are read as above.
  *
  * A T or S field holds the partials of every feature of one piece group (its width names the group), so
  * each is parsed once and each feature of the group takes its own partial from it. Every piece is complete
@@ -25,8 +26,9 @@ import type { Aggregator } from '../features/aggregate/aggregator.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
-import { headSliceWidths, lazySliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
+import { headSliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
 import { soleSlice, spanInText } from '../features/aggregate/event-span.ts';
+import type { EventSpan } from '../features/aggregate/event-span.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
 import { isOutdatedPieceField, parseOnlineEvent, parsePieceField, pieceJson } from '../stores/online-pieces.ts';
@@ -40,8 +42,13 @@ interface FeaturePlan {
   readonly hopMs: number;
   /** Its slice widths, coarsest first (headSliceWidths). */
   readonly levels: readonly number[];
-  /** Its slice width if its slices are written lazily (lazySliceWidths): its head tile may stand in for them. */
-  readonly lazyWidth: number | undefined;
+  /**
+   * Its slice width when it has one level of slices: a head tile with a span may then stand in for them.
+   * Not only where slices are lazy (lazySliceWidths): a tile whose events lie in one slice holds exactly
+   * that slice's events whoever wrote its slices, and a width that stopped being lazy (a feature of
+   * another hop took it) still has tiles standing in for slices never written.
+   */
+  readonly soleWidth: number | undefined;
 }
 
 interface ViewPlan {
@@ -57,11 +64,10 @@ const plans = new WeakMap<AggregationView, ViewPlan>();
 function viewPlan(view: AggregationView): ViewPlan {
   let out = plans.get(view);
   if (out === undefined) {
-    const lazy = lazySliceWidths(view);
     const features = view.features.map((feature) => {
       const a = feature.aggregation!;
       const levels = headSliceWidths(a);
-      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels, lazyWidth: levels.length === 1 && lazy.has(levels[0]!) ? levels[0] : undefined };
+      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels, soleWidth: levels.length === 1 ? levels[0] : undefined };
     });
     const tiles = new Map<number, FeaturePlan[]>();
     const slices = new Map<number, FeaturePlan[]>();
@@ -149,17 +155,19 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
     const features = (isTile ? plan.tiles : plan.slices).get(piece.width);
     if (features === undefined) continue;
     let partials: Record<string, unknown> | undefined;
+    // A tile's span, read from its text once (a busy entity's head tile, read by slices, is not parsed).
+    let span: EventSpan | undefined | null = null;
     for (const f of features) {
       const window = windows.get(f)!;
       let end = piece.start + piece.width;
       let into: Span[] | undefined;
       if (isTile) {
         if (piece.start >= window.tilesFrom && piece.start < window.head) into = window.spans;
-        else if (piece.start === window.head && f.lazyWidth !== undefined) {
-          // The head tile, whole, if its events all lie in one slice that ends by T's slice (its span read
-          // from the text: a busy entity's head tile, read by slices, is not parsed).
-          const only = soleSlice(spanInText(json(pieces[name]!)), f.lazyWidth);
-          if (only !== undefined && only + f.lazyWidth <= window.slices.get(f.lazyWidth)!.to) end = only + f.lazyWidth;
+        else if (piece.start === window.head && f.soleWidth !== undefined) {
+          // The head tile, whole, if its events all lie in one slice that ends by T's slice.
+          if (span === null) span = spanInText(json(pieces[name]!));
+          const only = soleSlice(span, f.soleWidth);
+          if (only !== undefined && only + f.soleWidth <= window.slices.get(f.soleWidth)!.to) end = only + f.soleWidth;
           else continue;
         } else continue;
       } else {
@@ -171,9 +179,9 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       const partial = partialIn(partials, f.feature.name);
       // A feature added to the view after this piece was written has none of its events here.
       if (partial === undefined) continue;
-      const span = { start: piece.start, end, partial: f.aggregator.decode(partial) };
-      if (into === undefined) window.headTile = span;
-      else into.push(span);
+      const taken = { start: piece.start, end, partial: f.aggregator.decode(partial) };
+      if (into === undefined) window.headTile = taken;
+      else into.push(taken);
     }
   }
   const values: Record<string, unknown> = {};

@@ -53,8 +53,8 @@ export function storedSpan(partials: { readonly [key: string]: unknown } | undef
 const SPAN_IN_TEXT = `,${JSON.stringify(EVENT_SPAN_KEY)}:`;
 
 /**
- * The span a row's text carries, found without parsing the row: the materializer writes it last, and
- * `,"$events":` cannot occur raw inside a JSON string (its quote would be escaped). For a read that may
+ * The span a row's text carries, found without parsing the row: the materializer writes it last (it must
+ * close the row), and `,"$events":` cannot occur raw inside a JSON string (its quote would be escaped). For a read that may
  * not need the row's partials at all (a busy entity's head tile, read by its slices).
  */
 export function spanInText(text: string): EventSpan | undefined {
@@ -62,7 +62,8 @@ export function spanInText(text: string): EventSpan | undefined {
   if (at < 0) return undefined;
   const from = at + SPAN_IN_TEXT.length;
   const to = text.indexOf(']', from);
-  if (to < 0) return undefined;
+  // The last member: `]` then the row's closing brace.
+  if (to < 0 || to !== text.length - 2 || text[to + 1] !== '}') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text.slice(from, to + 1));

@@ -129,8 +129,9 @@ const lazyWidths = new WeakMap<object, ReadonlySet<number>>();
  * The slice widths of a view whose slices are written lazily (event-span.ts): those whose features all
  * share one hop and have one level of slices. A slice then lies in one tile, which holds exactly its
  * events while they are the tile's only ones. A width shared by features of several hops (a 30s hop and a
- * 1m hop in 1s slices) has its slices written as events come. Worked out once per view; the materializer
- * and the gateway both ask here, so they agree.
+ * 1m hop in 1s slices) has its slices written as events come. Worked out once per view, by the
+ * materializer; the gateway takes a head tile whose events lie in one slice whole whatever the width's
+ * kind (serving/aggregation-online.ts), which is right either way.
  */
 export function lazySliceWidths(view: SlicedView): ReadonlySet<number> {
   let out = lazyWidths.get(view);

@@ -75,4 +75,26 @@ describe('aggregation values online: raw events in the hash and in the set', () 
     assert.deepEqual(at(hour + 40 * M, [spread, stale]), { n: 1 });
     assert.deepEqual(at(hour + 40 * M, [tile(''), stale]), { n: 1 });
   });
+
+  it('takes such a head tile whole for a width written as events come too (a feature of another hop shares it)', async () => {
+    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! at: DateTime! }
+      type E @featureView(entity: "User", source: "Tx", name: "e") {
+        n: Int! @aggregate(fn: COUNT, window: "24h", slice: "5m")
+        m: Int! @aggregate(fn: COUNT, window: "2h", hop: "30m", slice: "5m")
+      }`);
+    const view = registry.view('e') as AggregationView;
+    const count = aggregatorFor(view.features[0]!.aggregation!);
+    const partial = (n: number) => { let state = count.empty(); for (let i = 0; i < n; i++) state = count.add(state, 1, 0); return count.encodeText(state); };
+    const [H, M] = [3_600_000, 60_000];
+    const hour = Date.UTC(2026, 10, 21, 12);
+    // Two events at 12:02 and 12:03, in the 1h tile; the slice row written as they came holds one of them
+    // (the other came while the width was lazy, before the 30m feature joined the view).
+    const pieces = {
+      [tileField(H, hour)]: encodePiece(2, `{"n":${partial(2)},"$events":[${hour + 2 * M},${hour + 3 * M}]}`),
+      [tileField(30 * M, hour)]: encodePiece(2, `{"m":${partial(2)},"$events":[${hour + 2 * M},${hour + 3 * M}]}`),
+      [sliceField(5 * M, hour)]: encodePiece(1, `{"n":${partial(1)},"m":${partial(1)}}`),
+    };
+    assert.deepEqual(aggregationValueAt(view, { pieces, events: [] }, hour + 20 * M).values, { n: 2, m: 2 });
+  });
 });

@@ -26,6 +26,7 @@ describe('event spans', () => {
     assert.deepEqual(spanInText(JSON.stringify({ merchants: [',"$events":[1,2]}'], n: 2 })), undefined);
     assert.equal(spanInText('{"n":1,"$events":[1,'), undefined, 'cut short');
     assert.deepEqual(spanInText('{"n":0,"$events":[]}'), NO_EVENTS);
+    assert.equal(spanInText('{"$events":[1,2],"n":0}'), undefined, 'not the last member: not what the materializer writes');
   });
 
   it('says a tile needs slice rows only once its events leave one slice, or when its span is unknown', () => {
