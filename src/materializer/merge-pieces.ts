@@ -245,8 +245,11 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
       const row = stored.get(plan.id)!;
       if (!plan.replace) {
         const partials = storedPartials(row.partial);
-        if (plan.lazy !== undefined) plan.lazy = chooseAgain(plan.delta, plan.lazy, partials);
-        Object.assign(plan, mergeStored(plan.delta, partials));
+        const states = storedStates(plan.delta.group, partials);
+        const span = plan.delta.group.kind === 'tile' ? storedSpan(partials) : undefined;
+        // Chosen before the merge: first slices take copies of the stored states, which the merge changes.
+        if (plan.lazy !== undefined) plan.lazy = chooseAgain(plan.delta, plan.lazy, states, span);
+        Object.assign(plan, mergeStored(plan.delta, states, span));
       }
       toSave.push({ plan, version: Number(row.version) + 1 });
     }
@@ -270,13 +273,8 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
  * that were not planned are owed; its first slices are those the stored partials give, not the plan's.
  * Slices written as planned stay written (harmless: lazy-slices.ts).
  */
-function chooseAgain(tile: TileDelta, planned: LazyChoice, stored: { readonly [key: string]: unknown }): TileChoice {
-  const { features, aggregators } = tile.group;
-  const states = features.map((f, i) => {
-    const held = partialIn(stored, f.name);
-    return held === undefined ? aggregators[i]!.empty() : aggregators[i]!.decode(held);
-  });
-  const again = chooseLazySlices(tile, storedSpan(stored), states);
+function chooseAgain(tile: TileDelta, planned: LazyChoice, states: readonly unknown[], span: EventSpan | undefined): TileChoice {
+  const again = chooseLazySlices(tile, span, states);
   const written = new Set(planned.write);
   return { ...again, owed: again.write.filter((d) => !written.has(d)) };
 }
@@ -287,19 +285,24 @@ export async function mergePieces(tx: SqlQueryable, deltas: readonly TileDelta[]
 }
 
 /**
- * The delta merged into a row's stored partials (JSON by feature name, decoded here), or into an empty row.
- * A feature added to the view after the row was written has no partial in it yet: empty. The delta is
+ * A stored row's partials (JSON by feature name) decoded, one state per feature of the group. A feature
+ * added to the view after the row was written has no partial in it yet: empty.
+ */
+function storedStates(group: PieceGroup, stored: { readonly [feature: string]: unknown }): unknown[] {
+  return group.features.map((feature, f) => {
+    const held = partialIn(stored, feature.name);
+    return held === undefined ? group.aggregators[f]!.empty() : group.aggregators[f]!.decode(held);
+  });
+}
+
+/**
+ * The delta merged into a row's stored states (storedStates, merged into in place) and span. The delta is
  * left unchanged, for a merge again should the row turn out to differ (writeMerges).
  */
-function mergeStored(delta: TileDelta, stored: { readonly [feature: string]: unknown } | undefined): MergedRow {
-  const { features, aggregators } = delta.group;
-  const states = new Array<unknown>(features.length);
-  for (let f = 0; f < features.length; f++) {
-    const aggregator = aggregators[f]!;
-    const held = partialIn(stored, features[f]!.name);
-    states[f] = aggregator.mergeInto(held === undefined ? aggregator.empty() : aggregator.decode(held), delta.partials[f]);
-  }
-  return row(delta, states, delta.group.kind === 'tile' ? storedSpan(stored) : undefined);
+function mergeStored(delta: TileDelta, states: unknown[], span: EventSpan | undefined): MergedRow {
+  const { aggregators } = delta.group;
+  for (let f = 0; f < aggregators.length; f++) states[f] = aggregators[f]!.mergeInto(states[f], delta.partials[f]);
+  return row(delta, states, span);
 }
 
 /**

@@ -103,7 +103,7 @@ interface WindowSplit {
   readonly slices: Map<number, { readonly from: number; readonly to: number }>;
   /** Its raw events start here: the start of T's finest slice. */
   readonly rawFrom: number;
-  /** Completed tiles. */
+  /** Completed tiles (then, once the pieces are read, the head: its tile standing in, or its slices). */
   readonly spans: Span[];
   readonly sliceSpans: Span[];
   /** The head tile, when it stands in for the slices (event-span.ts): its events all lie in one slice before T's. */
@@ -187,8 +187,9 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
   const values: Record<string, unknown> = {};
   for (const [f, { spans, sliceSpans, headTile, rawFrom }] of windows) {
     // A head tile standing in for its slices holds every event they would: any slice rows there are a part of it.
-    const pieces = headTile === undefined ? [...spans, ...sliceSpans] : [...spans, headTile];
-    values[f.feature.name] = valueAt(f.feature, pieces, rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
+    if (headTile !== undefined) spans.push(headTile);
+    else for (const slice of sliceSpans) spans.push(slice);
+    values[f.feature.name] = valueAt(f.feature, spans, rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
   }
   return values;
 }
