@@ -22,6 +22,7 @@
  * materializers touching one row (an entity's events split over partitions) wait for each other instead of
  * deadlocking. Merging is exact and order-independent, so which path a row took never shows in its value.
  */
+import { SkewlessError } from '../errors.ts';
 import type { Json } from '../features/aggregate/aggregator.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
 import { EVENT_SPAN_KEY, NO_EVENTS, spanJson, storedSpan, widenSpan } from '../features/aggregate/event-span.ts';
@@ -219,7 +220,10 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
     // Every row new (the usual case), or but the few named back: they exist, and are merged below.
     const { keys, widths, starts } = answer!;
     const refused = new Set((keys ?? []).map((k, i) => pieceId(table, k, widths![i]!, starts![i]!)));
-    if (answer!.inserted + refused.size !== fresh.length) throw new Error(`${table}: ${answer!.inserted} rows inserted and ${refused.size} refused, of ${fresh.length}`);
+    if (answer!.inserted + refused.size !== fresh.length) {
+      // Never expected: the commit fails (nothing of it is kept) and is retried.
+      throw new SkewlessError('PIECES_INSERT_MISMATCH', `${table}: ${answer!.inserted} rows inserted and ${refused.size} refused, of ${fresh.length} sent`, { retriable: true });
+    }
     // (An id is hashed only if some were refused: a new id is a concatenation, flattened to be hashed.)
     for (const plan of fresh) {
       if (refused.size > 0 && refused.has(plan.id)) toLock.push(plan);
