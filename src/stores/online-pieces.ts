@@ -230,34 +230,40 @@ function pieceVersion(value: string | undefined): number | undefined {
 export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, OnlineEvent>, write: PiecesWrite): number {
   // One member per event, the last written: what Redis's reader makes of its buckets (bucketMembers).
   for (const event of write.events) events.set(eventName(event.member), event);
+  const { prune } = write;
+  const stamp = hash.get(PRUNED_AT);
+  // Never pruned: the hash holds only what this write keeps, so the prune judges the written fields alone.
+  const first = stamp === undefined;
+  const due = prune.now - Number(stamp ?? 0) >= prune.everyMs;
+  const rules = new Map(prune.pieces.map((r) => [`${r.kind}:${r.width}`, r.from]));
   let written = 0;
   for (const field of write.fields) {
     const current = pieceVersion(hash.get(field.name));
     const next = pieceVersion(field.value)!;
     if (current === undefined || current < next) {
-      hash.set(field.name, field.value);
+      if (!(first && prunes(rules, prune.eventFrom, field.name))) hash.set(field.name, field.value);
       written++;
     }
   }
-  const { prune } = write;
   if (write.dropOutdated === true) for (const name of [...hash.keys()]) if (isOutdatedPieceField(name)) hash.delete(name);
-  const last = Number(hash.get(PRUNED_AT) ?? 0);
-  if (prune.now - last >= prune.everyMs) {
-    const rules = new Map(prune.pieces.map((r) => [`${r.kind}:${r.width}`, r.from]));
-    for (const name of [...hash.keys()]) {
-      const piece = parsePieceField(name);
-      if (piece === undefined) continue;
-      if (piece.kind === 'E') {
-        if (piece.time < prune.eventFrom) hash.delete(name);
-        continue;
-      }
-      const from = rules.get(`${piece.kind}:${piece.width}`);
-      if (from === undefined || piece.start < from) hash.delete(name);
-    }
+  if (due) {
+    if (!first) for (const name of [...hash.keys()]) if (prunes(rules, prune.eventFrom, name)) hash.delete(name);
     for (const [name, event] of events) if (event.time < prune.eventFrom) events.delete(name);
     hash.set(PRUNED_AT, String(prune.now));
   }
   return written;
+}
+
+/**
+ * Whether a prune deletes the field: a tile or slice before its group's bound (`rules`, by `<kind>:<width>`)
+ * or of a width no group has, or a raw event kept in the hash by earlier versions dated before `eventFrom`.
+ */
+function prunes(rules: ReadonlyMap<string, number>, eventFrom: number, name: string): boolean {
+  const piece = parsePieceField(name);
+  if (piece === undefined) return false;
+  if (piece.kind === 'E') return piece.time < eventFrom;
+  const from = rules.get(`${piece.kind}:${piece.width}`);
+  return from === undefined || piece.start < from;
 }
 
 /**
@@ -269,12 +275,14 @@ export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, 
 export const PIECES_WRITES_PER_CALL = 100;
 
 /**
- * What the writes of one call must share: the prune rules and dropOutdated, as WRITE_PIECES_LUA's first
- * argument, `<now> <everyMs> <expireMs> <eventFrom> <0|1>` then ` <T|S>:<width>:<from>` per rule.
+ * What the writes of one call must share: the prune rules, dropOutdated and whether the view may still
+ * have sorted sets of an earlier version (`setsLeft`: not marked, stores/redis/sorted-sets.ts), as
+ * WRITE_PIECES_LUA's first argument, `<now> <everyMs> <expireMs> <eventFrom> <0|1> <0|1>` then
+ * ` <T|S>:<width>:<from>` per rule.
  */
-export function piecesHeader(write: PiecesWrite): string {
+export function piecesHeader(write: PiecesWrite, setsLeft: boolean): string {
   const { prune } = write;
-  let header = `${prune.now} ${prune.everyMs} ${prune.expireMs} ${prune.eventFrom} ${write.dropOutdated === true ? 1 : 0}`;
+  let header = `${prune.now} ${prune.everyMs} ${prune.expireMs} ${prune.eventFrom} ${write.dropOutdated === true ? 1 : 0} ${setsLeft ? 1 : 0}`;
   for (const r of prune.pieces) header += ` ${r.kind}:${r.width}:${r.from}`;
   return header;
 }
@@ -363,14 +371,42 @@ const FIELDS_PER_REDIS_CALL = 1000;
  * Lua for pieces writes, atomic per hash, any number of hashes per call (piecesScriptCall gives its keys and
  * arguments). Same rules as applyPiecesWrite. Returns, per write, the number of fields written. Epoch ms
  * and versions fit exactly in Lua's doubles.
+ *
+ * Each redis.call costs Redis about as much again as the command itself, so a write makes as few as it
+ * can. A hash this version never pruned (no P field: most often a new one) is written with its prune
+ * time in one HSET, without the fields a prune would delete, and without reading its field names back; its
+ * buckets are most likely new too, so each is first SET with its expiry (NX) and appended to only if it
+ * exists. A new entity's hash took 4 calls instead of 8 (docs/benchmarks.md).
  */
 export const WRITE_PIECES_LUA = `
-local nowText, every, expireText, eventFrom, dropOutdated, ruleText = string.match(ARGV[1], '^(%-?%d+) (%d+) (%d+) (%-?%d+) ([01])(.*)$')
+local nowText, every, expireText, eventFrom, dropOutdated, setsLeft, ruleText = string.match(ARGV[1], '^(%-?%d+) (%d+) (%d+) (%-?%d+) ([01]) ([01])(.*)$')
 local now, expire = tonumber(nowText), tonumber(expireText)
-every, eventFrom, dropOutdated = tonumber(every), tonumber(eventFrom), dropOutdated == '1'
+every, eventFrom, dropOutdated, setsLeft = tonumber(every), tonumber(eventFrom), dropOutdated == '1', setsLeft == '1'
 -- Set when a write prunes (at most every \`every\` ms): at least \`expire\` after any write.
 local ttl = string.format('%.0f', expire + every)
 local rules = nil
+-- Whether a prune deletes the field: a tile or slice before its group's bound or of a width no group has,
+-- or a raw event (as the hash kept them before buckets) dated before eventFrom.
+local function stale(name)
+  if rules == nil then
+    rules = {}
+    for rule, from in string.gmatch(ruleText, ' ([TS]:%d+):(%-?%d+)') do rules[rule] = tonumber(from) end
+  end
+  local kind, width, b = string.match(name, '^([TSE]):(.*):([^:]*)$')
+  if kind == 'E' then
+    local time = tonumber(string.match(name, '^E:(%-?%d+):'))
+    return time ~= nil and time < eventFrom
+  elseif kind and string.match(width, '^%d+$') then
+    local from = rules[kind .. ':' .. width]
+    local start = tonumber(b)
+    return from == nil or (start ~= nil and start < from)
+  end
+  return false
+end
+-- From a hash's prune time as read (false when absent): whether it was never pruned, and whether it is due.
+local function stamped(stamp)
+  return not stamp, now - (tonumber(stamp or '0') or 0) >= every
+end
 local results = {}
 local a = 2
 local k = 1
@@ -380,40 +416,61 @@ while k <= #KEYS do
   local last = a + 1 + 2 * tonumber(ARGV[a])
   a = a + 1
   local written = 0
-  -- When the hash was last pruned: read with the first HMGET, or alone when the write has no fields.
-  local pruned = nil
-  -- One HMGET and one HSET per ${FIELDS_PER_REDIS_CALL} fields rather than an HGET and an HSET per field: each
-  -- redis.call costs more than the comparison. A field named twice compares with what it was just given.
+  -- When the hash was last pruned, read with the first HMGET (or alone when the write has no fields):
+  -- \`first\` when never, \`due\` when a prune is.
+  local pruned, first, due = nil, false, false
+  -- One HMGET and one HSET per ${FIELDS_PER_REDIS_CALL} fields rather than an HGET and an HSET per field. A
+  -- field named twice compares with what it was just given.
   while a < last do
     local stop = math.min(last, a + ${2 * FIELDS_PER_REDIS_CALL})
     local names = {}
     for i = a, stop - 1, 2 do names[#names + 1] = ARGV[i] end
     local count = #names
-    if pruned == nil then names[count + 1] = '${PRUNED_AT}' end
+    local head = pruned == nil
+    if head then names[count + 1] = '${PRUNED_AT}' end
     local current = redis.call('HMGET', key, unpack(names))
-    if pruned == nil then pruned = current[count + 1] end
+    if head then
+      pruned = current[count + 1]
+      first, due = stamped(pruned)
+    end
     local set, given = {}, {}
     for j = 1, count do
       local name, value = names[j], ARGV[a + 2 * j - 1]
       local held = given[name] or current[j]
       local cv = held and tonumber(string.match(held, '^(%d+)|'))
       if not cv or cv < tonumber(string.match(value, '^(%d+)|')) then
-        set[#set + 1] = name
-        set[#set + 1] = value
-        given[name] = value
         written = written + 1
+        given[name] = value
+        -- Counted as written, as a prune right after would have deleted it.
+        if not (first and stale(name)) then
+          set[#set + 1] = name
+          set[#set + 1] = value
+        end
       end
+    end
+    if head and due then
+      set[#set + 1] = '${PRUNED_AT}'
+      set[#set + 1] = nowText
     end
     if #set > 0 then redis.call('HSET', key, unpack(set)) end
     a = stop
+  end
+  if pruned == nil then
+    pruned = redis.call('HGET', key, '${PRUNED_AT}')
+    first, due = stamped(pruned)
+    if due then redis.call('HSET', key, '${PRUNED_AT}', nowText) end
   end
   -- Raw events: appended to their buckets. A bucket this write creates gets its expiry; one that exists
   -- keeps the one it got then.
   local buckets = tonumber(ARGV[a])
   a = a + 1
   for b = 1, buckets do
-    local text = ARGV[a + 1]
-    if redis.call('APPEND', KEYS[k], text) == #text then redis.call('PEXPIRE', KEYS[k], ARGV[a]) end
+    local bucket, expiry, text = KEYS[k], ARGV[a], ARGV[a + 1]
+    if first then
+      if not redis.call('SET', bucket, text, 'PX', expiry, 'NX') then redis.call('APPEND', bucket, text) end
+    elseif redis.call('APPEND', bucket, text) == #text then
+      redis.call('PEXPIRE', bucket, expiry)
+    end
     k = k + 1
     a = a + 2
   end
@@ -422,27 +479,22 @@ while k <= #KEYS do
       if string.match(name, '^[TS]:') and not string.match(name, '^[TS]:%d+:%-?%d+$') then redis.call('HDEL', key, name) end
     end
   end
-  if pruned == nil then pruned = redis.call('HGET', key, '${PRUNED_AT}') end
-  pruned = tonumber(pruned or '0') or 0
-  if now - pruned >= every then
-    if rules == nil then
-      rules = {}
-      for rule, from in string.gmatch(ruleText, ' ([TS]:%d+):(%-?%d+)') do rules[rule] = tonumber(from) end
-    end
-    for _, name in ipairs(redis.call('HKEYS', key)) do
-      local kind, width, b = string.match(name, '^([TSE]):(.*):([^:]*)$')
-      if kind == 'E' then
-        local time = tonumber(string.match(name, '^E:(%-?%d+):'))
-        if time and time < eventFrom then redis.call('HDEL', key, name) end
-      elseif kind and string.match(width, '^%d+$') then
-        local from = rules[kind .. ':' .. width]
-        local start = tonumber(b)
-        if from == nil or (start and start < from) then redis.call('HDEL', key, name) end
+  if due then
+    -- A hash never pruned holds only what this write kept, unless an earlier version wrote it.
+    if not first then
+      local gone = {}
+      for _, name in ipairs(redis.call('HKEYS', key)) do
+        if stale(name) then gone[#gone + 1] = name end
+        if #gone == ${FIELDS_PER_REDIS_CALL} then
+          redis.call('HDEL', key, unpack(gone))
+          gone = {}
+        end
       end
+      if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
     end
-    -- The sorted set of earlier versions empties (and so goes) as its events age out.
-    redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. eventFrom)
-    redis.call('HSET', key, '${PRUNED_AT}', nowText)
+    -- The sorted set of earlier versions empties (and so goes) as its events age out; none is left once
+    -- the view is marked (stores/redis/sorted-sets.ts).
+    if setsLeft then redis.call('ZREMRANGEBYSCORE', events, '-inf', '(' .. eventFrom) end
     if expire > 0 then redis.call('PEXPIRE', key, ttl) end
   end
   results[#results + 1] = written

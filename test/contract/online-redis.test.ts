@@ -105,6 +105,26 @@ describe('Redis pieces expiry and event buckets', () => {
     assert.deepEqual(await read(k, NOW - 10_000, NOW), [a, bAgain, c].map((e) => e.member).sort());
   });
 
+  it('writes a hash it never pruned in one go: stale fields left out, an existing bucket appended to, older fields pruned a prune later', async () => {
+    const k = randomUUID();
+    const a = event(NOW - 1_000, 1);
+    const b = event(NOW - 900, 2);
+    // What an earlier version left (no prune time in the hash), and a bucket outliving its hash.
+    const [legacy, stale, kept] = [tileField(2 * HOP, NOW - 2 * HOP), tileField(HOP, NOW - 7_200_000), tileField(HOP, NOW - HOP)];
+    await redis.hset(hashOf(k), legacy, encodePiece(1, '{}'));
+    await redis.set(bucketOf(k, NOW - BUCKET), `${a.member}\n`, 'PX', 3_000_000);
+    const fields = [stale, kept].map((name) => ({ name, value: encodePiece(1, '{}') }));
+    assert.deepEqual(await store.writePieces([{ ...write(k, NOW, NOW - 10_000, false, [b]), fields }]), [2], 'both counted as written');
+    // The stale field is not written, the earlier version's field not pruned yet.
+    assert.deepEqual(Object.keys(await redis.hgetall(hashOf(k))).sort(), [legacy, kept, 'P'].sort());
+    assert.equal(await redis.get(bucketOf(k, NOW - BUCKET)), `${a.member}\n${b.member}\n`);
+    assert.ok(about(await redis.pttl(bucketOf(k, NOW - BUCKET)), 3_000_000), 'the bucket keeps its expiry');
+    assert.ok((await redis.pttl(hashOf(k))) > EXPIRE - 10_000);
+    // The next prune reads the hash's fields and deletes the earlier version's.
+    await store.writePieces([write(k, NOW + EVERY, NOW - 10_000, false, [])]);
+    assert.deepEqual(Object.keys(await redis.hgetall(hashOf(k))).sort(), [kept, 'P'].sort());
+  });
+
   it('leaves out a bucket no read can reach any more', async () => {
     // Old events (a replay of a backlog), written when their bucket has been past its expiry for a while.
     const old = randomUUID();
@@ -156,13 +176,24 @@ describe('Redis pieces expiry and event buckets', () => {
       // A set written now (only an earlier version would) is no longer read for the marked view.
       await redis.zadd(setOf(view), c.time, c.member);
       assert.deepEqual(await readView(view), [], 'a marked view has no sorted set read');
+      // Nor pruned by writes: the store learnt of the mark with the pass.
+      await store.writePieces([{ ...write(k, NOW, c.time + 1, false, []), view }]);
+      assert.equal(await redis.zcard(setOf(view)), 1, 'a marked view has no sorted set pruned by writes');
       // The other view was not given: its set is untouched and it is not marked.
       assert.equal(await redis.zcard(setOf(other)), 1);
       assert.equal(await redis.hget(RAW_EVENTS_LAYOUT_KEY, other), null);
       assert.deepEqual(await readView(other), [a.member]);
+      // A pass skips views marked already: c's set, past its view's reach, is neither pruned nor counted
+      // (no pass at all when every view given is marked), while the other view's set is pruned and marked.
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, c.time + 1]])), new Map([[view, 0]]));
+      assert.equal(await redis.zcard(setOf(view)), 1);
+      assert.deepEqual(await store.retireSortedSets(new Map([[view, c.time + 1], [other, NOW]])), new Map([[view, 0], [other, 0]]));
+      assert.equal(await redis.zcard(setOf(view)), 1);
+      assert.equal(await redis.exists(setOf(other)), 0);
+      assert.equal(await redis.hget(RAW_EVENTS_LAYOUT_KEY, other), RAW_EVENTS_IN_BUCKETS);
     } finally {
       await redis.del(setOf(view), setOf(other));
-      await redis.hdel(RAW_EVENTS_LAYOUT_KEY, view);
+      await redis.hdel(RAW_EVENTS_LAYOUT_KEY, view, other);
     }
   });
 

@@ -91,7 +91,10 @@ export class RedisOnlineStore implements OnlineStore {
 
   async retireSortedSets(eventFrom: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<Map<string, number>> {
     await this.waitUntilReady();
-    return retireSortedSets(this.client, eventFrom, signal);
+    const left = await retireSortedSets(this.client, eventFrom, signal);
+    // Writes leave out pruning the sets of views it marked from now on, not from the next refresh.
+    await this.#readLayout();
+    return left;
   }
 
   async read(keys: readonly OnlineKey[]): Promise<OnlineEntry[]> {
@@ -188,7 +191,7 @@ export class RedisOnlineStore implements OnlineStore {
     const calls = new Map<string, number[]>();
     const pending: { header: string; indexes: number[] }[] = [];
     writes.forEach((w, i) => {
-      const header = piecesHeader(w);
+      const header = piecesHeader(w, !this.#inBuckets.has(w.view));
       let indexes = calls.get(header);
       if (indexes === undefined || indexes.length === this.#writesPerCall) calls.set(header, (indexes = []));
       indexes.push(i);

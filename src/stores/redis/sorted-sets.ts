@@ -42,9 +42,10 @@ export function sortedSetView(key: string): string | undefined {
 }
 
 /**
- * Prunes every sorted set of raw events of the views given to the events a read may still fold (those
- * dated at or after the view's `eventFrom`), then marks each of those views that has no set left. Sets of
- * other views are left alone. Returns, per view given, how many of its sets are left (none when marked).
+ * Prunes every sorted set of raw events of the views given and not yet marked to the events a read may
+ * still fold (those dated at or after the view's `eventFrom`), then marks each of those views that has no
+ * set left. Sets of other views, and of views marked already, are left alone; when every view given is
+ * marked there is no pass at all. Returns, per view given, how many of its sets are left (none when marked).
  * Each SCAN batch's sets are pruned and counted in one pipeline; `signal` stops the pass between batches,
  * marking nothing. The client must be ready: a cluster client that knows no node yet would scan nothing.
  */
@@ -52,12 +53,17 @@ export async function retireSortedSets(client: RedisClient, eventFrom: ReadonlyM
   const nodes: Redis[] = 'nodes' in client ? (client as Cluster).nodes('master') : [client as Redis];
   if (client.status !== 'ready' || nodes.length === 0) throw new Error(`Redis is not connected (status ${client.status})`);
   const left = new Map([...eventFrom.keys()].map((view) => [view, 0]));
+  // A marked view has no set left, and no writer of this version makes one: a pass for marked views alone
+  // would walk the whole keyspace (every key, at every materializer start) to find nothing.
+  const marked = await viewsInBuckets(client);
+  const unmarked = new Map([...eventFrom].filter(([view]) => !marked.has(view)));
+  if (unmarked.size === 0) return left;
   for (const node of nodes) {
     for await (const keys of node.scanStream({ match: SORTED_SETS, type: 'zset', count: 1000 }) as AsyncIterable<string[]>) {
       signal?.throwIfAborted();
       const sets = keys.flatMap((key) => {
         const view = sortedSetView(key);
-        const from = view === undefined ? undefined : eventFrom.get(view);
+        const from = view === undefined ? undefined : unmarked.get(view);
         return from === undefined ? [] : [{ key, view: view!, from }];
       });
       if (sets.length === 0) continue;
@@ -74,7 +80,7 @@ export async function retireSortedSets(client: RedisClient, eventFrom: ReadonlyM
     }
   }
   signal?.throwIfAborted();
-  const done = [...left].filter(([, sets]) => sets === 0).map(([view]) => view);
+  const done = [...unmarked.keys()].filter((view) => left.get(view) === 0);
   if (done.length > 0) await client.hset(RAW_EVENTS_LAYOUT_KEY, Object.fromEntries(done.map((view) => [view, RAW_EVENTS_IN_BUCKETS])));
   return left;
 }
