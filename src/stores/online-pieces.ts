@@ -41,7 +41,9 @@
  *
  * Pruning keeps the hash bounded: at most once per `everyMs` a write deletes pieces no T ≥ now − slack can
  * read (per group: tiles before its retention, slices before its head tiles; events of earlier layouts
- * before the slack) and pieces of widths no group has any more. Fields in the per-feature layout of
+ * before the slack) and pieces of widths no group has any more; a hash's first write (no prune time yet)
+ * judges only the fields it writes, leaving out those, and an earlier version's fields wait for the next
+ * prune. Fields in the per-feature layout of
  * Skewless before 0.8 (`T:<feature>:<start>`) are left for `skewless rebuild-online` to replace (the gateway
  * refuses to read a hash that still has them: ONLINE_LAYOUT_OUTDATED). The hash also expires once no window
  * could reach its newest piece, so an entity that goes quiet leaves nothing behind. A missing hash reads as
