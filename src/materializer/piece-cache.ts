@@ -78,6 +78,17 @@ export class PieceCache {
 }
 
 /**
+ * Whether a row just committed goes into the cache. A row merged into one that existed (cached, or read)
+ * does: its entity came back. A row the commit created does only if the batch brought it events at two
+ * times or more, a sign of a busy entity. With a stream of many entities most rows are created by one
+ * event and evicted before their entity comes back, and keeping them cost the commit's JavaScript about a
+ * quarter of its CPU (filling and evicting the cache, and the collector moving their states to the old
+ * generation, docs/benchmarks.md). A created row written again after all is read under its lock once
+ * (merge-pieces.ts), as a row from before a restart is, and kept from then on.
+ */
+export const admits = (created: boolean, delta: { readonly lo: number; readonly hi: number }): boolean => !created || delta.lo < delta.hi;
+
+/**
  * A row's identity, its table included: built once per row and commit (a key string costs more to build
  * and hash than the map lookups it serves), then used for the cache and for matching PostgreSQL's answers
  * to the plans.

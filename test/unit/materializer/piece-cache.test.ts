@@ -145,6 +145,36 @@ describe('merging with a piece cache', () => {
     assert.deepEqual(await pieces(stores), await pieces(uncached));
   });
 
+  it('keeps a row it created only if the batch brought it events at two times; one event\'s row is read once when its entity comes back, then kept', async () => {
+    const message = (offset: number, user: string, at: number): RawMessage => ({ topic: 'txns', partition: 0, offset, value: JSON.stringify({ user_id: user, merchant: `m${offset}`, amount: offset + 0.5, at: new Date(at).toISOString() }), timestampMs: at });
+    const at = T0 - 30 * 60_000;
+    const tile = (user: string) => pieceId('skewless."tiles_windows"', user, 3_600_000, Math.floor(at / 3_600_000) * 3_600_000);
+    const rounds = [
+      [message(0, 'solo', at), message(1, 'busy', at), message(2, 'busy', at + 1_000)],
+      [message(3, 'solo', at + 2_000)],
+      [message(4, 'solo', at + 3_000)],
+    ];
+    const statements: string[] = [];
+    const stores = await openStores(statements);
+    const cache = new PieceCache();
+    const reads: number[] = [];
+    const kept: boolean[] = [];
+    for (const batch of rounds) {
+      statements.length = 0;
+      await commit(stores, batch, cache);
+      reads.push(statements.filter(readsPartials).length);
+      kept.push(cache.get(tile('solo')) !== undefined);
+      if (kept.length === 1) assert.ok(cache.get(tile('busy')) !== undefined, 'a row created by two events is kept');
+    }
+    assert.deepEqual(kept, [false, true, true], 'the one-event row is kept once it is written again');
+    assert.equal(reads[0], 0);
+    assert.ok(reads[1]! > 0, 'its entity came back: its rows are read under the lock');
+    assert.equal(reads[2], 0, 'then merged from the cache');
+    const reference = await openStores([]);
+    for (const batch of rounds) await commit(reference, batch, new PieceCache(0));
+    assert.deepEqual(await pieces(stores), await pieces(reference));
+  });
+
   it('a commit that fails clears the cache, and the next one reads its rows', async () => {
     const stores = await openStores([]);
     const cache = new PieceCache();
