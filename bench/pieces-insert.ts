@@ -16,11 +16,16 @@
  *   unlogged     the same into an unlogged table: no WAL
  *   heaponly     into a table without the primary key: no index
  *   parseonly    no insert: only the parameters unpacked (and sent)
+ *   staged       the rows sent by binary COPY to a temporary table (emptied at commit), then the product's
+ *                insert from it (ordered, on conflict do nothing, a count), in one transaction: what a
+ *                staged insert would cost instead of the parameters (not what the materializer does)
  *
  * Figures are the client's wall time per row (PostgreSQL's work, the parameters' encoding and the socket):
  * PostgreSQL does the rest of nothing meanwhile.
  */
 import pg from 'pg';
+import { copyBinaryFrom } from '../src/stores/postgres/copy-from.ts';
+import { BinaryCopyWriter } from '../src/stores/sql/copy-binary.ts';
 import { insertNewPiecesSql } from '../src/stores/sql/materializer-tables.ts';
 import { runDatabase } from './database.ts';
 
@@ -34,6 +39,7 @@ const ROWS_FROM = 'rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($
 const TABLES: Record<string, string> = {
   product: `create table t_product (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   plain: `create table t_plain (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
+  staged: `create table t_staged (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   unordered: `create table t_unordered (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   noconflict: `create table t_noconflict (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   unlogged: `create unlogged table t_unlogged (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
@@ -48,7 +54,19 @@ const VARIANTS: Record<string, (product: string) => string> = {
   unlogged: () => `insert into t_unlogged select k, w, s, p, $5 from ${ROWS_FROM}`,
   heaponly: () => `insert into t_heaponly select k, w, s, p, $5 from ${ROWS_FROM}`,
   parseonly: () => `select count(*), max($5::bigint) from ${ROWS_FROM}`,
+  staged: () => '',
 };
+
+/** The staged variant: COPY into a temporary table, then insert from it, in one transaction. */
+async function staged(pieces: readonly { entityKey: string; width: number; start: number }[]): Promise<void> {
+  const writer = new BinaryCopyWriter(64 + pieces.length * (48 + PARTIAL.length));
+  for (const p of pieces) writer.row(4).text(p.entityKey).int64(p.width).int64(p.start).text(PARTIAL);
+  await client.query('begin');
+  await client.query('create temp table if not exists stage (entity_key text, width bigint, tile_start bigint, partial text) on commit delete rows');
+  await copyBinaryFrom(client as unknown as pg.PoolClient, 'stage', writer.finish());
+  await client.query('with inserted as (insert into t_staged select entity_key, width, tile_start, partial, 1 from stage order by 1, 2, 3 on conflict do nothing returning 1) select count(*) from inserted');
+  await client.query('commit');
+}
 
 const database = await runDatabase(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', 'pieces_insert');
 const client = new pg.Client(database.url);
@@ -65,7 +83,8 @@ try {
       const pieces = Array.from({ length: ROWS }, () => ({ entityKey: `u_${Math.floor(Math.random() * 1e12)}`, width: 3_600_000, start: start++ }));
       const { sql, params } = insertNewPiecesSql('t_product', pieces, pieces.map(() => PARTIAL), 1);
       const began = process.hrtime.bigint();
-      await client.query(VARIANTS[name]!(sql), name === 'product' ? params : params.slice(0, 5));
+      if (name === 'staged') await staged(pieces);
+      else await client.query(VARIANTS[name]!(sql), name === 'product' ? params : params.slice(0, 5));
       totals.set(name, (totals.get(name) ?? 0) + Number(process.hrtime.bigint() - began) / 1e3);
     }
   }
