@@ -111,7 +111,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     return { writes, rows, merged, events, keys, members: heads.members };
   }));
   // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).
-  if (cache !== undefined) for (const m of result.merged) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span }, m.likely);
+  if (cache !== undefined) for (const m of result.merged) if (m.keep) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span });
   const { writes, rows, merged, events, keys, members } = result;
   return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, members, now), token }) };
 }

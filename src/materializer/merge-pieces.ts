@@ -34,7 +34,7 @@ import type { InsertedPieces, PieceKey, StoredPartial } from '../stores/sql/mate
 import { groupBy } from './batch.ts';
 import { chooseLazySlices, firstSliceDelta } from './lazy-slices.ts';
 import type { FirstSlice, LazyChoice } from './lazy-slices.ts';
-import { likelyBack, pieceId } from './piece-cache.ts';
+import { admits, pieceId } from './piece-cache.ts';
 import type { CachedPiece, PieceCache } from './piece-cache.ts';
 import type { PieceGroup, PieceKind, TileDelta } from './tiles.ts';
 
@@ -51,8 +51,8 @@ export interface MergedPiece {
   readonly span: EventSpan | undefined;
   /** Its pieceId (table included), for the piece cache. */
   readonly id: string;
-  /** Whether it is likely to be written again soon (likelyBack): what a full piece cache keeps. */
-  readonly likely: boolean;
+  /** Whether the piece cache takes it (admits). */
+  readonly keep: boolean;
 }
 
 /** A row's partials merged: the states, their `partial` column text, and (a tile) its span. */
@@ -270,7 +270,7 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
       const { entityKey, width, start } = plan.key;
       // Written as planned without a cached row: inserted, new.
       const created = list === written && plan.cached === undefined;
-      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, id: plan.id, likely: likelyBack(created, plan.delta) });
+      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, id: plan.id, keep: admits(created, plan.delta) });
     }
   }
   return out;

@@ -50,18 +50,9 @@ export class PieceCache {
     return this.#rows.get(id);
   }
 
-  /**
-   * Records the row `id` (pieceId) as committed (call only after its transaction committed). A row not
-   * `likely` to be written again soon (likelyBack) is kept only while the cache has room, below what an
-   * eviction leaves: until then nothing is lost by keeping it, and a cache that holds every row its
-   * entities touch (the default bench's) sees no difference.
-   */
-  remember(id: string, piece: CachedPiece, likely = true): void {
+  /** Records the row `id` (pieceId) as committed (call only after its transaction committed). */
+  remember(id: string, piece: CachedPiece): void {
     if (this.capacity <= 0) return;
-    // Below what an eviction leaves, not below the capacity: else each eviction would make room for as many
-    // new rows unlikely back, and the churn would go on. (Such a row was created by the commit: no state of
-    // it is kept to be replaced.)
-    if (!likely && this.#rows.size >= Math.floor(this.capacity * EVICT_TO)) return;
     // Re-inserted at the end: Map order is write order, so the first entry is the least recently written.
     this.#rows.delete(id);
     this.#rows.set(id, piece);
@@ -87,16 +78,15 @@ export class PieceCache {
 }
 
 /**
- * Whether a row just committed is likely to be written again soon: a row merged into one that existed
- * (cached, or read) is, its entity came back; a row the commit created is if the batch brought it events at
- * two times or more, a sign of a busy entity. With a stream of many entities most rows are created by one
- * event, and a cache full of them only churns: filling and evicting it, and the collector moving their
- * states to the old generation, cost the commit's JavaScript about a sixth of its CPU with a million users
- * (docs/benchmarks.md#latest-cache-admission). So a full cache takes only rows likely to come back
- * (PieceCache.remember). A row it left out that is written again after all is read under its lock once
+ * Whether a row just committed goes into the cache. A row merged into one that existed (cached, or read)
+ * does: its entity came back. A row the commit created does only if the batch brought it events at two
+ * times or more, a sign of a busy entity. With a stream of many entities most rows are created by one
+ * event and evicted before their entity comes back, and keeping them cost the commit's JavaScript about a
+ * quarter of its CPU (filling and evicting the cache, and the collector moving their states to the old
+ * generation, docs/benchmarks.md). A created row written again after all is read under its lock once
  * (merge-pieces.ts), as a row from before a restart is, and kept from then on.
  */
-export const likelyBack = (created: boolean, delta: { readonly lo: number; readonly hi: number }): boolean => !created || delta.lo < delta.hi;
+export const admits = (created: boolean, delta: { readonly lo: number; readonly hi: number }): boolean => !created || delta.lo < delta.hi;
 
 /**
  * A row's identity, its table included: built once per row and commit (a key string costs more to build
