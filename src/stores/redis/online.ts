@@ -92,7 +92,7 @@ export class RedisOnlineStore implements OnlineStore {
   async retireSortedSets(eventFrom: ReadonlyMap<string, number>, signal?: AbortSignal): Promise<Map<string, number>> {
     await this.waitUntilReady();
     const left = await retireSortedSets(this.client, eventFrom, signal);
-    // Writes leave out pruning the sets of views it marked from now on, not from the next refresh.
+    // Writes stop pruning the sets of the views the pass marked now, not at the next refresh.
     await this.#readLayout();
     return left;
   }
