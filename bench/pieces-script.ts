@@ -15,6 +15,7 @@
  */
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { scanKeys } from './materializer-fixture.ts';
 import { ROOT } from './paths.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -33,7 +34,8 @@ interface PiecesModule {
 
 const trees = process.argv.length > 2 ? process.argv.slice(2).map((t) => path.resolve(t)) : [ROOT];
 const modules = await Promise.all(trees.map((t) => import(path.join(t, 'src/stores/online-pieces.ts')) as Promise<PiecesModule>));
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = new Redis(url);
 const shas = await Promise.all(modules.map((m) => redis.script('LOAD', m.WRITE_PIECES_LUA) as Promise<string>));
 
 const now0 = Date.now() - (Date.now() % 60_000);
@@ -89,14 +91,7 @@ async function redisCpu(): Promise<number> {
   return Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{User:${prefix}*`, 'COUNT', 5_000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
+const deleteKeys = (prefix: string): Promise<void> => scanKeys(url, `{User:${prefix}*`, async (client, keys) => void (await client.del(...keys)));
 
 console.log(`| round | tree | new hashes: Redis CPU / script, µs per hash | the same hashes again: Redis CPU / script |`);
 console.log(`| --- | --- | --- | --- |`);

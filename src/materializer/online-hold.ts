@@ -1,7 +1,8 @@
 /**
  * The hold on a commit's online write (consumer.ts, through onlineWrites below): it starts once the next
- * commit has planned its merges and waits on PostgreSQL, instead of lengthening that commit's fold. `release` ends the hold at once; it
- * ends by itself after `maxMs`, should the next commit be held up before planning (waiting on a lock).
+ * commit has planned its merges and waits on PostgreSQL, instead of lengthening that commit's fold.
+ * `release` ends the hold at once; it ends by itself after `maxMs`, should the next commit be held up
+ * before planning (waiting on a lock).
  */
 export interface OnlineHold {
   /** Resolves when the hold ends. */
@@ -61,4 +62,3 @@ export function onlineWrites(maxHoldMs: number): OnlineWrites {
     settled: async () => void (await last),
   };
 }
-

@@ -237,7 +237,8 @@ export function applyPiecesWrite(hash: Map<string, string>, events: Map<string, 
   // Never pruned: the hash holds only what this write keeps, so the prune judges the written fields alone.
   const first = stamp === undefined;
   const due = prune.now - Number(stamp ?? 0) >= prune.everyMs;
-  const rules = new Map(prune.pieces.map((r) => [`${r.kind}:${r.width}`, r.from]));
+  // Only a first write or a prune judges fields.
+  const rules = first || due ? new Map(prune.pieces.map((r) => [`${r.kind}:${r.width}`, r.from])) : new Map<string, number>();
   let written = 0;
   for (const field of write.fields) {
     const current = pieceVersion(hash.get(field.name));
