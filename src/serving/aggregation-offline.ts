@@ -3,10 +3,12 @@
  * historicalFeatures, the training-set export and the on-demand views they feed read.
  *
  * The value of a feature at T covers [floor_hop(T − window), T): its completed tiles in
- * [floor_hop(T − window), floor_hop(T)) (skewless.tiles_<view>) plus the raw events of the head,
- * [floor_hop(T), T), from the view's heads (skewless.heads_<view>, materializer/heads.ts: the same members
- * the online store holds, parsed the same way), finalised by the one function every path uses
- * (features/aggregate/finalize.ts). Values therefore decay with no new events: T moves, old tiles drop out.
+ * [floor_hop(T − window), floor_hop(T)) (skewless.tiles_<view>) plus the head, [floor_hop(T), T): the head
+ * tile whole when its events all precede T, nothing when none do, and otherwise the raw events of the
+ * head from the view's heads (skewless.heads_<view>, materializer/heads.ts: the same members the online
+ * store holds, parsed the same way), as the online read decides (headRule, event-span.ts); finalised by
+ * the one function every path uses (features/aggregate/finalize.ts). Values therefore decay with no new
+ * events: T moves, old tiles drop out.
  *
  * Per chunk of rows, two queries whatever the number of rows: one for the tiles of every entity of the
  * chunk and one for their head events, each driven by an unnest of (entity, time range) with the ranges of
@@ -20,6 +22,8 @@ import { aggregatorFor } from '../features/aggregate/aggregators.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt, windowPartial } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
+import { headRule, storedSpan } from '../features/aggregate/event-span.ts';
+import type { EventSpan } from '../features/aggregate/event-span.ts';
 import { encodeKey, entityKey } from '../features/keys.ts';
 import { lowerBound } from '../features/sorted.ts';
 import { floorHop, windowRange } from '../features/windows.ts';
@@ -151,10 +155,15 @@ export function mergeRanges(ranges: Iterable<readonly [number, number]>): [numbe
   return out;
 }
 
-/** One feature's tiles for one entity, sorted by start, decoded. */
+/** A tile as read: its partial decoded, and its event span (undefined: a row from before spans). */
+interface StoredTile extends Span {
+  readonly events: EventSpan | undefined;
+}
+
+/** One feature's tiles for one entity (completed and head tiles), sorted by start, decoded. */
 interface FeatureTiles {
   readonly starts: number[];
-  readonly spans: Span[];
+  readonly spans: StoredTile[];
 }
 
 /** The features of one tile width (their hop), by index into the reader's features. */
@@ -214,11 +223,12 @@ class WindowReader {
   async readTiles(offline: Pick<OfflineStore, 'query'>, groups: readonly EntityGroup[]): Promise<FeatureTiles[][]> {
     const owner: [number, number][] = [];
     const params: [string[], number[], number[], number[]] = [[], [], [], []];
+    // Each row's completed tiles and its head tile: [from, head + hop).
     const wanted = groups.map((group) =>
       this.#features.map((feature) =>
         mergeRanges(group.rows.map((r) => {
           const { from, head } = edges(feature.aggregation!, r.asOf);
-          return [from, head] as const;
+          return [from, head + feature.aggregation!.hopMs] as const;
         })),
       ),
     );
@@ -240,11 +250,12 @@ class WindowReader {
     for (const tile of found) {
       const [g, w] = owner[tile.__r]!;
       const partials = storedPartials(tile.partial);
+      const events = storedSpan(partials);
       for (const f of this.#widths[w]!.features) {
         const held = partialIn(partials, this.#features[f]!.name);
         // No partial: the feature was added to the view after this tile was written, so none of its events are here.
         if (held === undefined || held === null || !inRanges(wanted[g]![f]!, tile.tile_start)) continue;
-        out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(held) });
+        out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(held), events });
       }
     }
     for (const features of out) {
@@ -302,16 +313,25 @@ class WindowReader {
         const aggregation = feature.aggregation!;
         const plan = edges(aggregation, asOf);
         const cached = merged[f]!;
+        const { starts, spans } = tiles[f]!;
         if (cached.head !== plan.head) {
-          const { starts, spans } = tiles[f]!;
           const lo = lowerBound(starts, plan.from);
           const hi = lowerBound(starts, plan.head);
           // windowPartial at floor_hop(T) covers exactly [from, head), refusing a tile that crosses either edge.
           cached.spans = lo === hi ? [] : [{ start: plan.from, end: plan.head, partial: windowPartial(aggregation, spans.slice(lo, hi), [], plan.head) }];
           cached.head = plan.head;
         }
-        const events = head.events.slice(lowerBound(head.times, plan.head), lowerBound(head.times, asOf));
-        values[feature.name] = valueAt(feature, cached.spans, events, asOf);
+        // The head tile, if stored: its span may settle the head (headRule), as the online read decides.
+        const at = lowerBound(starts, plan.head);
+        const tile = starts[at] === plan.head ? spans[at]! : undefined;
+        const rule = tile === undefined ? 'split' : headRule(tile.events, asOf);
+        if (rule === 'split') {
+          const events = head.events.slice(lowerBound(head.times, plan.head), lowerBound(head.times, asOf));
+          values[feature.name] = valueAt(feature, cached.spans, events, asOf);
+        } else {
+          const pieces = rule === 'whole' ? [...cached.spans, { start: plan.head, end: tile!.events!.hi + 1, partial: tile!.partial }] : cached.spans;
+          values[feature.name] = valueAt(feature, pieces, [], asOf);
+        }
       });
       out[index] = values;
     }

@@ -10,10 +10,10 @@
  *                     buckets holding the view's range (eventRangeAt), not the rest it holds for the
  *                     clock slack, and those outside the range are skipped here
  *
- * For a feature with one level of slices, a head tile whose events all lie in one slice that ends by
- * floor_w1(T) (its span, event-span.ts) is taken whole in place of its slices (none are written while it
- * does, where slices are lazy): it holds exactly the events of [floor_hop(T), floor_w1(T)). Otherwise its
- * slices are read as above.
+ * A head tile with a span (event-span.ts) whose events all precede T is taken whole for the head, in
+ * place of its slices and raw events: it holds exactly the events of [floor_hop(T), T). One whose events
+ * all lie at or after T gives the head nothing. Only a head tile whose span straddles T (or that has
+ * none: written before spans) is read by its slices and raw events as above (headRule).
  *
  * A T or S field holds the partials of every feature of one piece group (its width names the group), so
  * each is parsed once and each feature of the group takes its own partial from it. Every piece is complete
@@ -27,7 +27,7 @@ import { partialIn } from '../features/aggregate/aggregator.ts';
 import { valueAt } from '../features/aggregate/finalize.ts';
 import type { SourceEvent, Span } from '../features/aggregate/finalize.ts';
 import { headSliceWidths, rawEventBucketWidth, rawEventsFrom } from '../features/aggregate/tiles.ts';
-import { soleSlice, spanInText } from '../features/aggregate/event-span.ts';
+import { headRule, spanInText } from '../features/aggregate/event-span.ts';
 import type { EventSpan } from '../features/aggregate/event-span.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView, Feature } from '../registry/types.ts';
@@ -42,13 +42,6 @@ interface FeaturePlan {
   readonly hopMs: number;
   /** Its slice widths, coarsest first (headSliceWidths). */
   readonly levels: readonly number[];
-  /**
-   * Its slice width when it has one level of slices: a head tile with a span may then stand in for them.
-   * Not only where slices are lazy (lazySliceWidths): a tile whose events lie in one slice holds exactly
-   * that slice's events whoever wrote its slices, and a width that stopped being lazy (a feature of
-   * another hop took it) still has tiles standing in for slices never written.
-   */
-  readonly soleWidth: number | undefined;
 }
 
 interface ViewPlan {
@@ -67,7 +60,7 @@ function viewPlan(view: AggregationView): ViewPlan {
     const features = view.features.map((feature) => {
       const a = feature.aggregation!;
       const levels = headSliceWidths(a);
-      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels, soleWidth: levels.length === 1 ? levels[0] : undefined };
+      return { feature, aggregator: aggregatorFor(a), windowMs: a.windowMs, hopMs: a.hopMs, levels };
     });
     const tiles = new Map<number, FeaturePlan[]>();
     const slices = new Map<number, FeaturePlan[]>();
@@ -106,8 +99,10 @@ interface WindowSplit {
   /** Completed tiles (then, once the pieces are read, the head: its tile standing in, or its slices). */
   readonly spans: Span[];
   readonly sliceSpans: Span[];
-  /** The head tile, when it stands in for the slices (event-span.ts): its events all lie in one slice before T's. */
+  /** The head tile, when it stands in for its slices and raw events (headRule): its events all precede T. */
   headTile: Span | undefined;
+  /** Whether the head tile's span settled the head (headRule: whole or nothing): its slices and raw events are not read. */
+  settled: boolean;
 }
 
 function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: number): Record<string, unknown> {
@@ -126,7 +121,7 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       slices.set(width, { from, to });
       from = to;
     }
-    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, rawFrom: from, spans: [], sliceSpans: [], headTile: undefined });
+    windows.set(f, { tilesFrom: floorHop(asOf - f.windowMs, f.hopMs), head, slices, rawFrom: from, spans: [], sliceSpans: [], headTile: undefined, settled: false });
     eventsFrom = Math.min(eventsFrom, from);
   }
   const events: SourceEvent[] = [];
@@ -163,12 +158,12 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       let into: Span[] | undefined;
       if (isTile) {
         if (piece.start >= window.tilesFrom && piece.start < window.head) into = window.spans;
-        else if (piece.start === window.head && f.soleWidth !== undefined) {
-          // The head tile, whole, if its events all lie in one slice that ends by T's slice.
+        else if (piece.start === window.head) {
           if (span === null) span = spanInText(json(pieces[name]!));
-          const only = soleSlice(span, f.soleWidth);
-          if (only !== undefined && only + f.soleWidth <= window.slices.get(f.soleWidth)!.to) end = only + f.soleWidth;
-          else continue;
+          const rule = headRule(span, asOf);
+          if (rule === 'none') window.settled = true;
+          if (rule !== 'whole') continue;
+          end = span!.hi + 1;
         } else continue;
       } else {
         const level = window.slices.get(piece.width)!;
@@ -180,16 +175,18 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       // A feature added to the view after this piece was written has none of its events here.
       if (partial === undefined) continue;
       const taken = { start: piece.start, end, partial: f.aggregator.decode(partial) };
-      if (into === undefined) window.headTile = taken;
-      else into.push(taken);
+      if (into === undefined) {
+        window.headTile = taken;
+        window.settled = true;
+      } else into.push(taken);
     }
   }
   const values: Record<string, unknown> = {};
-  for (const [f, { spans, sliceSpans, headTile, rawFrom }] of windows) {
-    // A head tile standing in for its slices holds every event they would: any slice rows there are a part of it.
+  for (const [f, { spans, sliceSpans, headTile, rawFrom, settled }] of windows) {
+    // A head tile standing in holds every event its slices and raw events before T would: those are a part of it.
     if (headTile !== undefined) spans.push(headTile);
-    else for (const slice of sliceSpans) spans.push(slice);
-    values[f.feature.name] = valueAt(f.feature, spans, rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
+    else if (!settled) for (const slice of sliceSpans) spans.push(slice);
+    values[f.feature.name] = valueAt(f.feature, spans, settled ? [] : rawFrom === eventsFrom ? events : events.filter((e) => e.time >= rawFrom), asOf);
   }
   return values;
 }

@@ -273,9 +273,15 @@ describe('backfill and rebuild-online: real PostgreSQL and Redis', () => {
       return frame.rows.map((row) => row[1]);
     };
     const want = users.map((u) => oracle(w, events.filter((e) => e.user === u), asOf)[q]);
-    // Before the backfill a user whose head tile has events (with a qty) before T's 20s slice is served short.
+    // Before the backfill a user whose head tile is read by its slices (its events straddle T: headRule)
+    // and has events (with a qty) before T's 20s slice is served short; a head tile whose events all
+    // precede T is taken whole, and is right.
     const head = Math.floor(asOf / HOUR) * HOUR;
-    const missed = users.map((u) => events.some((e) => e.user === u && e.eventTs >= head && e.eventTs < Math.floor(asOf / 20_000) * 20_000 && Number(e.fields.qty) > 0));
+    const missed = users.map((u) => {
+      const inHead = events.filter((e) => e.user === u && e.eventTs >= head && e.eventTs < head + HOUR);
+      const straddles = inHead.some((e) => e.eventTs < asOf) && inHead.some((e) => e.eventTs >= asOf);
+      return straddles && inHead.some((e) => e.eventTs < Math.floor(asOf / 20_000) * 20_000 && Number(e.fields.qty) > 0);
+    });
     const stale = await served();
     users.forEach((u, k) => assert.equal(stale[k] !== want[k], missed[k], `${u} before the backfill`));
 

@@ -2,12 +2,15 @@
  * A tile's event span: the earliest and latest event time folded into it, stored in its row beside the
  * partials (under EVENT_SPAN_KEY, which no feature name can take: GraphQL names start with a letter or _).
  *
- * It lets slices be written lazily. While a tile's events all lie in one slice s0 of a width, the tile's
- * partials are exactly what slice s0 would hold, so no slice row is written for it: a read at T whose
- * slice starts after s0 takes the tile whole for its head, and one whose slice is s0 or earlier needs no
- * slice at all, only the raw events it folds anyway (serving/aggregation-online.ts). When a batch brings
- * events in another slice, slice s0 is written from the tile's partials before the batch's are merged,
- * and from then on the tile's slices are written as they come (materializer/merge-pieces.ts).
+ * A read at T of a head tile with a span needs neither its slices nor its raw events unless the span
+ * straddles T (headRule): when its events all precede T the tile is the head, and when they all lie at or
+ * after T the head is empty. So slices can be written lazily. While a tile's events all lie in one slice
+ * s0 of a width, the tile's partials are exactly what slice s0 would hold, so no slice row is written for
+ * it: a read at T whose slice starts after s0 takes the tile whole for its head, and one whose slice is s0
+ * or earlier needs no slice at all, only the raw events of T's slice, or none (serving/aggregation-online.ts,
+ * serving/aggregation-offline.ts). When a batch brings events in another slice, slice s0 is written from the
+ * tile's partials before the batch's are merged, and from then on the tile's slices are written as they come
+ * (materializer/merge-pieces.ts).
  *
  * With many entities most tiles hold one event, and this saves a row per tile, in both stores, per slice
  * width (docs/materializer.md, "Throughput").
@@ -86,4 +89,17 @@ export function soleSlice(span: EventSpan | undefined, width: number): number | 
   if (span === undefined || span.lo > span.hi) return undefined;
   const start = floorHop(span.lo, width);
   return floorHop(span.hi, width) === start ? start : undefined;
+}
+
+/**
+ * How a read at T takes the head tile of this span (T inside the tile): `whole` when its events all precede
+ * T (the tile then holds exactly the head's events, [floor_hop(T), T)), `none` when there are none before T
+ * (no events, or all at or after T), `split` when the span straddles T or is unknown (a row from before
+ * spans): then only its slices and raw events say which of its events precede T. Online and historical
+ * reads decide alike, so a head tile's events need to be held raw only while its span may straddle a T.
+ */
+export function headRule(span: EventSpan | undefined, asOf: number): 'whole' | 'none' | 'split' {
+  if (span === undefined) return 'split';
+  if (span.lo > span.hi || span.lo >= asOf) return 'none';
+  return span.hi < asOf ? 'whole' : 'split';
 }

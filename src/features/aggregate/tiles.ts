@@ -8,8 +8,10 @@
  *                                                                               a whole number of hops)
  *   + the head: events in [floor_hop(T), T).
  *
- * The head tile cannot be used whole: it may already hold events at or after T (T is a request time in the
- * middle of it; events may be dated slightly ahead). It is covered by raw events, or by finer pieces:
+ * The head tile is used whole only when its span (event-span.ts) shows its events all precede T, and not at
+ * all when none do (headRule): otherwise it holds events both before and at or after T (T is a request
+ * time in the middle of it; events may be dated slightly ahead), and is covered by raw events, or by finer
+ * pieces:
  *
  *   - historical: the archived raw events of [floor_hop(T), T) (or any complete, aligned pieces of it);
  *   - online: the materializer keeps the head tile as slices (`headSliceWidths`: the feature's `slice`,

@@ -135,11 +135,49 @@ describe('offline aggregation reader', () => {
         return stored.map((t) => ({ __r: 0, tile_start: t.start, tile_end: t.start + 5 * MINUTE, partial: t.partial }) as unknown as T);
       },
     };
-    // T on a hop: no head, so no events to read; n1h covers [T − 1h, T), n2h [T − 2h, T).
+    // T on a hop: no head, so no events to read; n1h covers [T − 1h, T), n2h [T − 2h, T). The head tile,
+    // [T, T + 5m), is asked for too (its span may settle the head), though there is none here.
     const [values] = await offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 120 * MINUTE }]);
     assert.equal(calls.length, 1);
-    assert.deepEqual(calls[0]!.params.slice(1), [['["1","eu"]'], [5 * MINUTE], [t0], [t0 + 120 * MINUTE]], 'one range for the shop and width: the union of both windows');
+    assert.deepEqual(calls[0]!.params.slice(1), [['["1","eu"]'], [5 * MINUTE], [t0], [t0 + 125 * MINUTE]], 'one range for the shop and width: the union of both windows and the head tile');
     assert.deepEqual(values, { n1h: 5, n2h: 14 });
+  });
+
+  it("settles a row's head by its head tile when the tile's span does not straddle T, reading its heads events only when it does", async () => {
+    const view = registry.view('shop_counts') as AggregationView;
+    const t0 = Date.UTC(2026, 0, 1);
+    const MINUTE = 60_000;
+    const member = (time: number, offset: number) => `${time}:sales/0/${offset}|{}\n`;
+    const [a, b, c] = [t0 + 11 * MINUTE, t0 + 11 * MINUTE, t0 + 13 * MINUTE];
+    /** A reader whose store holds one head tile [00:10, 00:15) and the given heads text. */
+    const read = async (count: number, span: readonly number[], heads: string, asOf: number) => {
+      const offline = {
+        query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> =>
+          (sql.includes('heads_')
+            ? heads === '' ? [] : [{ __r: 0, events: heads }]
+            : [{ __r: 0, tile_start: t0 + 10 * MINUTE, tile_end: t0 + 15 * MINUTE, partial: `{"n1h":${count},"n2h":${count},"$events":${JSON.stringify(span)}}` }]) as unknown as T[],
+      };
+      const [values] = await offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf }]);
+      return values!.n1h;
+    };
+    // Two events at one time and no heads events (as a writer that keeps a single-time tile's events raw
+    // nowhere leaves it): the tile is the head once T is past them, and nothing before.
+    assert.equal(await read(2, [a, b], '', t0 + 12 * MINUTE), 2);
+    assert.equal(await read(2, [a, b], '', a), 0);
+    // Its events in the heads as well: counted once, not twice.
+    assert.equal(await read(2, [a, b], member(a, 1) + member(b, 2), t0 + 12 * MINUTE), 2);
+    // Straddling T: the heads' events before T.
+    const all = member(a, 1) + member(b, 2) + member(c, 3);
+    assert.equal(await read(3, [a, c], all, t0 + 12 * MINUTE), 2);
+    assert.equal(await read(3, [a, c], all, c), 2, 'T at its last event: straddled');
+    assert.equal(await read(3, [a, c], '', c + 1), 3, 'past its last event: the tile');
+    // A tile with no span (written before spans): its heads' events, as before.
+    const offline = {
+      query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> =>
+        (sql.includes('heads_') ? [{ __r: 0, events: member(a, 1) }] : [{ __r: 0, tile_start: t0 + 10 * MINUTE, tile_end: t0 + 15 * MINUTE, partial: '{"n1h":5,"n2h":5}' }]) as unknown as T[],
+    };
+    const [values] = await offlineAggregationRows(registry, offline, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 14 * MINUTE }]);
+    assert.equal(values!.n1h, 1);
   });
 
   it("takes only a row's own keys as partials: a feature named constructor finds none in a row written before it", async () => {

@@ -70,10 +70,47 @@ describe('aggregation values online: raw events in the hash and in the set', () 
     assert.deepEqual(at(hour + 15 * M, [spanned]), { n: 2 }, 'from the end of its slice on');
     assert.deepEqual(at(hour + 12 * M + 30_000, [spanned]), { n: 2 }, "in its slice: the slice's raw events");
     assert.deepEqual(at(hour + 11 * M, [spanned]), { n: 1 });
-    // Spread over two slices, or no span (a row from before spans): read by its slices.
+    // Spread over two slices: whole once T is past its last event; while its span straddles T, and with no
+    // span (a row from before spans), read by its slices (the partial slice row here: 1 of its 2 events).
     const spread = tile(`,"$events":[${e1},${hour + 31 * M}]`);
-    assert.deepEqual(at(hour + 40 * M, [spread, stale]), { n: 1 });
+    assert.deepEqual(at(hour + 40 * M, [spread, stale]), { n: 2 });
+    assert.deepEqual(at(hour + 31 * M, [spread, stale]), { n: 1 }, 'T at its last event: straddled');
     assert.deepEqual(at(hour + 40 * M, [tile(''), stale]), { n: 1 });
+  });
+
+  it('settles the head by the head tile whose span does not straddle T, without its slices or raw events', async () => {
+    const registry = await registryFromSdl(`type User @entity(key: ["user_id"]) { user_id: ID! }
+      type Tx @source(topic: "tx", timestamp: "at") { user_id: ID! amount: Float! at: DateTime! }
+      type D @featureView(entity: "User", source: "Tx", name: "d") {
+        n: Int! @aggregate(fn: COUNT, window: "24h", slice: "5m")
+        total: Float! @aggregate(fn: SUM, of: "amount", window: "24h", slice: "5m")
+      }`);
+    const view = registry.view('d') as AggregationView;
+    const [count, sum] = view.features.map((f) => aggregatorFor(f.aggregation!));
+    const [H, M] = [3_600_000, 60_000];
+    const hour = Date.UTC(2026, 10, 21, 12);
+    const amounts = [0.1, 0.2, 0.7];
+    const times = [hour + 7 * M, hour + 7 * M, hour + 8 * M + 1];
+    const partials = (upTo: number) => {
+      let [n, s] = [count!.empty(), sum!.empty()];
+      for (let i = 0; i < upTo; i++) [n, s] = [count!.add(n, 1, times[i]!), sum!.add(s, amounts[i]!, times[i]!)];
+      return `{"n":${count!.encodeText(n)},"total":${sum!.encodeText(s)}`;
+    };
+    // Two events at one time: no slice row, no raw event held (as a writer that keeps a single-time tile's
+    // events in no bucket leaves it), and the value is still every event before T.
+    const single = { [tileField(H, hour)]: encodePiece(1, `${partials(2)},"$events":[${times[0]},${times[1]}]}`) };
+    const read = (pieces: Record<string, string>, events: string[], asOf: number) => aggregationValueAt(view, { pieces, events }, asOf).values;
+    assert.deepEqual(read(single, [], times[0]! + 1), { n: 2, total: 0.1 + 0.2 });
+    assert.deepEqual(read(single, [], times[0]!), { n: 0, total: 0 }, 'at the events: none before T');
+    // Raw events held as well are not counted twice, whichever way the head is settled.
+    const raw = times.map((time, offset) => onlineEvent(time, { topic: 'tx', partition: 0, offset }, JSON.stringify({ amount: amounts[offset] })).member);
+    assert.deepEqual(read(single, raw.slice(0, 2), times[0]! + 1), { n: 2, total: 0.1 + 0.2 });
+    assert.deepEqual(read(single, raw.slice(0, 2), times[0]!), { n: 0, total: 0 });
+    // Straddling T: its raw events of T's slice (here all three lie in it) say which precede T.
+    const spread = { [tileField(H, hour)]: encodePiece(2, `${partials(3)},"$events":[${times[0]},${times[2]}]}`) };
+    assert.deepEqual(read(spread, raw, times[2]!), { n: 2, total: 0.1 + 0.2 });
+    assert.deepEqual(read(spread, raw, times[2]! + 1), { n: 3, total: 0.1 + 0.2 + 0.7 });
+    assert.deepEqual(read(spread, [], times[2]! + 1), { n: 3, total: 0.1 + 0.2 + 0.7 }, 'past its last event: whole');
   });
 
   it('takes such a head tile whole for a width written as events come too (a feature of another hop shares it)', async () => {
