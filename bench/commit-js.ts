@@ -140,7 +140,8 @@ function fakeStores() {
     },
     copyBinary: async (_target: string, data: Uint8Array) => data.length,
   };
-  return { offline: { transaction: async (fn: (t: typeof tx) => Promise<unknown>) => fn(tx) } };
+  // Outside a transaction: the heads read of raw events owed (raw-events-owed.ts), answered with none.
+  return { offline: { transaction: async (fn: (t: typeof tx) => Promise<unknown>) => fn(tx), query: async () => [] } };
 }
 
 interface Message {

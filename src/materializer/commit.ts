@@ -29,6 +29,7 @@ import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
 import { feedsOnlineEvents, groupBounds, pruneBounds, storedPieceField } from './online-retention.ts';
 import { sendHeads } from './heads-write.ts';
+import { heldRaw, mergedTiles, readEventsAt, spreadTimes } from './raw-events-owed.ts';
 import type { EventMembers } from './heads-write.ts';
 import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
@@ -113,7 +114,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
   // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).
   if (cache !== undefined) for (const m of result.merged) if (m.keep) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span });
   const { writes, rows, merged, events, keys, members } = result;
-  return { writes, online: async () => ({ rows, pieces: await piecesOwed(merged, events, keys, members, now), token }) };
+  return { writes, online: async () => ({ rows, pieces: await piecesOwed(stores.offline, merged, events, keys, members, now), token }) };
 }
 
 /**
@@ -148,13 +149,15 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The online pieces a committed batch owes, per (view, entity): each merged tile and slice the online
- * store still keeps, with its version, and the batch's events it keeps raw (online-retention.ts).
+ * store still keeps, with its version, and the batch's events it keeps raw (online-retention.ts): those
+ * of tiles that may straddle a T, with the earlier events of tiles that now may, read back from the heads
+ * (raw-events-owed.ts).
  *
  * It runs while the next commit's transaction does, and a busy commit owes tens of thousands of pieces:
  * in one go it would hold up that transaction's next statement by tens of milliseconds, so it yields
  * every OWED_PER_TURN items.
  */
-async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, members: EventMembers, now: number): Promise<PiecesWrite[]> {
+async function piecesOwed(offline: Stores['offline'], merged: readonly MergedPiece[], events: BatchWrites['events'], keys: EventKeys, members: EventMembers, now: number): Promise<PiecesWrite[]> {
   // Per view, then per entity: nested maps rather than a joined key string per piece.
   const writes = new Map<AggregationView, Map<string, { fields: PieceField[]; events: OnlineEvent[] }>>();
   const bounds = new Map<AggregationView, { prune: PruneBounds; groups: ReturnType<typeof groupBounds> }>();
@@ -176,18 +179,25 @@ async function piecesOwed(merged: readonly MergedPiece[], events: BatchWrites['e
     if (piece.start < boundsOf(group.view).groups.get(group)!) continue;
     writeOf(group.view, piece.entityKey).fields.push(storedPieceField(group.kind, piece.width, piece.start, piece.version, text));
   }
+  const tiles = mergedTiles(merged);
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const from = boundsOf(view).prune.eventFrom;
     const list = events.get(view.source) ?? [];
     const viewMembers = members.get(view)!;
     const eventKeys = keys.get(view)!;
+    const viewTiles = tiles.get(view);
     for (let i = 0; i < list.length; i++) {
       if (i % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
       const event = list[i]!;
       const member = viewMembers[i];
       if (member === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
-      writeOf(view, eventKeys[i]!).events.push(member);
+      const key = eventKeys[i]!;
+      if (heldRaw(view, viewTiles?.get(key), event.eventTs)) writeOf(view, key).events.push(member);
     }
+    // Tiles that held events of one time and now hold more: those earlier events, from the heads.
+    const wanted: { entityKey: string; time: number }[] = [];
+    for (const [entityKey, entityTiles] of viewTiles ?? []) for (const time of spreadTimes(entityTiles)) if (time >= from) wanted.push({ entityKey, time });
+    for (const [entityKey, earlier] of await readEventsAt(offline, view, wanted)) writeOf(view, entityKey).events.push(...earlier);
   }
   const out: PiecesWrite[] = [];
   for (const [view, byEntity] of writes) {

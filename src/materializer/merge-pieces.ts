@@ -49,6 +49,8 @@ export interface MergedPiece {
   readonly text: string;
   /** A tile: its event span as stored (undefined: none, a row from before spans). */
   readonly span: EventSpan | undefined;
+  /** A tile: its event span before this merge (NO_EVENTS: a new row; undefined: none, a row from before spans). */
+  readonly prior: EventSpan | undefined;
   /** Its pieceId (table included), for the piece cache. */
   readonly id: string;
   /** Whether the piece cache takes it (admits). */
@@ -71,6 +73,8 @@ interface Plan extends MergedRow {
   readonly cached: CachedPiece | undefined;
   /** A first slice (lazy-slices.ts): its row is replaced by the delta's partials, not merged into. */
   readonly replace: boolean;
+  /** A tile's span before the merge: as cached, or none (planned as new), or as read under its lock. */
+  prior: EventSpan | undefined;
   /** A tile with lazy slice groups: what was chosen for them as planned (writeMerges may choose again). */
   lazy: TileChoice | undefined;
 }
@@ -124,7 +128,7 @@ function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined,
 function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined, replace = false): Plan {
   const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
   const { states, text, span } = cached === undefined ? newRow(delta) : mergeCached(delta, cached);
-  return { delta, key, id, cached, replace, lazy: undefined, states, text, span };
+  return { delta, key, id, cached, replace, prior: cached === undefined ? NO_EVENTS : cached.span, lazy: undefined, states, text, span };
 }
 
 /**
@@ -255,6 +259,7 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
         const span = plan.delta.group.kind === 'tile' ? storedSpan(partials) : undefined;
         // Chosen before the merge: first slices take copies of the stored states, which the merge changes.
         if (plan.lazy !== undefined) plan.lazy = chooseAgain(plan.delta, plan.lazy, states, span);
+        plan.prior = span;
         Object.assign(plan, mergeStored(plan.delta, states, span));
       }
       toSave.push({ plan, version: Number(row.version) + 1 });
@@ -270,7 +275,7 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
       const { entityKey, width, start } = plan.key;
       // Written as planned without a cached row: inserted, new.
       const created = list === written && plan.cached === undefined;
-      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, id: plan.id, keep: admits(created, plan.delta) });
+      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, prior: plan.prior, id: plan.id, keep: admits(created, plan.delta) });
     }
   }
   return out;
