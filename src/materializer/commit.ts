@@ -29,7 +29,7 @@ import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
 import { feedsOnlineEvents, groupBounds, pruneBounds, storedPieceField } from './online-retention.ts';
 import { sendHeads } from './heads-write.ts';
-import { heldRaw, mergedTiles, readEventsAt, spreadTimes } from './raw-events-owed.ts';
+import { entitiesHeldRaw, readEventsAt, spreadTimes } from './raw-events-owed.ts';
 import type { EventMembers } from './heads-write.ts';
 import { writeOnline } from './online-sync.ts';
 import type { Owed } from './online-sync.ts';
@@ -179,24 +179,24 @@ async function piecesOwed(offline: Stores['offline'], merged: readonly MergedPie
     if (piece.start < boundsOf(group.view).groups.get(group)!) continue;
     writeOf(group.view, piece.entityKey).fields.push(storedPieceField(group.kind, piece.width, piece.start, piece.version, text));
   }
-  const tiles = mergedTiles(merged);
+  const held = entitiesHeldRaw(merged);
+  const spread = spreadTimes(merged);
   for (const view of new Set(merged.map((m) => m.group.view))) {
     const from = boundsOf(view).prune.eventFrom;
     const list = events.get(view.source) ?? [];
     const viewMembers = members.get(view)!;
     const eventKeys = keys.get(view)!;
-    const viewTiles = tiles.get(view);
+    const viewHeld = held.get(view);
     for (let i = 0; i < list.length; i++) {
       if (i % OWED_PER_TURN === OWED_PER_TURN - 1) await nextTurn();
       const event = list[i]!;
       const member = viewMembers[i];
       if (member === undefined || event.eventTs < from || !feedsOnlineEvents(view, event)) continue;
       const key = eventKeys[i]!;
-      if (heldRaw(view, viewTiles?.get(key), event.eventTs)) writeOf(view, key).events.push(member);
+      if (viewHeld?.has(key) === true) writeOf(view, key).events.push(member);
     }
     // Tiles that held events of one time and now hold more: those earlier events, from the heads.
-    const wanted: { entityKey: string; time: number }[] = [];
-    for (const [entityKey, entityTiles] of viewTiles ?? []) for (const time of spreadTimes(entityTiles)) if (time >= from) wanted.push({ entityKey, time });
+    const wanted = (spread.get(view) ?? []).filter((w) => w.time >= from);
     for (const [entityKey, earlier] of await readEventsAt(offline, view, wanted)) writeOf(view, entityKey).events.push(...earlier);
   }
   const out: PiecesWrite[] = [];

@@ -7,19 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { entityKeyText } from '../../../src/features/keys.ts';
-import { DEFAULT_TIME_BOUNDS } from '../../../src/materializer/batch.ts';
-import { commitBatch } from '../../../src/materializer/commit.ts';
-import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts';
-import type { RawMessage } from '../../../src/materializer/decode.ts';
 import { PieceCache } from '../../../src/materializer/piece-cache.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { aggregationValueAt, eventRangeAt } from '../../../src/serving/aggregation-online.ts';
-import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
 import type { Stores } from '../../../src/stores/open.ts';
-import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
 import type { OnlinePieces } from '../../../src/stores/types.ts';
+import { commitProduced, openEmbeddedStores } from '../../helpers/embedded-commits.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
 const S = 1000;
@@ -42,7 +37,7 @@ describe('lazy slices', () => {
   let registry: Registry;
   let view: AggregationView;
   const opened: SqlClient[] = [];
-  let offset = 0;
+  const counter = { offset: 0 };
 
   before(async () => {
     registry = await registryFromSdl(`
@@ -63,25 +58,12 @@ describe('lazy slices', () => {
     for (const client of opened) await client.close();
   });
 
-  const openStores = async (): Promise<Stores> => {
-    const offline = await pgliteOfflineStore();
-    opened.push(offline);
-    await offline.ensureSchema(registry);
-    return { online: new MemoryOnlineStore(), offline };
-  };
+  const openStores = () => openEmbeddedStores(registry, opened);
 
   /** Commits events of user u1 as produced at their own times, with the materializer's clock just after the last. */
   const commit = (stores: Stores, events: readonly Event[], cache?: PieceCache, clock?: number) => {
-    const messages: RawMessage[] = events.map((e) => ({
-      topic: 'txns',
-      partition: 0,
-      offset: offset++,
-      value: JSON.stringify({ user_id: 'u1', merchant: e.merchant, amount: e.amount, at: new Date(e.time).toISOString() }),
-      timestampMs: e.time,
-    }));
-    const route = topicRoutes(registry).get('txns')!;
-    const now = clock ?? Math.max(...events.map((e) => e.time)) + 10 * S;
-    return commitBatch(registry, stores, 'g', messages, messages.map((m) => decodeMessage(registry, route, m)), DEFAULT_TIME_BOUNDS, now, cache);
+    const produced = events.map((e) => ({ body: { user_id: 'u1', merchant: e.merchant, amount: e.amount, at: new Date(e.time).toISOString() }, timestampMs: e.time }));
+    return commitProduced(registry, stores, 'txns', produced, counter, clock ?? Math.max(...events.map((e) => e.time)) + 10 * S, cache);
   };
 
   const rows = (stores: Stores, kind: 'tiles' | 'slices', width: number) =>

@@ -7,22 +7,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { entityKeyText } from '../../../src/features/keys.ts';
-import { DEFAULT_TIME_BOUNDS } from '../../../src/materializer/batch.ts';
-import { commitBatch } from '../../../src/materializer/commit.ts';
-import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts';
-import type { RawMessage } from '../../../src/materializer/decode.ts';
 import { PieceCache } from '../../../src/materializer/piece-cache.ts';
-import { heldRaw, mayStraddle, spreadTimes } from '../../../src/materializer/raw-events-owed.ts';
+import type { EventSpan } from '../../../src/features/aggregate/event-span.ts';
+import type { MergedPiece } from '../../../src/materializer/merge-pieces.ts';
+import { entitiesHeldRaw, mayStraddle, spreadTimes } from '../../../src/materializer/raw-events-owed.ts';
+import { tileGroups } from '../../../src/materializer/tiles.ts';
+import type { PieceGroup } from '../../../src/materializer/tiles.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { aggregationValueAt, eventRangeAt } from '../../../src/serving/aggregation-online.ts';
 import { offlineAggregationValues } from '../../../src/serving/aggregation-offline.ts';
-import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
 import type { Stores } from '../../../src/stores/open.ts';
 import { parseOnlineEvent } from '../../../src/stores/online-pieces.ts';
-import { pgliteOfflineStore } from '../../../src/stores/pglite/offline.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
 import type { OnlinePieces } from '../../../src/stores/types.ts';
+import { commitProduced, openEmbeddedStores } from '../../helpers/embedded-commits.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
 const S = 1000;
@@ -45,7 +44,7 @@ describe('raw events online only for tiles that may straddle a T', () => {
   let registry: Registry;
   let view: AggregationView;
   const opened: SqlClient[] = [];
-  let offset = 0;
+  const counter = { offset: 0 };
 
   before(async () => {
     registry = await registryFromSdl(`
@@ -64,25 +63,12 @@ describe('raw events online only for tiles that may straddle a T', () => {
     for (const client of opened) await client.close();
   });
 
-  const openStores = async (): Promise<Stores> => {
-    const offline = await pgliteOfflineStore();
-    opened.push(offline);
-    await offline.ensureSchema(registry);
-    return { online: new MemoryOnlineStore(), offline };
-  };
+  const openStores = () => openEmbeddedStores(registry, opened);
 
   /** Commits events of user u1, produced at their own times, with the materializer's clock just after the last. */
   const commit = (stores: Stores, events: readonly Event[], cache: PieceCache) => {
-    const messages: RawMessage[] = events.map((e) => ({
-      topic: 'txns',
-      partition: 0,
-      offset: offset++,
-      value: JSON.stringify({ user_id: 'u1', amount: e.amount, at: new Date(e.time).toISOString() }),
-      timestampMs: e.time,
-    }));
-    const route = topicRoutes(registry).get('txns')!;
-    const now = Math.max(...events.map((e) => e.time)) + 10 * S;
-    return commitBatch(registry, stores, 'g', messages, messages.map((m) => decodeMessage(registry, route, m)), DEFAULT_TIME_BOUNDS, now, cache);
+    const produced = events.map((e) => ({ body: { user_id: 'u1', amount: e.amount, at: new Date(e.time).toISOString() }, timestampMs: e.time }));
+    return commitProduced(registry, stores, 'txns', produced, counter, Math.max(...events.map((e) => e.time)) + 10 * S, cache);
   };
 
   const entityKey = () => entityKeyText(registry.entity('User')!, { user_id: 'u1' })!;
@@ -142,20 +128,35 @@ describe('raw events online only for tiles that may straddle a T', () => {
     for (const asOf of [...around([first, next]), at(61)]) await check(stores, [first, next], asOf, 'a day of two hours');
   });
 
-  it('decides by every tile group of the event, and reads back each earlier time once', () => {
-    const hour = { width: H, start: T0 };
-    const day = { width: 24 * H, start: Date.UTC(2026, 10, 21) };
+  it('holds raw the events of an entity with a tile that may straddle, and reads back each earlier time once', () => {
+    const [hourGroup, dayGroup] = tileGroups(view);
     const single = { lo: e1.time, hi: e1.time };
     const spread = { lo: e1.time, hi: e2.time };
     const none = { lo: Infinity, hi: -Infinity };
-    assert.equal(heldRaw(view, [{ ...hour, span: single, prior: none }, { ...day, span: single, prior: none }], e1.time), false);
-    assert.equal(heldRaw(view, [{ ...hour, span: single, prior: none }, { ...day, span: spread, prior: single }], e1.time), true, 'the day spread');
-    assert.equal(heldRaw(view, [{ ...hour, span: undefined, prior: undefined }, { ...day, span: single, prior: none }], e1.time), true, 'a tile from before spans');
-    assert.equal(heldRaw(view, [{ ...day, span: single, prior: none }], e1.time), true, 'a tile the commit did not merge');
-    assert.equal(heldRaw(view, undefined, e1.time), true);
-    assert.deepEqual(spreadTimes([{ ...hour, span: spread, prior: single }, { ...day, span: spread, prior: single }]), [e1.time], 'once');
-    assert.deepEqual(spreadTimes([{ ...hour, span: spread, prior: spread }, { ...day, span: single, prior: none }, { ...day, span: spread, prior: undefined }]), []);
+    const tile = (group: PieceGroup, entityKey: string, span: EventSpan | undefined, prior: EventSpan | undefined): MergedPiece => ({
+      group,
+      piece: { entityKey, width: group.widthMs, start: Math.floor(e1.time / group.widthMs) * group.widthMs, version: 1 },
+      states: [],
+      text: '{}',
+      span,
+      prior,
+      id: entityKey,
+      keep: false,
+    });
+    const merged = [
+      tile(hourGroup!, 'new', single, none),
+      tile(dayGroup!, 'new', single, none),
+      tile(hourGroup!, 'spread', single, single),
+      tile(dayGroup!, 'spread', spread, single),
+      tile(hourGroup!, 'both', spread, single),
+      tile(dayGroup!, 'both', spread, single),
+      tile(hourGroup!, 'old', undefined, undefined),
+      tile(dayGroup!, 'busy', spread, spread),
+    ];
+    assert.deepEqual([...entitiesHeldRaw(merged).get(view)!].sort(), ['both', 'busy', 'old', 'spread']);
+    assert.deepEqual(spreadTimes(merged).get(view), [{ entityKey: 'spread', time: e1.time }, { entityKey: 'both', time: e1.time }], 'each (entity, time) once');
     assert.equal(mayStraddle(undefined), true);
     assert.equal(mayStraddle(single), false);
+    assert.equal(mayStraddle(none), false);
   });
 });
