@@ -252,10 +252,12 @@ class WindowReader {
       const partials = storedPartials(tile.partial);
       const events = storedSpan(partials);
       for (const f of this.#widths[w]!.features) {
+        if (!inRanges(wanted[g]![f]!, tile.tile_start)) continue;
         const held = partialIn(partials, this.#features[f]!.name);
-        // No partial: the feature was added to the view after this tile was written, so none of its events are here.
-        if (held === undefined || held === null || !inRanges(wanted[g]![f]!, tile.tile_start)) continue;
-        out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial: aggregators[f]!.decode(held), events });
+        // No partial: the feature was added to the view after this tile was written, so none of its events
+        // are here: an empty partial (a head tile then settles its head as the online read does, headRule).
+        const partial = held === undefined || held === null ? aggregators[f]!.empty() : aggregators[f]!.decode(held);
+        out[g]![f]!.spans.push({ start: tile.tile_start, end: tile.tile_end, partial, events });
       }
     }
     for (const features of out) {

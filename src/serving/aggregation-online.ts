@@ -161,8 +161,11 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
         else if (piece.start === window.head) {
           if (span === null) span = spanInText(json(pieces[name]!));
           const rule = headRule(span, asOf);
-          if (rule === 'none') window.settled = true;
-          if (rule !== 'whole') continue;
+          if (rule === 'split') continue;
+          // Settled by the tile, whole or nothing; one without this feature's partial (added to the view
+          // after the tile was written) holds none of its events, as historical reads take it.
+          window.settled = true;
+          if (rule === 'none') continue;
           end = span!.hi + 1;
         } else continue;
       } else {
@@ -175,10 +178,8 @@ function valuesFromPieces(view: AggregationView, entry: OnlinePieces, asOf: numb
       // A feature added to the view after this piece was written has none of its events here.
       if (partial === undefined) continue;
       const taken = { start: piece.start, end, partial: f.aggregator.decode(partial) };
-      if (into === undefined) {
-        window.headTile = taken;
-        window.settled = true;
-      } else into.push(taken);
+      if (into === undefined) window.headTile = taken;
+      else into.push(taken);
     }
   }
   const values: Record<string, unknown> = {};

@@ -171,6 +171,14 @@ describe('offline aggregation reader', () => {
     assert.equal(await read(3, [a, c], all, t0 + 12 * MINUTE), 2);
     assert.equal(await read(3, [a, c], all, c), 2, 'T at its last event: straddled');
     assert.equal(await read(3, [a, c], '', c + 1), 3, 'past its last event: the tile');
+    // A head tile without a feature's partial (n2h added to the view after it was written) holds none of
+    // its events, whatever the heads hold, as the online read takes it.
+    const added = {
+      query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> =>
+        (sql.includes('heads_') ? [{ __r: 0, events: member(a, 1) + member(b, 2) }] : [{ __r: 0, tile_start: t0 + 10 * MINUTE, tile_end: t0 + 15 * MINUTE, partial: `{"n1h":2,"$events":[${a},${b}]}` }]) as unknown as T[],
+    };
+    const [withAdded] = await offlineAggregationRows(registry, added, view, [{ keys: { shop_id: 1, region: 'eu' }, asOf: t0 + 12 * MINUTE }]);
+    assert.deepEqual(withAdded, { n1h: 2, n2h: 0 });
     // A tile with no span (written before spans): its heads' events, as before.
     const offline = {
       query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> =>

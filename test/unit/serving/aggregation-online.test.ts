@@ -111,6 +111,10 @@ describe('aggregation values online: raw events in the hash and in the set', () 
     assert.deepEqual(read(spread, raw, times[2]!), { n: 2, total: 0.1 + 0.2 });
     assert.deepEqual(read(spread, raw, times[2]! + 1), { n: 3, total: 0.1 + 0.2 + 0.7 });
     assert.deepEqual(read(spread, [], times[2]! + 1), { n: 3, total: 0.1 + 0.2 + 0.7 }, 'past its last event: whole');
+    // A head tile without a feature's partial (the feature added to the view after it was written) holds
+    // none of that feature's events, whatever raw events are held, as historical reads take it.
+    const added = { [tileField(H, hour)]: encodePiece(1, `{"n":${count!.encodeText(count!.add(count!.add(count!.empty(), 1, times[0]!), 1, times[1]!))},"$events":[${times[0]},${times[1]}]}`) };
+    assert.deepEqual(read(added, raw.slice(0, 2), times[0]! + 1), { n: 2, total: 0 });
   });
 
   it('takes such a head tile whole for a width written as events come too (a feature of another hop shares it)', async () => {
