@@ -17,7 +17,7 @@
  * re-syncs that rewrite buckets from heads (online-sync.ts, rebuild, backfill) write a superset, which a
  * read takes as it takes any raw event held while its tile stands in for it.
  */
-import type { EventSpan } from '../features/aggregate/event-span.ts';
+import { mayStraddle } from '../features/aggregate/event-span.ts';
 import { floorHop } from '../features/windows.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { OnlineEvent } from '../stores/online-pieces.ts';
@@ -25,11 +25,6 @@ import { headsSql } from '../stores/sql/heads-tables.ts';
 import type { OfflineStore } from '../stores/types.ts';
 import { eachHeadEvent, headsBucketWidth } from './heads.ts';
 import type { MergedPiece } from './merge-pieces.ts';
-
-/** Whether a tile of this span may straddle some T: events at two times or more, or a span unknown. */
-export function mayStraddle(span: EventSpan | undefined): boolean {
-  return span === undefined || span.lo < span.hi;
-}
 
 /**
  * Per view, the entities whose events of the commit are held raw: those with a tile the commit merged that

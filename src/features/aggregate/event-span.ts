@@ -103,3 +103,12 @@ export function headRule(span: EventSpan | undefined, asOf: number): 'whole' | '
   if (span.lo > span.hi || span.lo >= asOf) return 'none';
   return span.hi < asOf ? 'whole' : 'split';
 }
+
+/**
+ * Whether some T finds a tile of this span straddling it (headRule's `split`): its events lie at two times
+ * or more, or its span is unknown. The writer's side of the rule: only such a tile's events need to be held
+ * raw (materializer/raw-events-owed.ts).
+ */
+export function mayStraddle(span: EventSpan | undefined): boolean {
+  return span === undefined || span.lo < span.hi;
+}
