@@ -129,6 +129,20 @@ describe('raw events online only for tiles that may straddle a T', () => {
     for (const asOf of [...around([first, next]), at(61)]) await check(stores, [first, next], asOf, 'a day of two hours');
   });
 
+  it('fails the online write with CORRUPT_HEAD when the heads row it reads back is damaged, keeping the commit', async () => {
+    const stores = await openStores();
+    await commit(stores, [e1], new PieceCache());
+    await stores.offline.query(`update skewless."heads_windows" set events = 'not-a-member' || chr(10)`);
+    await assert.rejects(commit(stores, [e2], new PieceCache()), (error: Error & { code?: string }) => error.code === 'CORRUPT_HEAD' && error.message.includes('windows'));
+    // Committed offline all the same: the archive and the tile hold the event, and the outbox owes the entity.
+    const [archived] = await stores.offline.query<{ n: number }>(`select count(*)::int as n from skewless."events_Txn"`);
+    assert.equal(archived!.n, 2);
+    const [tile] = await stores.offline.query<{ partial: string }>(`select partial from skewless."tiles_windows" where width = $1`, [H]);
+    assert.deepEqual(JSON.parse(tile!.partial).$events, [e1.time, e2.time]);
+    const [owed] = await stores.offline.query<{ n: number }>(`select count(*)::int as n from skewless.online_owed`);
+    assert.ok(owed!.n > 0, 'the outbox still owes the online write');
+  });
+
   it('holds raw the events of an entity with a tile that may straddle, and reads back each earlier time once', () => {
     const [hourGroup, dayGroup] = tileGroups(view);
     const single = { lo: e1.time, hi: e1.time };
