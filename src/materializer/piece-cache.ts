@@ -31,6 +31,8 @@ export interface CachedPiece {
   readonly states: readonly unknown[];
   /** A tile's event span (event-span.ts); undefined for a slice, or a tile from before spans. */
   readonly span?: EventSpan | undefined;
+  /** A tile of a carrying group: its `members` column (merge-pieces.ts); null or undefined: none. */
+  readonly members?: string | null;
 }
 
 export class PieceCache {
