@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { entityKeyText } from '../../../src/features/keys.ts';
 import { backfillView } from '../../../src/materializer/backfill.ts';
-import { PieceCache } from '../../../src/materializer/piece-cache.ts';
+import { PieceCache, pieceId } from '../../../src/materializer/piece-cache.ts';
+import { carriesHeads, tileGroups } from '../../../src/materializer/tiles.ts';
+import { tilesTable } from '../../../src/stores/sql/materializer-tables.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import type { AggregationView } from '../../../src/registry/types.ts';
 import { aggregationValueAt, eventRangeAt } from '../../../src/serving/aggregation-online.ts';
@@ -47,10 +49,11 @@ describe('heads only for tiles that may straddle a T', () => {
         total: Float! @aggregate(fn: SUM, of: "amount", window: "24h", slice: "5m")
         last: DateTime @aggregate(fn: LAST, of: "at", window: "30d")
       }
-      "Hops of 1 h and 90 m: neither tile lies inside the other, so none carries heads."
+      "Hops of 10, 20 and 30 minutes: a 20-minute tile is not inside one 30-minute tile, so none carries heads."
       type Odd @featureView(entity: "User", source: "Txn") {
-        n: Int! @aggregate(fn: COUNT, window: "24h", hop: "1h")
-        total: Float! @aggregate(fn: SUM, of: "amount", window: "36h", hop: "90m")
+        n: Int! @aggregate(fn: COUNT, window: "1h", hop: "10m")
+        total: Float! @aggregate(fn: SUM, of: "amount", window: "2h", hop: "20m")
+        most: Float @aggregate(fn: MAX, of: "amount", window: "3h", hop: "30m")
       }
     `);
   });
@@ -133,6 +136,12 @@ describe('heads only for tiles that may straddle a T', () => {
     });
   }
 
+  it('carries heads in the widest tiles only when every hop and the heads bucket divide theirs', () => {
+    assert.equal(carriesHeads(viewOf('windows')), D);
+    assert.equal(carriesHeads(viewOf('odd')), undefined);
+    assert.deepEqual(tileGroups(viewOf('windows')).map((g) => g.carries), [false, true]);
+  });
+
   it('writes an event once when its hour spreads after its day did', async () => {
     const stores = await openStores();
     const first = { time: at(-120), amount: 3 };
@@ -178,8 +187,9 @@ describe('heads only for tiles that may straddle a T', () => {
     const dayBefore = { time: at(0) - D, amount: 2 };
     await commit(stores, [e1, twin, dayBefore], new PieceCache());
     assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 0, carried: 3 });
-    // A range of half an hour of today: the whole day's tile is recomputed, so all of today's heads are rewritten.
-    await backfillView(registry, stores, viewOf('windows'), { range: { from: at(0), to: at(30) }, chunkEvents: 2, now: at(60) });
+    // A range of ten minutes of today, an hour after the events: the whole day's tile is recomputed, so all
+    // of today's heads are rewritten, not only the hour's.
+    await backfillView(registry, stores, viewOf('windows'), { range: { from: at(60), to: at(70) }, chunkEvents: 2, now: at(80) });
     assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 2, carried: 1 }, "today's events in the heads, the day before still carried");
     const all = [e1, twin, dayBefore];
     for (const asOf of [...around(all), at(30)]) await check(stores, all, asOf, 'after a backfill');
@@ -188,5 +198,36 @@ describe('heads only for tiles that may straddle a T', () => {
     await commit(stores, [spreads], new PieceCache());
     assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 4, carried: 0 });
     for (const asOf of around([dayBefore, spreads])) await check(stores, [...all, spreads], asOf, 'the day before spread');
+  });
+
+  it('writes the heads a running materializer carried in a tile the backfill then merges into', async () => {
+    const stores = await openStores();
+    await commit(stores, [e1], new PieceCache());
+    // Between the backfill's reset and its first chunk: a commit carries twin in the reset day tile.
+    let committed = false;
+    const onProgress = async () => {
+      if (committed) return;
+      committed = true;
+      await commit(stores, [twin], new PieceCache());
+    };
+    let pending: Promise<void> | undefined;
+    await backfillView(registry, stores, viewOf('windows'), { chunkEvents: 10, now: at(30), onProgress: () => void (pending ??= onProgress()) });
+    await pending;
+    assert.ok(committed);
+    assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 2, carried: 0 }, "the backfill's merge flushed the tile: twin's heads written");
+  });
+
+  it('keeps a tile planned to flush flushed when its stored span turns out one time', async () => {
+    const stores = await openStores();
+    await commit(stores, [e1], new PieceCache());
+    // A cache that says the day tile holds two times, at a version the row does not have: the plan flushes
+    // (and sends twin's heads at once); the row, read under its lock, holds one time.
+    const cache = new PieceCache();
+    const [, day] = tileGroups(viewOf('windows'));
+    const start = Math.floor(e1.time / D) * D;
+    cache.remember(pieceId(tilesTable('windows'), entityKey(), D, start), { version: 99, states: day!.aggregators.map((a) => a.empty()), span: { lo: e1.time - M, hi: e1.time } });
+    await commit(stores, [twin], cache);
+    assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 2, carried: 0 });
+    for (const asOf of around([e1])) await check(stores, [e1, twin], asOf, 'flushed early');
   });
 });
