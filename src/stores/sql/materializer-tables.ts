@@ -173,7 +173,7 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
         // an earlier version wrote (their heads were all written by their commits).
         `alter table ${tilesTable(view.name)} add column if not exists members text`,
         // The head of a window is read from the view's heads (heads-tables.ts), filled from the archive once.
-        ...headsDdl(view, entity, source, eventsTable(source.name), OFFSETS),
+        ...headsDdl(view, entity, source, eventsTable(source.name), OFFSETS, tilesTable(view.name)),
       ];
     }),
   ];
