@@ -13,6 +13,7 @@
  * with its new version, and the batch's recent raw events; see online-retention.ts for which.
  */
 import { randomUUID } from 'node:crypto';
+import { mayStraddle } from '../features/aggregate/event-span.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
@@ -81,15 +82,15 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     // here. The fold pauses now and then, so that the driver sends each statement soon after the one
     // before it ends (tiles.ts, foldTilesYielding). Views whose widest tiles carry heads send theirs once
     // the merges are planned, and what they owe once the merges are written (heads-write.ts).
-    const eager = sendEagerHeads(tx, keys, members);
+    const eager = sendEagerHeads(tx, keys, members, events, cache);
     const deltas = await foldTilesYielding(registry, events, now, keys, nextTurn);
-    const planned = planMerges(deltas, cache, carriedText(members));
+    const planned = planMerges(deltas, cache, carriedText(members), eager.sentBefore);
     const early = sendPlannedHeads(tx, keys, members, plannedFlushes(planned));
     // From here the process mostly waits on PostgreSQL (the rows below): a good time for other work.
     onPlanned?.();
     const owedEntities = entitiesOf(deltas);
     await archiving.archived;
-    await eager;
+    await eager.sent;
     await early;
     const merged = await writeMerges(tx, planned);
     await sendOwedHeads(tx, keys, members, merged);
@@ -117,7 +118,12 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     return { writes, rows, merged, events, keys, members };
   }));
   // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).
-  if (cache !== undefined) for (const m of result.merged) if (m.keep) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span, members: m.members });
+  if (cache !== undefined) {
+    for (const m of result.merged) {
+      if (m.keep) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span, members: m.members });
+      if (m.group.carries && mayStraddle(m.span)) cache.noteSpread(m.group, m.piece.entityKey, m.piece.start);
+    }
+  }
   const { writes, rows, merged, events, keys, members } = result;
   return { writes, online: async () => ({ rows, pieces: await piecesOwed(stores.offline, merged, events, keys, members, now), token }) };
 }

@@ -2,10 +2,12 @@
  * Writing heads (heads.ts) in a transaction: a commit's and a backfill chunk's. The rows go by binary COPY,
  * queued on the transaction's connection behind what it already sent.
  *
- * A commit writes the heads of a view whose widest tiles carry heads (tiles.ts, carriesHeads) in up to two
- * COPYs: once its merges are planned, the events of the tiles planned to flush (merge-pieces.ts); once
- * they are written, those of tiles that flushed though not planned to, and what flushed tiles carried. The
- * heads of any other view are every event's, sent before the fold.
+ * A commit writes the heads of a view whose widest tiles carry heads (tiles.ts, carriesHeads) in up to
+ * three COPYs: before its fold, the events of tiles the piece cache last saw spread (a busy entity's, most
+ * often), so that PostgreSQL writes them while the batch is folded; once its merges are planned, the
+ * events of the other tiles planned to flush (merge-pieces.ts); once they are written, those of tiles that
+ * flushed though not planned to, and what flushed tiles carried. The heads of any other view are every
+ * event's, sent before the fold.
  */
 import type { AggregationView } from '../registry/types.ts';
 import type { OnlineEvent } from '../stores/online-pieces.ts';
@@ -13,8 +15,10 @@ import type { SqlTransaction } from '../stores/sql/client.ts';
 import { headsCopy } from '../stores/sql/heads-tables.ts';
 import type { SourceEvent } from './decode.ts';
 import { eachHeadEvent, headsRows, viewMembers } from './heads.ts';
-import type { CarriedText, MergedPiece } from './merge-pieces.ts';
-import { carriesHeads } from './tiles.ts';
+import { floorHop } from '../features/windows.ts';
+import type { CarriedText, MergedPiece, SentBefore } from './merge-pieces.ts';
+import type { PieceCache } from './piece-cache.ts';
+import { tileGroups } from './tiles.ts';
 import type { EventKeys, TileDelta } from './tiles.ts';
 
 /** Per aggregation view, each event's member in the events' order (undefined: no entity there). */
@@ -38,17 +42,37 @@ export function carriedText(members: EventMembers): CarriedText {
 }
 
 /**
- * Sends the heads of every event of the views that do not carry heads: one COPY per view. Returns the
- * COPYs' completion, to await before the transaction ends.
+ * Sends, before the fold, the heads of every event of the views that do not carry heads, and of the events
+ * of carrying tiles the cache last saw spread (PieceCache.spreadStart): one COPY per view. Returns the
+ * COPYs' completion, to await before the transaction ends, and which carrying deltas that sent
+ * (planMerges' `sentBefore`: the same test, by the delta's entity and start).
  */
-export function sendEagerHeads(tx: SqlTransaction, keys: EventKeys, members: EventMembers): Promise<unknown> {
+export function sendEagerHeads(tx: SqlTransaction, keys: EventKeys, members: EventMembers, events: ReadonlyMap<string, readonly SourceEvent[]>, cache?: PieceCache): { sent: Promise<unknown>; sentBefore: SentBefore } {
   const copies: Promise<number>[] = [];
   for (const [view, viewKeys] of keys) {
-    if (carriesHeads(view) !== undefined) continue;
-    const copy = copyHeads(tx, view, viewKeys, members.get(view)!);
+    const carrying = tileGroups(view).find((g) => g.carries);
+    let sendKeys: readonly (string | undefined)[] = viewKeys;
+    if (carrying !== undefined) {
+      if (cache === undefined) continue;
+      const list = events.get(view.source) ?? [];
+      const spread = new Array<string | undefined>(viewKeys.length);
+      let any = false;
+      for (let i = 0; i < viewKeys.length; i++) {
+        const key = viewKeys[i];
+        if (key === undefined) continue;
+        const start = cache.spreadStart(carrying, key);
+        if (start === undefined || start !== floorHop(list[i]!.eventTs, carrying.widthMs)) continue;
+        spread[i] = key;
+        any = true;
+      }
+      if (!any) continue;
+      sendKeys = spread;
+    }
+    const copy = copyHeads(tx, view, sendKeys, members.get(view)!);
     if (copy !== undefined) copies.push(copy);
   }
-  return settledLater(Promise.all(copies));
+  const sentBefore: SentBefore = (delta) => cache?.spreadStart(delta.group, delta.entityKey) === delta.start;
+  return { sent: settledLater(Promise.all(copies)), sentBefore };
 }
 
 /** Sends the heads of the events of carrying tiles planned to flush (plannedFlushes); resolves once written. */

@@ -80,6 +80,9 @@ export interface OwedHeads {
 /** A delta's events' members as a carrying tile's column holds them: each followed by a newline. */
 export type CarriedText = (delta: TileDelta) => string;
 
+/** Whether a carrying tile's delta had its events' heads sent before the plan (commit.ts): it flushes. */
+export type SentBefore = (delta: TileDelta) => boolean;
+
 /** A row's partials merged: the states, their `partial` column text, and (a tile) its span. */
 interface MergedRow {
   states: unknown[];
@@ -104,6 +107,8 @@ interface Plan extends MergedRow {
   flush: boolean;
   /** Whether it flushed as planned, before any row was written (plannedFlushes: the commit sends those events' heads then). */
   early: boolean;
+  /** Whether its events' heads were sent before the plan (SentBefore): early, and not for plannedFlushes. */
+  sent: boolean;
   /** A carrying tile: its column before the merge (as cached, none, or as read under its lock). */
   carriedBefore: string | null;
   /** Its `members` column after the merge (null for any piece but a carrying tile that holds some). */
@@ -136,11 +141,11 @@ export interface MergePlan {
  * lazy groups as their tile's span says (see the header). No I/O, but not pure: a cached row's states take
  * the delta in place (mergeCached), ahead of the commit.
  */
-export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache, carried?: CarriedText): MergePlan {
+export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache, carried?: CarriedText, sentBefore?: SentBefore): MergePlan {
   const tiles: Plan[] = [];
   const slices: TileDelta[] = [];
   for (const delta of deltas) {
-    if (delta.group.kind === 'tile') tiles.push(planTile(delta, cache, slices, carried));
+    if (delta.group.kind === 'tile') tiles.push(planTile(delta, cache, slices, carried, sentBefore));
     else if (!delta.group.lazy) slices.push(delta);
   }
   const tables: TablePlan[] = [];
@@ -152,7 +157,7 @@ export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache, car
 /** The carrying tiles' deltas planned to flush: their events' heads can be sent before the merges are written. */
 export function plannedFlushes({ tables }: MergePlan): TileDelta[] {
   const out: TileDelta[] = [];
-  for (const { kind, plans } of tables) if (kind === 'tile') for (const p of plans) if (p.early) out.push(p.delta);
+  for (const { kind, plans } of tables) if (kind === 'tile') for (const p of plans) if (p.early && !p.sent) out.push(p.delta);
   return out;
 }
 
@@ -172,16 +177,17 @@ function lockOrder(a: TablePlan, b: TablePlan): number {
 }
 
 /** A delta's row planned: merged into its cached row, or into an empty one; or, `replace`, its partials alone. */
-function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined, replace = false, carried?: CarriedText): Plan {
+function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined, replace = false): Plan {
   const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
-  return planFrom(delta, id, replace ? undefined : cache?.get(id), replace, carried);
+  return planFrom(delta, id, replace ? undefined : cache?.get(id), replace);
 }
 
 /** planRow once the row's id and cached state are known. */
-function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined, replace = false, carried?: CarriedText): Plan {
+function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined, replace = false, carried?: CarriedText, sentBefore?: SentBefore): Plan {
   const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
   const { states, text, span } = cached === undefined ? newRow(delta) : mergeCached(delta, cached);
-  const plan: Plan = { delta, key, id, cached, replace, prior: cached === undefined ? NO_EVENTS : cached.span, lazy: undefined, states, text, span, flush: false, early: false, carriedBefore: cached?.members ?? null, members: null };
+  const sent = delta.group.carries && sentBefore !== undefined && sentBefore(delta);
+  const plan: Plan = { delta, key, id, cached, replace, prior: cached === undefined ? NO_EVENTS : cached.span, lazy: undefined, states, text, span, flush: sent, early: false, sent, carriedBefore: cached?.members ?? null, members: null };
   carry(plan, carried);
   plan.early = plan.flush;
   return plan;
@@ -191,15 +197,18 @@ function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined,
  * A tile's row planned, its lazy slices to write added to `slices`: chosen by the tile's span as cached,
  * or, not cached, as if the row were new (writeMerges chooses again if it is not).
  */
-function planTile(delta: TileDelta, cache: PieceCache | undefined, slices: TileDelta[], carried: CarriedText | undefined): Plan {
+function planTile(delta: TileDelta, cache: PieceCache | undefined, slices: TileDelta[], carried: CarriedText | undefined, sentBefore: SentBefore | undefined): Plan {
   const table = tableOf(delta);
-  if (delta.group.lazySlices.length === 0) return planRow(delta, table, cache, false, carried);
+  if (delta.group.lazySlices.length === 0) {
+    const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
+    return planFrom(delta, id, cache?.get(id), false, carried, sentBefore);
+  }
   const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
   const cached = cache?.get(id);
   // Before the merge: a first slice takes the tile's partials as they were.
   const lazy = chooseLazySlices(delta, cached === undefined ? NO_EVENTS : cached.span, cached?.states);
   for (const s of lazy.write) slices.push(s);
-  const plan = planFrom(delta, id, cached, false, carried);
+  const plan = planFrom(delta, id, cached, false, carried, sentBefore);
   plan.lazy = lazy;
   return plan;
 }
