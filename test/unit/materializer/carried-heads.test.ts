@@ -217,6 +217,17 @@ describe('heads only for tiles that may straddle a T', () => {
     assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 2, carried: 0 }, "the backfill's merge flushed the tile: twin's heads written");
   });
 
+  it('flushes a tile whose heads went before the fold, though it holds one time', async () => {
+    const stores = await openStores();
+    // A cache that says the entity's day tile was left spread (wrongly: it has no row yet).
+    const cache = new PieceCache();
+    const [, day] = tileGroups(viewOf('windows'));
+    cache.noteSpread(day!, entityKey(), Math.floor(e1.time / D) * D);
+    await commit(stores, [e1], cache);
+    assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 1, carried: 0 });
+    for (const asOf of around([e1])) await check(stores, [e1], asOf, 'sent before the fold');
+  });
+
   it('keeps a tile planned to flush flushed when its stored span turns out one time', async () => {
     const stores = await openStores();
     await commit(stores, [e1], new PieceCache());
