@@ -52,23 +52,28 @@ export function sendEagerHeads(tx: SqlTransaction, keys: EventKeys, members: Eve
   for (const [view, viewKeys] of keys) {
     const carrying = tileGroups(view).find((g) => g.carries);
     let sendKeys: readonly (string | undefined)[] = viewKeys;
+    let sendMembers = members.get(view)!;
     if (carrying !== undefined) {
       if (cache === undefined) continue;
       const list = events.get(view.source) ?? [];
-      const spread = new Array<string | undefined>(viewKeys.length);
+      // Only the events of tiles left spread: the others' keys and members left out (undefined).
+      const spreadKeys = new Array<string | undefined>(viewKeys.length);
+      const spreadMembers = new Array<OnlineEvent | undefined>(viewKeys.length);
       let any = false;
       for (let i = 0; i < viewKeys.length; i++) {
         const key = viewKeys[i];
         if (key === undefined) continue;
         const start = cache.spreadStart(carrying, key);
         if (start === undefined || start !== floorHop(list[i]!.eventTs, carrying.widthMs)) continue;
-        spread[i] = key;
+        spreadKeys[i] = key;
+        spreadMembers[i] = sendMembers[i];
         any = true;
       }
       if (!any) continue;
-      sendKeys = spread;
+      sendKeys = spreadKeys;
+      sendMembers = spreadMembers;
     }
-    const copy = copyHeads(tx, view, sendKeys, members.get(view)!);
+    const copy = copyHeads(tx, view, sendKeys, sendMembers);
     if (copy !== undefined) copies.push(copy);
   }
   const sentBefore: SentBefore = (delta) => cache?.spreadStart(delta.group, delta.entityKey) === delta.start;

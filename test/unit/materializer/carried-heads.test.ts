@@ -66,8 +66,8 @@ describe('heads only for tiles that may straddle a T', () => {
   const viewOf = (name: string) => registry.view(name) as AggregationView;
 
   /** Commits events of user u1, produced at their own times, with the materializer's clock just after the last. */
-  const commit = (stores: Stores, events: readonly Event[], cache: PieceCache) => {
-    const produced = events.map((e) => ({ body: { user_id: 'u1', amount: e.amount, at: new Date(e.time).toISOString() }, timestampMs: e.time }));
+  const commit = (stores: Stores, events: readonly (Event & { readonly user?: string })[], cache: PieceCache) => {
+    const produced = events.map((e) => ({ body: { user_id: e.user ?? 'u1', amount: e.amount, at: new Date(e.time).toISOString() }, timestampMs: e.time }));
     return commitProduced(registry, stores, 'txns', produced, counter, Math.max(...events.map((e) => e.time)) + 10 * S, cache);
   };
 
@@ -223,8 +223,11 @@ describe('heads only for tiles that may straddle a T', () => {
     const cache = new PieceCache();
     const [, day] = tileGroups(viewOf('windows'));
     cache.noteSpread(day!, entityKey(), Math.floor(e1.time / D) * D);
-    await commit(stores, [e1], cache);
-    assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 1, carried: 0 });
+    // Another user's event in the same batch: not sent before the fold, carried.
+    await commit(stores, [{ ...e2, user: 'u2' }, e1], cache);
+    assert.deepEqual(await accountedFor(stores, 'windows'), { heads: 1, carried: 1 });
+    const [u1] = await stores.offline.query<{ entity_key: string }>(`select entity_key from skewless."heads_windows"`);
+    assert.equal(u1!.entity_key, entityKey());
     for (const asOf of around([e1])) await check(stores, [e1], asOf, 'sent before the fold');
   });
 
