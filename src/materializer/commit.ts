@@ -93,7 +93,8 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     await eager.sent;
     await early;
     const merged = await writeMerges(tx, planned);
-    await sendOwedHeads(tx, keys, members, merged);
+    // Queued: the statements below need nothing from it.
+    const owedHeads = sendOwedHeads(tx, keys, members, merged);
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
       const view = registry.view(name) as RowView;
@@ -115,6 +116,7 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const { sql, params } = saveOffsetsSql(group, writes.next);
       await tx.query(sql, params);
     }
+    await owedHeads;
     return { writes, rows, merged, events, keys, members };
   }));
   // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).

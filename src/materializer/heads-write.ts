@@ -87,15 +87,18 @@ export function sendPlannedHeads(tx: SqlTransaction, keys: EventKeys, members: E
   return settledLater(heads.send(tx));
 }
 
-/** Sends what the written merges still owe the heads (MergedPiece.heads); resolves once written. */
-export async function sendOwedHeads(tx: SqlTransaction, keys: EventKeys, members: EventMembers, merged: readonly MergedPiece[]): Promise<void> {
+/**
+ * Sends what the written merges still owe the heads (MergedPiece.heads), queued on the transaction; resolves
+ * once written. A carried column that does not parse throws here, before anything is sent.
+ */
+export function sendOwedHeads(tx: SqlTransaction, keys: EventKeys, members: EventMembers, merged: readonly MergedPiece[]): Promise<unknown> {
   const heads = new HeadsByView(keys, members);
   for (const { group, piece, heads: owed } of merged) {
     if (owed === undefined) continue;
     if (owed.events !== undefined) heads.addEvents(group.view, owed.events);
     if (owed.carried !== null) heads.addCarried(group.view, piece.entityKey, owed.carried);
   }
-  await heads.send(tx);
+  return settledLater(heads.send(tx));
 }
 
 /** Sends one view's heads rows by COPY, if it has any. */
