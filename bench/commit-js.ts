@@ -81,9 +81,7 @@ function fakeStores() {
   // collector's work here unlike the process's, which keeps them in PostgreSQL. Otherwise a row reads as
   // empty, which costs the merge about what its partials would.
   const keepText = process.env.CHECK === '1';
-  const pieces = new Map<string, { partial: string; version: number; members?: string | null }>();
-  /** A members parameter split by row, '' (none) as null; [] when the tree sent none. */
-  const membersOf = (param: unknown) => (typeof param === 'string' ? param.split('\u001e').map((m) => (m === '' ? null : m)) : []);
+  const pieces = new Map<string, { partial: string; version: number }>();
   const rows = (topics: string[], partitions: number[], next: (id: string) => number) => topics.map((topic, i) => ({ topic, partition: partitions[i], next_offset: next(`${topic}/${partitions[i]}`) }));
   const keysOf = (sql: string, params: any[]) => {
     const table = /skewless\."[^"]+"/.exec(sql)![0];
@@ -100,15 +98,13 @@ function fakeStores() {
       }
       // New tile and slice rows: those not kept yet inserted, the rest refused. Answered as the tree's SQL
       // asks: a count and the refused keys (since 9d1057d), or every key inserted.
-      // Trees since the carried heads also send each tile's members column ($7, split as the partials are).
-      if (sql.includes('(entity_key, width, tile_start, partial, version') && sql.includes('on conflict do nothing returning')) {
+      if (sql.includes('(entity_key, width, tile_start, partial, version)') && sql.includes('on conflict do nothing returning')) {
         const partials = (params[3] as string).split('\u001e');
-        const members = membersOf(params[6]);
         const inserted: ReturnType<typeof keysOf> = [];
         const refused: ReturnType<typeof keysOf> = [];
         keysOf(sql, params).forEach((key, i) => {
           if (pieces.has(key.id)) return void refused.push(key);
-          pieces.set(key.id, { partial: keepText ? partials[i]! : '{}', version: Number(params[4]), members: members[i] ?? null });
+          pieces.set(key.id, { partial: keepText ? partials[i]! : '{}', version: Number(params[4]) });
           inserted.push(key);
         });
         if (!sql.includes(' as inserted')) return inserted.map(({ entity_key, width, tile_start }) => ({ entity_key, width, tile_start }));
@@ -117,12 +113,12 @@ function fakeStores() {
       }
       // Saves at the version cached: the keys not saved (missing, or at another version) come back.
       if (sql.startsWith('with locked as materialized') && sql.includes('saved as (update')) {
-        const [partials, expected, members] = [(params[3] as string).split('\u001e'), numberArray(params[4]), membersOf(params[5])];
+        const [partials, expected] = [(params[3] as string).split('\u001e'), numberArray(params[4])];
         const unsaved: { entity_key: string; width: number; tile_start: number }[] = [];
         keysOf(sql, params).forEach((key, i) => {
           const row = pieces.get(key.id);
           if (row === undefined || row.version !== expected[i]) unsaved.push({ entity_key: key.entity_key, width: key.width, tile_start: key.tile_start });
-          else pieces.set(key.id, { partial: keepText ? partials[i]! : '{}', version: row.version + 1, members: members[i] ?? null });
+          else pieces.set(key.id, { partial: keepText ? partials[i]! : '{}', version: row.version + 1 });
         });
         return unsaved;
       }
@@ -130,13 +126,13 @@ function fakeStores() {
       if (sql.includes('partial, version::float8 as version') && sql.includes('for update')) {
         return keysOf(sql, params).flatMap(({ id, entity_key, width, tile_start }) => {
           const row = pieces.get(id);
-          return row === undefined ? [] : [{ entity_key, width, tile_start, partial: row.partial, version: row.version, members: row.members }];
+          return row === undefined ? [] : [{ entity_key, width, tile_start, partial: row.partial, version: row.version }];
         });
       }
       // Rows saved after a read: kept as written.
-      if (sql.startsWith('update skewless."') && sql.includes('set partial = u.p, version = u.v')) {
-        const [partials, versions, members] = [(params[3] as string).split('\u001e'), numberArray(params[4]), membersOf(params[5])];
-        keysOf(sql, params).forEach((key, i) => pieces.set(key.id, { partial: keepText ? partials[i]! : '{}', version: versions[i]!, members: members[i] ?? null }));
+      if (sql.startsWith('update skewless."') && sql.includes('set partial = u.p, version = u.v from')) {
+        const [partials, versions] = [(params[3] as string).split('\u001e'), numberArray(params[4])];
+        keysOf(sql, params).forEach((key, i) => pieces.set(key.id, { partial: keepText ? partials[i]! : '{}', version: versions[i]! }));
         return [];
       }
       // Everything else answers nothing.

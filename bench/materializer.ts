@@ -30,6 +30,7 @@ import type { AggregationView, EventSource } from '../src/registry/types.ts';
 import { closeStores, openStores } from '../src/stores/open.ts';
 import type { Stores } from '../src/stores/open.ts';
 import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
+import { headsTable } from '../src/stores/sql/heads-tables.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
 import { CpuWindow, OTHERS, ThreadWindow, commandPids } from './cpu.ts';
 import type { ThreadShares } from './cpu.ts';
@@ -302,7 +303,10 @@ async function checkStores(registry: Registry, stores: Stores, topic: string, to
   // Informative only: the tile tables' layout is the materializer's business, so a change there must not fail the bench.
   // Tiles and slices together are the rows a commit merges into: what --piece-cache-rows must hold to serve every merge.
   const tiles = await Promise.all(
-    views.map(async (v) => `${(await count(`select count(*) as n from ${tilesTable(v.name)}`)).toLocaleString('en-US')} tiles and ${(await count(`select count(*) as n from ${slicesTable(v.name)}`)).toLocaleString('en-US')} slices in ${v.name}`),
+    views.map(async (v) => {
+      const n = async (sql: string) => (await count(sql)).toLocaleString('en-US');
+      return `${await n(`select count(*) as n from ${tilesTable(v.name)}`)} tiles, ${await n(`select count(*) as n from ${slicesTable(v.name)}`)} slices and ${await n(`select count(*) as n from ${headsTable(v.name)}`)} heads rows in ${v.name}`;
+    }),
   ).catch(() => ['tile counts not read']);
   return `Checked in PostgreSQL after the run: ${archived.toLocaleString('en-US')} events archived, 0 dead letters, ${tiles.join(', ')}.`;
 }

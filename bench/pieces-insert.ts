@@ -10,8 +10,6 @@
  * of a run does:
  *
  *   product      insertNewPiecesSql as the materializer sends it (ordered, on conflict do nothing, the answer)
- *   members      the same with each row's members column, as a tile that carries its event's heads
- *                writes it (tiles.ts, carriesHeads): one member of the example's user view
  *   plain        the same insert without the answer
  *   unordered    nor the order (which keeps two writers inserting the same new rows from deadlocking)
  *   noconflict   without `on conflict` or the order (the primary key still checks uniqueness)
@@ -34,15 +32,12 @@ import { runDatabase } from './database.ts';
 const ROWS = Number(process.env.ROWS ?? 20_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const PARTIAL = '{"tx_count_24h":3,"tx_amount_24h":[3,"6e4ccccccccccdp-48"],"unique_merchants_7d":["m_000123","m_004567","m_000042"],"$events":[1795401323812,1795401542893]}';
-const COLUMNS = 'entity_key text not null, width bigint not null, tile_start bigint not null, partial text not null, version bigint not null default 0, members text';
-/** A carried member of the example's user view (the inputs COUNT, SUM and COUNT_DISTINCT read), and its newline. */
-const MEMBER = '1795401323812:bench_transactions/2/123456|{"amount":123.45,"merchant_id":"m_000123"}\n';
+const COLUMNS = 'entity_key text not null, width bigint not null, tile_start bigint not null, partial text not null, version bigint not null default 0';
 const KEY = 'primary key (entity_key, width, tile_start)';
 const ROWS_FROM = 'rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), unnest(string_to_array($4::text, chr(30)))) as u(k, w, s, p)';
 
 const TABLES: Record<string, string> = {
   product: `create table t_product (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
-  members: `create table t_members (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   plain: `create table t_plain (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   staged: `create table t_staged (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
   unordered: `create table t_unordered (${COLUMNS}, ${KEY}) with (fillfactor = 80)`,
@@ -53,7 +48,6 @@ const TABLES: Record<string, string> = {
 /** Each variant's statement, from the product's (for its table). */
 const VARIANTS: Record<string, (product: string) => string> = {
   product: (sql) => sql,
-  members: () => '',
   plain: () => `insert into t_plain select k, w, s, p, $5 from ${ROWS_FROM} order by k, w, s on conflict do nothing`,
   unordered: () => `insert into t_unordered select k, w, s, p, $5 from ${ROWS_FROM} on conflict do nothing`,
   noconflict: () => `insert into t_noconflict select k, w, s, p, $5 from ${ROWS_FROM}`,
@@ -90,10 +84,6 @@ try {
       const { sql, params } = insertNewPiecesSql('t_product', pieces, pieces.map(() => PARTIAL), 1);
       const began = process.hrtime.bigint();
       if (name === 'staged') await staged(pieces);
-      else if (name === 'members') {
-        const withMembers = insertNewPiecesSql('t_members', pieces, pieces.map(() => PARTIAL), 1, pieces.map(() => MEMBER));
-        await client.query(withMembers.sql, withMembers.params);
-      }
       else await client.query(VARIANTS[name]!(sql), name === 'product' ? params : params.slice(0, 5));
       totals.set(name, (totals.get(name) ?? 0) + Number(process.hrtime.bigint() - began) / 1e3);
     }

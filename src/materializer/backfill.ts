@@ -18,8 +18,7 @@
  * 3. Online: the view's pieces for every entity, from PostgreSQL, through writePieces (only-if-newer).
  *
  * Heads (heads.ts). The reset also deletes the view's heads rows of the range aligned outward to whole
- * heads buckets (or whole widest tiles, when those carry heads: headsRange), and each chunk writes the
- * heads of its events in that range again: every event's once,
+ * heads buckets, and each chunk writes the heads of its events in that range again: every event's once,
  * with the view's inputs as they are now. Rows outside it are left alone, so a view whose finest hop
  * changed (its buckets with it) needs a backfill without --from and --to to read its heads right.
  *
@@ -48,10 +47,10 @@ import type { Snapshot } from './archive-reader.ts';
 import { emptyPartials, mergePieces } from './merge-pieces.ts';
 import { groupBounds } from './online-retention.ts';
 import { piecesFromOffline, writeOnline } from './online-sync.ts';
-import { carriesHeads, eventKeys, foldTiles, pieceGroups } from './tiles.ts';
+import { eventKeys, foldTiles, pieceGroups } from './tiles.ts';
 import type { PieceGroup, TileDelta } from './tiles.ts';
 import { headsBucketWidth, viewMembers } from './heads.ts';
-import { copyHeads, eventMembers, sendOwedHeads } from './heads-write.ts';
+import { copyHeads } from './heads-write.ts';
 import { headsTable } from '../stores/sql/heads-tables.ts';
 
 /** Event times [from, to), epoch ms; either end open when undefined (everything archived). */
@@ -141,12 +140,10 @@ const inSpan = (span: Span, time: number): boolean => (span.from === null || tim
 
 /**
  * The heads rows to rewrite (pure): the range aligned outward to the view's heads buckets, so that each
- * is rewritten whole, from all of its events, or left alone; for a view whose widest tiles carry heads
- * (tiles.ts, carriesHeads), to those tiles, whose carried members the reset drops: every event of a reset
- * tile then gets its heads again, and no event outside one is carried by it.
+ * is rewritten whole, from all of its events, or left alone.
  */
 export function headsRange(view: AggregationView, range: BackfillRange = {}): Span {
-  const width = carriesHeads(view) ?? headsBucketWidth(view);
+  const width = headsBucketWidth(view);
   return { from: range.from === undefined ? null : floorHop(range.from, width), to: range.to === undefined ? null : ceilHop(range.to, width) };
 }
 
@@ -199,11 +196,7 @@ export async function backfillView(registry: Registry, stores: Stores, view: Agg
     const headKeys = keys.get(view)!.map((key, i) => (inSpan(heads, events[i]!.eventTs) ? key : undefined));
     await stores.offline.transaction(async (tx) => {
       await copyHeads(tx, view, headKeys, viewMembers(view, events, headKeys));
-      const merged = await mergePieces(tx, deltas, base);
-      // A tile a running materializer merged into since the reset may carry the heads of its events:
-      // the backfill's merge flushes it (it carries nothing itself), so they are written now.
-      await sendOwedHeads(tx, keys, eventMembers(batch, keys), merged);
-      merges += merged.length;
+      merges += (await mergePieces(tx, deltas, base)).length;
     });
     done += events.length;
     options.onProgress?.(done, Math.max(total, done));
@@ -247,9 +240,7 @@ async function reset(tx: SqlQueryable, view: AggregationView, source: EventSourc
         await tx.query(`delete from ${table} where width = $1 and ${inRange('tile_start', 2, 3)} and tile_start < $4`, [...params, kept.get(group)!]);
       }
       // Emptied, not deleted, and at base: the stale online copy of every row is overwritten (see the header).
-      // A tile's carried members go too: its events' heads are rewritten (headsRange).
-      const members = kind === 'tile' ? ', members = null' : '';
-      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE}, version = $5${members} where width = $1 and ${inRange('tile_start', 2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
+      await tx.query(`update ${table} set partial = $4::${PARTIAL_TYPE}, version = $5 where width = $1 and ${inRange('tile_start', 2, 3)}`, [...params, JSON.stringify(emptyPartials(group)), base]);
     }
   }
   return { snapshot, base };

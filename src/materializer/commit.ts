@@ -1,7 +1,7 @@
 /**
  * Writing one batch, exactly once. In one PostgreSQL transaction: lock the batch's partitions' offset rows,
- * drop messages already committed, archive raw events (archive.ts) and the heads per view that reads may
- * need (heads.ts, heads-write.ts), merge tiles and slices, append history rows, keep dead letters, record the
+ * drop messages already committed, archive raw events (archive.ts) and their heads per view (heads.ts),
+ * merge tiles and slices, append history rows, keep dead letters, record the
  * online writes owed (outbox) and move the offsets. Only then the online store, with absolute values
  * (the newest row per entity, written only if newer), after which the outbox entries are cleared.
  *
@@ -13,7 +13,6 @@
  * with its new version, and the batch's recent raw events; see online-retention.ts for which.
  */
 import { randomUUID } from 'node:crypto';
-import { mayStraddle } from '../features/aggregate/event-span.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { AggregationView, RowView } from '../registry/types.ts';
 import type { Stores } from '../stores/open.ts';
@@ -24,12 +23,12 @@ import { addOutboxSql, insertDeadLettersSql, lockOffsetsSql, saveOffsetsSql } fr
 import { archiveEvents } from './archive.ts';
 import { eventKeys, foldTilesYielding } from './tiles.ts';
 import type { EventKeys, TileDelta } from './tiles.ts';
-import { planMerges, plannedFlushes, writeMerges } from './merge-pieces.ts';
+import { planMerges, writeMerges } from './merge-pieces.ts';
 import type { MergedPiece } from './merge-pieces.ts';
 import type { PieceCache } from './piece-cache.ts';
 import { newestWrites } from '../ingest/push.ts';
 import { feedsOnlineEvents, groupBounds, pruneBounds, storedPieceField } from './online-retention.ts';
-import { carriedText, eventMembers, sendEagerHeads, sendOwedHeads, sendPlannedHeads } from './heads-write.ts';
+import { sendHeads } from './heads-write.ts';
 import { entitiesHeldRaw, readEventsAt, spreadTimes } from './raw-events-owed.ts';
 import type { EventMembers } from './heads-write.ts';
 import { writeOnline } from './online-sync.ts';
@@ -77,24 +76,18 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
     // may be does the fold wait for the insert to say which.
     const events = archiving.allNew ? writes.events : await archiving.archived;
     const keys = eventKeys(registry, events);
-    const members = eventMembers(events, keys);
     // Queued behind the archive's COPY, so that PostgreSQL writes the heads while the batch is folded
     // here. The fold pauses now and then, so that the driver sends each statement soon after the one
-    // before it ends (tiles.ts, foldTilesYielding). Views whose widest tiles carry heads send theirs once
-    // the merges are planned, and what they owe once the merges are written (heads-write.ts).
-    const eager = sendEagerHeads(tx, keys, members, events, cache);
+    // before it ends (tiles.ts, foldTilesYielding).
+    const heads = sendHeads(tx, events, keys);
     const deltas = await foldTilesYielding(registry, events, now, keys, nextTurn);
-    const planned = planMerges(deltas, cache, carriedText(members), eager.sentBefore);
-    const early = sendPlannedHeads(tx, keys, members, plannedFlushes(planned));
+    const planned = planMerges(deltas, cache);
     // From here the process mostly waits on PostgreSQL (the rows below): a good time for other work.
     onPlanned?.();
     const owedEntities = entitiesOf(deltas);
     await archiving.archived;
-    await eager.sent;
-    await early;
+    await heads.sent;
     const merged = await writeMerges(tx, planned);
-    // Queued: the statements below need nothing from it.
-    const owedHeads = sendOwedHeads(tx, keys, members, merged);
     const rows: OnlineWrite[] = [];
     for (const [name, list] of writes.rows) {
       const view = registry.view(name) as RowView;
@@ -116,16 +109,10 @@ export async function commitOffline(registry: Registry, stores: Stores, group: s
       const { sql, params } = saveOffsetsSql(group, writes.next);
       await tx.query(sql, params);
     }
-    await owedHeads;
-    return { writes, rows, merged, events, keys, members };
+    return { writes, rows, merged, events, keys, members: heads.members };
   }));
   // Only now, committed: the versions the merged states have in PostgreSQL (piece-cache.ts).
-  if (cache !== undefined) {
-    for (const m of result.merged) {
-      if (m.keep) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span, members: m.members });
-      if (m.group.carries && mayStraddle(m.span)) cache.noteSpread(m.group, m.piece.entityKey, m.piece.start);
-    }
-  }
+  if (cache !== undefined) for (const m of result.merged) if (m.keep) cache.remember(m.id, { version: m.piece.version, states: m.states, span: m.span });
   const { writes, rows, merged, events, keys, members } = result;
   return { writes, online: async () => ({ rows, pieces: await piecesOwed(stores.offline, merged, events, keys, members, now), token }) };
 }

@@ -73,5 +73,5 @@ export function firstSliceDelta(first: FirstSlice, same: TileDelta | undefined):
     lo = Math.min(lo, same.lo);
     hi = Math.max(hi, same.hi);
   }
-  return { group, entityKey: first.entityKey, start: first.start, end: first.start + group.widthMs, partials, lo, hi, slices: undefined, sole: undefined, events: undefined };
+  return { group, entityKey: first.entityKey, start: first.start, end: first.start + group.widthMs, partials, lo, hi, slices: undefined, sole: undefined };
 }

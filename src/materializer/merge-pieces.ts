@@ -18,14 +18,6 @@
  * which may add slices to write; so tiles go first, every tile table before every slice table, and a
  * tile's slices are only ever written while its row is locked.
  *
- * A tile of the group that carries heads (tiles.ts, carriesHeads) also keeps, in its `members` column, its
- * events whose heads rows were not written yet. Its plan decides from its span after the merge: while the
- * span is one time, the batch's events join the column; once it may straddle (or a row turns out to), the
- * column is emptied and what it held goes to the heads with the batch's events (`flush`, MergedPiece.heads),
- * so every event is in the heads or its widest tile's column, never both, and in the heads whenever a read
- * may need it. Flushing is never undone: a row planned to flush whose stored span is one time flushes all
- * the same (the commit may have written the batch's heads already), which is only early.
- *
  * Rows are locked in key order, per table, tables in that fixed order, as every commit does: two
  * materializers touching one row (an entity's events split over partitions) wait for each other instead of
  * deadlocking. Merging is exact and order-independent, so which path a row took never shows in its value.
@@ -33,7 +25,7 @@
 import { SkewlessError } from '../errors.ts';
 import type { Json } from '../features/aggregate/aggregator.ts';
 import { partialIn } from '../features/aggregate/aggregator.ts';
-import { EVENT_SPAN_KEY, NO_EVENTS, mayStraddle, spanJson, storedSpan, widenSpan } from '../features/aggregate/event-span.ts';
+import { EVENT_SPAN_KEY, NO_EVENTS, spanJson, storedSpan, widenSpan } from '../features/aggregate/event-span.ts';
 import type { EventSpan } from '../features/aggregate/event-span.ts';
 import type { AggregationView } from '../registry/types.ts';
 import type { SqlQueryable } from '../stores/sql/client.ts';
@@ -63,25 +55,7 @@ export interface MergedPiece {
   readonly id: string;
   /** Whether the piece cache takes it (admits). */
   readonly keep: boolean;
-  /** A tile of a carrying group: its `members` column as stored (null: none). */
-  readonly members: string | null;
-  /** What the commit still owes the heads for it, once the merges are written (undefined: nothing). */
-  readonly heads: OwedHeads | undefined;
 }
-
-/** Heads owed for a carrying tile that flushed: its batch's events, unless sent already, and what its column held. */
-export interface OwedHeads {
-  /** The delta's events (indices into the batch's list of the source), when the plan did not send them. */
-  readonly events: readonly number[] | undefined;
-  /** The members its column held before this merge (null: none). */
-  readonly carried: string | null;
-}
-
-/** A delta's events' members as a carrying tile's column holds them: each followed by a newline. */
-export type CarriedText = (delta: TileDelta) => string;
-
-/** Whether a carrying tile's delta had its events' heads sent before the plan (commit.ts): it flushes. */
-export type SentBefore = (delta: TileDelta) => boolean;
 
 /** A row's partials merged: the states, their `partial` column text, and (a tile) its span. */
 interface MergedRow {
@@ -103,16 +77,6 @@ interface Plan extends MergedRow {
   prior: EventSpan | undefined;
   /** A tile with lazy slice groups: what was chosen for them as planned (writeMerges may choose again). */
   lazy: TileChoice | undefined;
-  /** A carrying tile: whether its heads are written by this commit (see the header); false for any other piece. */
-  flush: boolean;
-  /** Whether it flushed as planned, before any row was written (plannedFlushes: the commit sends those events' heads then). */
-  early: boolean;
-  /** Whether its events' heads were sent before the plan (SentBefore): early, and not for plannedFlushes. */
-  sent: boolean;
-  /** A carrying tile: its column before the merge (as cached, none, or as read under its lock). */
-  carriedBefore: string | null;
-  /** Its `members` column after the merge (null for any piece but a carrying tile that holds some). */
-  members: string | null;
 }
 
 /** A tile's lazy choice, with, once chosen again from its stored row, the slices it owes though not planned. */
@@ -125,15 +89,10 @@ export interface TablePlan {
   readonly plans: Plan[];
 }
 
-/**
- * What writeMerges writes: the tables in lock order (tiles first, see the header), the cache planned from,
- * and the carrying tiles' members (undefined: none carried, every tile flushes, as a backfill has its heads
- * written whole).
- */
+/** What writeMerges writes: the tables in lock order (tiles first, see the header) and the cache planned from. */
 export interface MergePlan {
   readonly tables: readonly TablePlan[];
   readonly cache: PieceCache | undefined;
-  readonly carried: CarriedText | undefined;
 }
 
 /**
@@ -141,34 +100,17 @@ export interface MergePlan {
  * lazy groups as their tile's span says (see the header). No I/O, but not pure: a cached row's states take
  * the delta in place (mergeCached), ahead of the commit.
  */
-export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache, carried?: CarriedText, sentBefore?: SentBefore): MergePlan {
+export function planMerges(deltas: readonly TileDelta[], cache?: PieceCache): MergePlan {
   const tiles: Plan[] = [];
   const slices: TileDelta[] = [];
   for (const delta of deltas) {
-    if (delta.group.kind === 'tile') tiles.push(planTile(delta, cache, slices, carried, sentBefore));
+    if (delta.group.kind === 'tile') tiles.push(planTile(delta, cache, slices));
     else if (!delta.group.lazy) slices.push(delta);
   }
   const tables: TablePlan[] = [];
   for (const [table, plans] of groupBy(tiles, (p) => tableOf(p.delta))) tables.push({ table, kind: 'tile', plans });
   for (const [table, list] of groupBy(slices, tableOf)) tables.push({ table, kind: 'slice', plans: list.map((d) => planRow(d, table, cache)) });
-  return { tables: tables.sort(lockOrder), cache, carried };
-}
-
-/** The carrying tiles' deltas planned to flush: their events' heads can be sent before the merges are written. */
-export function plannedFlushes({ tables }: MergePlan): TileDelta[] {
-  const out: TileDelta[] = [];
-  for (const { kind, plans } of tables) if (kind === 'tile') for (const p of plans) if (p.early && !p.sent) out.push(p.delta);
-  return out;
-}
-
-/**
- * A carrying tile's column and flush after a merge (see the header), into `plan`: it flushes when its span
- * may straddle, when `flush` already said so, or when nothing is carried (`carried` undefined).
- */
-function carry(plan: Plan, carried: CarriedText | undefined): void {
-  if (!plan.delta.group.carries) return;
-  plan.flush = plan.flush || carried === undefined || mayStraddle(plan.span);
-  plan.members = plan.flush ? null : (plan.carriedBefore ?? '') + carried!(plan.delta);
+  return { tables: tables.sort(lockOrder), cache };
 }
 
 function lockOrder(a: TablePlan, b: TablePlan): number {
@@ -183,32 +125,25 @@ function planRow(delta: TileDelta, table: string, cache: PieceCache | undefined,
 }
 
 /** planRow once the row's id and cached state are known. */
-function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined, replace = false, carried?: CarriedText, sentBefore?: SentBefore): Plan {
+function planFrom(delta: TileDelta, id: string, cached: CachedPiece | undefined, replace = false): Plan {
   const key = { entityKey: delta.entityKey, width: delta.end - delta.start, start: delta.start };
   const { states, text, span } = cached === undefined ? newRow(delta) : mergeCached(delta, cached);
-  const sent = delta.group.carries && sentBefore !== undefined && sentBefore(delta);
-  const plan: Plan = { delta, key, id, cached, replace, prior: cached === undefined ? NO_EVENTS : cached.span, lazy: undefined, states, text, span, flush: sent, early: false, sent, carriedBefore: cached?.members ?? null, members: null };
-  carry(plan, carried);
-  plan.early = plan.flush;
-  return plan;
+  return { delta, key, id, cached, replace, prior: cached === undefined ? NO_EVENTS : cached.span, lazy: undefined, states, text, span };
 }
 
 /**
  * A tile's row planned, its lazy slices to write added to `slices`: chosen by the tile's span as cached,
  * or, not cached, as if the row were new (writeMerges chooses again if it is not).
  */
-function planTile(delta: TileDelta, cache: PieceCache | undefined, slices: TileDelta[], carried: CarriedText | undefined, sentBefore: SentBefore | undefined): Plan {
+function planTile(delta: TileDelta, cache: PieceCache | undefined, slices: TileDelta[]): Plan {
   const table = tableOf(delta);
-  if (delta.group.lazySlices.length === 0) {
-    const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
-    return planFrom(delta, id, cache?.get(id), false, carried, sentBefore);
-  }
+  if (delta.group.lazySlices.length === 0) return planRow(delta, table, cache);
   const id = pieceId(table, delta.entityKey, delta.end - delta.start, delta.start);
   const cached = cache?.get(id);
   // Before the merge: a first slice takes the tile's partials as they were.
   const lazy = chooseLazySlices(delta, cached === undefined ? NO_EVENTS : cached.span, cached?.states);
   for (const s of lazy.write) slices.push(s);
-  const plan = planFrom(delta, id, cached, false, carried, sentBefore);
+  const plan = planFrom(delta, id, cached);
   plan.lazy = lazy;
   return plan;
 }
@@ -232,11 +167,11 @@ const tableOf = (delta: TileDelta): string => tableOfGroup(delta.group);
  * empty at `baseVersion` (0, or a backfill's base), so it is stored at baseVersion + 1. Partials of features
  * the group no longer has are dropped from the row.
  */
-export async function writeMerges(tx: SqlQueryable, { tables, cache, carried }: MergePlan, baseVersion = 0): Promise<MergedPiece[]> {
+export async function writeMerges(tx: SqlQueryable, { tables, cache }: MergePlan, baseVersion = 0): Promise<MergedPiece[]> {
   const out: MergedPiece[] = [];
   const tiles = tables.filter((t) => t.kind === 'tile');
-  for (const t of tiles) for (const m of await writeTable(tx, t, baseVersion, carried)) out.push(m);
-  for (const t of withOwedSlices(tables.filter((t) => t.kind === 'slice'), tiles, cache)) for (const m of await writeTable(tx, t, baseVersion, carried)) out.push(m);
+  for (const t of tiles) for (const m of await writeTable(tx, t, baseVersion)) out.push(m);
+  for (const t of withOwedSlices(tables.filter((t) => t.kind === 'slice'), tiles, cache)) for (const m of await writeTable(tx, t, baseVersion)) out.push(m);
   return out;
 }
 
@@ -278,18 +213,15 @@ function withOwedSlices(slices: readonly TablePlan[], tiles: readonly TablePlan[
 }
 
 /** One table's plans written (see writeMerges). */
-async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVersion: number, carried: CarriedText | undefined): Promise<MergedPiece[]> {
+async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVersion: number): Promise<MergedPiece[]> {
   const written: { plan: Plan; version: number }[] = [];
   const toSave: { plan: Plan; version: number }[] = [];
   const toLock: Plan[] = [];
   const fresh: Plan[] = [];
   const toRead: Plan[] = [];
   for (const p of plans) (p.replace ? toRead : p.cached === undefined ? fresh : toLock).push(p);
-  // A tiles table with a carrying group's rows writes every row's members column (null but for those carrying).
-  const carrying = plans.some((p) => p.delta.group.carries);
-  const membersOf = (list: readonly Plan[]) => (carrying ? list.map((p) => p.members) : undefined);
   if (fresh.length > 0) {
-    const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1, membersOf(fresh));
+    const insert = insertNewPiecesSql(table, fresh.map((p) => p.key), fresh.map((p) => p.text), baseVersion + 1);
     const [answer] = await tx.query<InsertedPieces>(insert.sql, insert.params);
     // Every row new (the usual case), or but the few named back: they exist, and are merged below.
     const { keys, widths, starts } = answer!;
@@ -306,7 +238,7 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
   }
   if (toLock.length > 0) {
     // Written as planned where the row is still at the version cached; the rest come back to be read.
-    const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null), membersOf(toLock));
+    const save = saveIfVersionSql(table, toLock.map((p) => p.key), toLock.map((p) => p.text), toLock.map((p) => p.cached?.version ?? null));
     const unsaved = new Set((await tx.query<{ entity_key: string; width: number; tile_start: number }>(save.sql, save.params)).map((r) => pieceId(table, r.entity_key, r.width, r.tile_start)));
     for (const plan of toLock) {
       if (unsaved.size > 0 && unsaved.has(plan.id)) toRead.push(plan);
@@ -316,9 +248,9 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
   if (toRead.length > 0) {
     // Not as planned: read what is stored (creating a row deleted meanwhile), under the lock, and merge
     // again; a first slice replaces it.
-    const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion, carrying);
+    const read = lockPiecesSql(table, toRead.map((p) => p.key), toRead.map((p) => emptyRowText(p.delta.group)), baseVersion);
     await tx.query(read.insert.sql, read.insert.params);
-    const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number; members?: string | null }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
+    const stored = new Map((await tx.query<{ entity_key: string; width: number; tile_start: number; partial: StoredPartial; version: number }>(read.select.sql, read.select.params)).map((r) => [pieceId(table, r.entity_key, r.width, r.tile_start), r]));
     for (const plan of toRead) {
       const row = stored.get(plan.id)!;
       if (!plan.replace) {
@@ -329,14 +261,12 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
         if (plan.lazy !== undefined) plan.lazy = chooseAgain(plan.delta, plan.lazy, states, span);
         plan.prior = span;
         Object.assign(plan, mergeStored(plan.delta, states, span));
-        plan.carriedBefore = row.members ?? null;
-        carry(plan, carried);
       }
       toSave.push({ plan, version: Number(row.version) + 1 });
     }
   }
   if (toSave.length > 0) {
-    const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version), membersOf(toSave.map((d) => d.plan)));
+    const save = savePiecesSql(table, toSave.map((d) => d.plan.key), toSave.map((d) => d.plan.text), toSave.map((d) => d.version));
     await tx.query(save.sql, save.params);
   }
   const out: MergedPiece[] = [];
@@ -345,21 +275,10 @@ async function writeTable(tx: SqlQueryable, { table, plans }: TablePlan, baseVer
       const { entityKey, width, start } = plan.key;
       // Written as planned without a cached row: inserted, new.
       const created = list === written && plan.cached === undefined;
-      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, prior: plan.prior, id: plan.id, keep: admits(created, plan.delta), members: plan.members, heads: owedHeads(plan) });
+      out.push({ group: plan.delta.group, piece: { entityKey, width, start, version }, states: plan.states, text: plan.text, span: plan.span, prior: plan.prior, id: plan.id, keep: admits(created, plan.delta) });
     }
   }
   return out;
-}
-
-/**
- * What a carrying tile owes the heads once written: nothing unless it flushed; its column as it was; and
- * its batch's events unless it flushed as planned (plannedFlushes: sent already).
- */
-function owedHeads(plan: Plan): OwedHeads | undefined {
-  if (!plan.flush) return undefined;
-  const events = plan.early ? undefined : plan.delta.events;
-  if (events === undefined && plan.carriedBefore === null) return undefined;
-  return { events, carried: plan.carriedBefore };
 }
 
 /**

@@ -18,7 +18,6 @@
  * memory than their JSON (a set of strings is a Map instead of an array).
  */
 import type { EventSpan } from '../features/aggregate/event-span.ts';
-import type { PieceGroup } from './tiles.ts';
 
 /** Rows kept by default: the materializer bench (5,000 users, 300 merchants, the example's views) merges into 49,239. */
 export const DEFAULT_PIECE_CACHE_ROWS = 100_000;
@@ -32,14 +31,10 @@ export interface CachedPiece {
   readonly states: readonly unknown[];
   /** A tile's event span (event-span.ts); undefined for a slice, or a tile from before spans. */
   readonly span?: EventSpan | undefined;
-  /** A tile of a carrying group: its `members` column (merge-pieces.ts); null or undefined: none. */
-  readonly members?: string | null;
 }
 
 export class PieceCache {
   readonly #rows = new Map<string, CachedPiece>();
-  /** Per carrying tile group, each entity's tile last committed spread: its start (spreadStart). */
-  readonly #spread = new Map<PieceGroup, Map<string, number>>();
   readonly capacity: number;
 
   constructor(capacity: number = DEFAULT_PIECE_CACHE_ROWS) {
@@ -79,25 +74,6 @@ export class PieceCache {
 
   clear(): void {
     this.#rows.clear();
-    this.#spread.clear();
-  }
-
-  /**
-   * The start of the entity's tile of a carrying group (tiles.ts, carriesHeads) that a commit last left
-   * spread, if kept: its next events there are sure to flush, so a commit sends their heads before its fold
-   * (commit.ts). Spans only widen, and a wrong answer only flushes a tile early, which is safe.
-   */
-  spreadStart(group: PieceGroup, entityKey: string): number | undefined {
-    return this.#spread.get(group)?.get(entityKey);
-  }
-
-  /** Records a carrying tile committed spread (call only after its transaction committed). At most `capacity` per group: emptied when full. */
-  noteSpread(group: PieceGroup, entityKey: string, start: number): void {
-    if (this.capacity <= 0) return;
-    let starts = this.#spread.get(group);
-    if (starts === undefined) this.#spread.set(group, (starts = new Map()));
-    if (starts.size >= this.capacity && !starts.has(entityKey)) starts.clear();
-    starts.set(entityKey, start);
   }
 }
 

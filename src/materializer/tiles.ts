@@ -27,7 +27,6 @@ import type { Aggregation, AggregationView, Feature } from '../registry/types.ts
 import { groupBy } from './batch.ts';
 import type { SourceEvent } from './decode.ts';
 import { feedsSlices } from './online-retention.ts';
-import { headsBucketWidth } from './heads.ts';
 
 /**
  * The features of one view whose pieces of one kind share a width: they are stored together, one row per
@@ -51,11 +50,6 @@ export interface PieceGroup {
   readonly lazy: boolean;
   /** A tile group: its lazily written slice groups, each with where its features' partials are in the tile. */
   readonly lazySlices: readonly LazySlices[];
-  /**
-   * Whether its rows carry the members of their events not yet in the view's heads (carriesHeads): the
-   * view's widest tile group, when it can. Its deltas then list their events (TileDelta.events).
-   */
-  readonly carries: boolean;
 }
 
 /** A lazy slice group of a tile group: per feature of the slice group, that feature's index in the tile group. */
@@ -86,8 +80,6 @@ export interface TileDelta {
    * that stopped (the slice deltas then hold the fed events), undefined before any event.
    */
   readonly sole: (number | undefined)[] | undefined;
-  /** A tile of a group that carries heads (PieceGroup.carries): its events, as indices into the batch's list of the source. */
-  readonly events: number[] | undefined;
 }
 
 /** TileDelta.sole once a tile's events in the batch are no longer one slice's fed events. */
@@ -102,7 +94,7 @@ export function lazySlicesOf(tile: TileDelta, k: number): TileDelta[] {
   const sole = tile.sole?.[k];
   if (sole !== undefined && sole !== SPLIT && !(tile.slices?.some((s) => s.group === group) ?? false)) {
     const partials = group.aggregators.map((a, f) => a.mergeInto(a.empty(), tile.partials[tileIndex[f]!]));
-    (tile.slices ??= []).push({ group, entityKey: tile.entityKey, start: sole, end: sole + group.widthMs, partials, lo: tile.lo, hi: tile.hi, slices: undefined, sole: undefined, events: undefined });
+    (tile.slices ??= []).push({ group, entityKey: tile.entityKey, start: sole, end: sole + group.widthMs, partials, lo: tile.lo, hi: tile.hi, slices: undefined, sole: undefined });
   }
   return tile.slices === undefined ? [] : tile.slices.filter((s) => s.group === group);
 }
@@ -136,27 +128,7 @@ const groupsCache = new WeakMap<AggregationView, ViewGroups>();
 function pieceGroup(kind: PieceKind, view: AggregationView, widthMs: number, features: readonly Feature[], lazySlices: readonly LazySlices[] = []): PieceGroup {
   const aggregations = features.map((f) => f.aggregation!);
   const lazy = kind === 'slice' && lazySliceWidths(view).has(widthMs);
-  const carries = kind === 'tile' && carriesHeads(view) === widthMs;
-  return { kind, view, widthMs, hops: [...new Set(aggregations.map((a) => a.hopMs))], features, aggregations, aggregators: aggregations.map(aggregatorFor), lazy, lazySlices, carries };
-}
-
-/**
- * The hop of the view's tile group whose rows carry the members of their events that are not in the
- * view's heads yet, or undefined when none can (every event's heads are then written by its commit).
- *
- * A read needs an entity's raw events only for a head tile whose span straddles T (headRule, event-span.ts),
- * and a tile whose events all lie at one time never does. So while an entity's tile of the widest hop holds
- * events of one time, their heads rows can wait in that row (its `members` column): every narrower tile
- * of those events lies inside it and holds the same one time. The commit that first brings it an event at
- * another time (or finds it without a span) writes them to the heads and empties the column
- * (merge-pieces.ts). That needs the widest hop to be a multiple of every other hop (tiles nest, so a
- * narrower tile that spreads is inside a wider one that spreads in the same commit) and of the heads bucket
- * (a backfill's heads range, aligned to buckets, then covers whole widest tiles: backfill.ts).
- */
-export function carriesHeads(view: AggregationView): number | undefined {
-  const hops = view.features.map((f) => f.aggregation!.hopMs);
-  const widest = Math.max(...hops);
-  return hops.every((h) => widest % h === 0) && widest % headsBucketWidth(view) === 0 ? widest : undefined;
+  return { kind, view, widthMs, hops: [...new Set(aggregations.map((a) => a.hopMs))], features, aggregations, aggregators: aggregations.map(aggregatorFor), lazy, lazySlices };
 }
 
 function viewGroups(view: AggregationView): ViewGroups {
@@ -318,7 +290,7 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
         let delta = pieceAt(pieces, slot, start);
         if (delta === undefined) {
           const sole = group.lazySlices.length === 0 ? undefined : new Array<undefined>(group.lazySlices.length);
-          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()), lo: Infinity, hi: -Infinity, slices: undefined, sole, events: group.carries ? [] : undefined };
+          delta = { group, entityKey: key, start, end: start + group.widthMs, partials: group.aggregators.map((a) => a.empty()), lo: Infinity, hi: -Infinity, slices: undefined, sole };
           if (last !== undefined) {
             let byStart = pieces.byStart[slot];
             if (byStart === undefined) pieces.byStart[slot] = byStart = new Map([[last.start, last]]);
@@ -369,7 +341,6 @@ function* folding(registry: Registry, events: ReadonlyMap<string, readonly Sourc
           const delta = deltaFor(pieces, g, key, time);
           if (time < delta.lo) delta.lo = time;
           if (time > delta.hi) delta.hi = time;
-          delta.events?.push(e);
           fold(delta, event, sources[g]!, fed);
         }
       }

@@ -28,9 +28,7 @@ import { SkewlessError } from '../../src/errors.ts';
 import { pgliteOfflineStore } from '../../src/stores/pglite/offline.ts';
 import { eachMember, parseOnlineEvent } from '../../src/stores/online-pieces.ts';
 import { headsTable } from '../../src/stores/sql/heads-tables.ts';
-import { eventsTable, tilesTable } from '../../src/stores/sql/materializer-tables.ts';
-import { floorHop } from '../../src/features/windows.ts';
-import { headsBucketWidth } from '../../src/materializer/heads.ts';
+import { eventsTable } from '../../src/stores/sql/materializer-tables.ts';
 import { postGraphQL } from '../helpers/cli.ts';
 import { startTestGateway } from '../helpers/gateway.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
@@ -322,32 +320,20 @@ function suite(name: string, openStores: () => Promise<Stores>): void {
 
     it('upgrades an archive indexed per view: fills each view\'s heads from it with the events the commits wrote, drops the index, and reads the same values', async () => {
       const offline = stores.offline;
-      /** One event as (entity, bucket, event, inputs): what a reader makes of it. */
-      const line = (entityKey: string, bucket: number, member: string) => {
-        const inputs = JSON.parse(parseOnlineEvent(member)!.json) as Record<string, unknown>;
-        return `${entityKey} ${bucket} ${member.slice(0, member.indexOf('|'))} ${JSON.stringify(Object.keys(inputs).sort().map((k) => [k, inputs[k]]))}`;
-      };
-      /** A view's heads, one line per event, sorted. */
+      /** A view's heads as (entity, bucket, event, inputs), one line per event, sorted: what a reader makes of them. */
       const heads = async (view: AggregationView): Promise<string[]> => {
         const found = await offline.query<{ entity_key: string; bucket_start: number; events: string }>(`select entity_key, bucket_start::float8 as bucket_start, events from ${headsTable(view.name)}`);
         const lines: string[] = [];
-        for (const row of found) eachMember(row.events, (member) => lines.push(line(row.entity_key, row.bucket_start, member)));
+        for (const row of found) {
+          eachMember(row.events, (member) => {
+            const inputs = JSON.parse(parseOnlineEvent(member)!.json) as Record<string, unknown>;
+            lines.push(`${row.entity_key} ${row.bucket_start} ${member.slice(0, member.indexOf('|'))} ${JSON.stringify(Object.keys(inputs).sort().map((k) => [k, inputs[k]]))}`);
+          });
+        }
         return lines.sort();
       };
-      /** The same lines for the events a view's tiles carry (tiles.ts, carriesHeads), by the bucket each is in. */
-      const carried = async (view: AggregationView): Promise<string[]> => {
-        const width = headsBucketWidth(view);
-        const found = await offline.query<{ entity_key: string; members: string }>(`select entity_key, members from ${tilesTable(view.name)} where members is not null`);
-        return found.flatMap((row) => {
-          const lines: string[] = [];
-          eachMember(row.members, (member) => lines.push(line(row.entity_key, floorHop(parseOnlineEvent(member)!.time, width), member)));
-          return lines;
-        });
-      };
-      // What the commits wrote: heads, and what the tiles carry instead.
-      const written = await Promise.all(views().map(async (view) => [...(await heads(view)), ...(await carried(view))].sort()));
+      const written = await Promise.all(views().map(heads));
       assert.ok(written.every((lines) => lines.length > 0));
-      assert.ok((await Promise.all(views().map(carried))).some((lines) => lines.length > 0), 'some tiles carry their events');
       // The layout before heads: no heads tables, an index per view on the archive; the schema not yet applied.
       for (const view of views()) {
         const keys = registry.entity(view.entity)!.joinKeys.map((k) => `"${k.name}"`);
@@ -357,9 +343,7 @@ function suite(name: string, openStores: () => Promise<Stores>): void {
       await offline.query(`delete from skewless.schema_applied`);
       await offline.ensureSchema(registry);
 
-      // The fill writes every event's heads, and the tiles carry none any more.
       assert.deepEqual(await Promise.all(views().map(heads)), written);
-      assert.deepEqual(await Promise.all(views().map(carried)), views().map(() => []));
       const indexes = await offline.query<{ name: string }>(`select indexname as name from pg_indexes where schemaname = 'skewless' and tablename = $1`, [`events_${source}`]);
       assert.deepEqual(indexes.map((i) => i.name).filter((n) => n.includes('_by_')), []);
       assert.ok((await checkAll()) > 25_000);

@@ -22,18 +22,16 @@ export function headsTable(view: string): string {
 /**
  * The DDL of one view's heads: the table, filled from the archive when it is new, its indexes (by entity
  * and bucket for the reads of one entity; BRIN by bucket for the reads of every entity, as rebuild-online
- * does), and the archive's per-view index dropped. `offsets` is the table every commit locks first. A fill
- * writes every event's heads, so it empties what the view's tiles (`tiles`) carried (tiles.ts, carriesHeads).
+ * does), and the archive's per-view index dropped. `offsets` is the table every commit locks first.
  */
-export function headsDdl(view: AggregationView, entity: Entity, source: EventSource, archive: string, offsets: string, tiles: string): string[] {
+export function headsDdl(view: AggregationView, entity: Entity, source: EventSource, archive: string, offsets: string): string[] {
   const table = headsTable(view.name);
   const columns = '(entity_key text not null, bucket_start bigint not null, events text not null)';
   return [
     `do $$ begin if to_regclass(${literal(table)}) is null then ` +
       `create table ${table} ${columns}; ` +
       `lock table ${offsets} in share row exclusive mode; ` +
-      `${fillHeadsSql(view, entity, source, archive)}; ` +
-      `update ${tiles} set members = null where members is not null; end if; end $$`,
+      `${fillHeadsSql(view, entity, source, archive)}; end if; end $$`,
     // Names the table for schema-applied.ts's check that every table still exists.
     `create table if not exists ${table} ${columns}`,
     `create index if not exists ${ident(`heads_${view.name}_entity`)} on ${table} (entity_key, bucket_start)`,

@@ -13,15 +13,13 @@
  *   skewless.online_outbox (view, entity_key, token)                       the same, one row per entity, as
  *                                                                          Skewless before 0.8 wrote it (read
  *                                                                          and emptied by flushOutbox)
- *   skewless.tiles_<view> (entity_key, width, tile_start, partial text, version, members text)
+ *   skewless.tiles_<view> (entity_key, width, tile_start, partial text, version)
  *                                                                          aggregation partials per tile:
  *                                                                          one row per (entity, tile) for the
  *                                                                          view's features of one hop (width),
  *                                                                          partial = {feature: its partial}
- *                                                                          as JSON text; members = its
- *                                                                          events not yet in the heads
- *                                                                          (tiles.ts, carriesHeads)
- *   skewless.slices_<view> (the same, but members)                        the same per slice of recent
+ *                                                                          as JSON text
+ *   skewless.slices_<view> (same columns)                                  the same per slice of recent
  *                                                                          head tiles, for the online store
  *
  * Offsets live in PostgreSQL, written in the same transaction as the data they account for: that is what
@@ -169,11 +167,8 @@ export function materializerDdl(sources: readonly EventSource[], views: readonly
           // Also for tables an earlier version created: it applies to pages filled from now on.
           `alter table ${piecesTable(kind, view.name)} set (fillfactor = ${PIECES_FILLFACTOR[kind]})`,
         ]),
-        // A tile's events whose heads rows wait in it (tiles.ts, carriesHeads); null: none, as in every row
-        // an earlier version wrote (their heads were all written by their commits).
-        `alter table ${tilesTable(view.name)} add column if not exists members text`,
         // The head of a window is read from the view's heads (heads-tables.ts), filled from the archive once.
-        ...headsDdl(view, entity, source, eventsTable(source.name), OFFSETS, tilesTable(view.name)),
+        ...headsDdl(view, entity, source, eventsTable(source.name), OFFSETS),
       ];
     }),
   ];
@@ -431,25 +426,11 @@ const keyColumns = (pieces: readonly PieceKey[]) => [textArray(pieces.map((p) =>
 const NAMED_KEYS = 'unnest($1::text[], $2::bigint[], $3::bigint[])';
 
 /**
- * The key parameters zipped by position with $4, the rows' partials (partialsParam), with `numbered`, $5, a
- * bigint per row, and with `members`, that parameter's members columns (membersParam): `u(k, w, s, p)`,
- * `u(k, w, s, p, v)`, `u(k, w, s, p, m)` or `u(k, w, s, p, v, m)`.
+ * The key parameters zipped by position with $4, the rows' partials (partialsParam), and, with `numbered`,
+ * $5, a bigint per row: `u(k, w, s, p)` or `u(k, w, s, p, v)`.
  */
-const pieceRows = (numbered: boolean, members?: number) =>
-  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), ${partialsRows(4)}${numbered ? ', unnest($5::bigint[])' : ''}${members === undefined ? '' : `, ${partialsRows(members)}`}) ` +
-  `as u(k, w, s, p${numbered ? ', v' : ''}${members === undefined ? '' : ', m'})`;
-
-/**
- * Tile rows' `members` columns (tiles.ts, carriesHeads) as one parameter, split like partialsParam's: a
- * member is `<time>:<position>|<JSON>` and a newline, so it never holds the separator either. Null (none
- * carried) goes as the empty text, which no members column holds, and comes back as null (`nullif`).
- */
-function membersParam(members: readonly (string | null)[]): string {
-  return members.map((m) => m ?? '').join(PARTIALS_SEPARATOR);
-}
-
-/** The `members` column of a row of pieceRows with members. */
-const MEMBERS_VALUE = `nullif(u.m, '')`;
+const pieceRows = (numbered: boolean) =>
+  `rows from (unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), ${partialsRows(4)}${numbered ? ', unnest($5::bigint[])' : ''}) as u(k, w, s, p${numbered ? ', v' : ''})`;
 
 /** Selects `columns` of the rows named that exist, locking them in key order (what keeps two writers from deadlocking). */
 const lockingSelect = (table: string, columns: string) =>
@@ -463,18 +444,14 @@ const lockingSelect = (table: string, columns: string) =>
  * naming each inserted key cost the process a parse and an id per row (tens of thousands per commit with
  * many new entities). The refused keys are found by hashing (`except all`), only when the count says so.
  */
-export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number, members?: readonly (string | null)[]): { sql: string; params: unknown[] } {
-  const insert =
-    members === undefined
-      ? `insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)}`
-      : `insert into ${table} (entity_key, width, tile_start, partial, version, members) select k, w, s, p, $5, ${MEMBERS_VALUE} from ${pieceRows(false, 7)}`;
+export function insertNewPiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], version: number): { sql: string; params: unknown[] } {
   return {
     sql:
-      `with inserted as (${insert} order by k, w, s on conflict do nothing returning entity_key, width, tile_start), ` +
+      `with inserted as (insert into ${table} (entity_key, width, tile_start, partial, version) select k, w, s, p, $5 from ${pieceRows(false)} order by k, w, s on conflict do nothing returning entity_key, width, tile_start), ` +
       `counted as (select count(*)::int as n from inserted), ` +
       `refused as (select k, w, s from ${NAMED_KEYS} as u(k, w, s) where (select n from counted) < $6 except all select entity_key, width, tile_start from inserted where (select n from counted) < $6) ` +
       `select (select n from counted) as inserted, (select array_agg(k) from refused) as keys, (select array_agg(w::float8) from refused) as widths, (select array_agg(s::float8) from refused) as starts`,
-    params: [...keyColumns(pieces), partialsParam(partials), version, pieces.length, ...(members === undefined ? [] : [membersParam(members)])],
+    params: [...keyColumns(pieces), partialsParam(partials), version, pieces.length],
   };
 }
 
@@ -501,15 +478,15 @@ function lockRowsSql(table: string, pieces: readonly PieceKey[], columns: string
  * common merge is one statement and no rows back. Locking every row named first, in key order, as a
  * separate step of the statement is what keeps two writers from deadlocking (lockingSelect).
  */
-export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[], members?: readonly (string | null)[]): { sql: string; params: unknown[] } {
+export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], expected: readonly (number | null)[]): { sql: string; params: unknown[] } {
   return {
     sql:
       `with locked as materialized (${lockingSelect(table, 'entity_key, width, tile_start')}), ` +
-      `saved as (update ${table} t set partial = u.p, version = u.v + 1${members === undefined ? '' : `, members = ${MEMBERS_VALUE}`} from ${pieceRows(true, members === undefined ? undefined : 6)} ` +
+      `saved as (update ${table} t set partial = u.p, version = u.v + 1 from ${pieceRows(true)} ` +
       `where (t.entity_key, t.width, t.tile_start) in (select * from locked) and t.entity_key = u.k and t.width = u.w and t.tile_start = u.s and t.version = u.v returning t.entity_key, t.width, t.tile_start) ` +
       `select k as entity_key, w::float8 as width, s::float8 as tile_start from ${NAMED_KEYS} as u(k, w, s) ` +
       `where not exists (select 1 from saved where saved.entity_key = u.k and saved.width = u.w and saved.tile_start = u.s)`,
-    params: [...keyColumns(pieces), partialsParam(partials), numberArray(expected), ...(members === undefined ? [] : [membersParam(members)])],
+    params: [...keyColumns(pieces), partialsParam(partials), numberArray(expected)],
   };
 }
 
@@ -519,14 +496,14 @@ export function saveIfVersionSql(table: string, pieces: readonly PieceKey[], par
  * safe when two materializers touch one tile (an entity's events split over partitions), without deadlocks
  * between them.
  */
-export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0, withMembers = false): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
-  return { insert: insertNewPiecesSql(table, pieces, empty, version), select: lockRowsSql(table, pieces, `partial, version::float8 as version${withMembers ? ', members' : ''}`) };
+export function lockPiecesSql(table: string, pieces: readonly PieceKey[], empty: readonly string[], version = 0): { insert: { sql: string; params: unknown[] }; select: { sql: string; params: unknown[] } } {
+  return { insert: insertNewPiecesSql(table, pieces, empty, version), select: lockRowsSql(table, pieces, 'partial, version::float8 as version') };
 }
 
-/** Writes rows already locked: `partials` (column text) and `versions` by position, and with `members`, those columns. */
-export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[], members?: readonly (string | null)[]): { sql: string; params: unknown[] } {
+/** Writes rows already locked: `partials` (column text) and `versions` by position. */
+export function savePiecesSql(table: string, pieces: readonly PieceKey[], partials: readonly string[], versions: readonly number[]): { sql: string; params: unknown[] } {
   return {
-    sql: `update ${table} t set partial = u.p, version = u.v${members === undefined ? '' : `, members = ${MEMBERS_VALUE}`} from ${pieceRows(true, members === undefined ? undefined : 6)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
-    params: [...keyColumns(pieces), partialsParam(partials), numberArray(versions), ...(members === undefined ? [] : [membersParam(members)])],
+    sql: `update ${table} t set partial = u.p, version = u.v from ${pieceRows(true)} where t.entity_key = u.k and t.width = u.w and t.tile_start = u.s`,
+    params: [...keyColumns(pieces), partialsParam(partials), numberArray(versions)],
   };
 }

@@ -11,7 +11,6 @@ import { decodeMessage, topicRoutes } from '../../../src/materializer/decode.ts'
 import type { RawMessage } from '../../../src/materializer/decode.ts';
 import { PieceCache, pieceId } from '../../../src/materializer/piece-cache.ts';
 import type { CachedPiece } from '../../../src/materializer/piece-cache.ts';
-import type { PieceGroup } from '../../../src/materializer/tiles.ts';
 import type { Registry } from '../../../src/registry/registry.ts';
 import { MemoryOnlineStore } from '../../../src/stores/memory/online.ts';
 import type { Stores } from '../../../src/stores/open.ts';
@@ -25,23 +24,6 @@ const piece = (version: number): CachedPiece => ({ version, states: [version] })
 const id = (table: string, entityKey: string) => pieceId(table, entityKey, 60_000, T0);
 
 describe('PieceCache', () => {
-  it('notes the carrying tiles it left spread, per group, up to its capacity, emptied when full, and nothing when off', () => {
-    const [g1, g2] = [{ name: 'g1' }, { name: 'g2' }] as unknown as [PieceGroup, PieceGroup];
-    const cache = new PieceCache(2);
-    cache.noteSpread(g1, 'a', T0);
-    cache.noteSpread(g1, 'a', T0 + 1);
-    cache.noteSpread(g1, 'b', T0);
-    cache.noteSpread(g2, 'a', T0 + 2);
-    assert.deepEqual([cache.spreadStart(g1, 'a'), cache.spreadStart(g1, 'b'), cache.spreadStart(g2, 'a')], [T0 + 1, T0, T0 + 2]);
-    cache.noteSpread(g1, 'c', T0);
-    assert.deepEqual([cache.spreadStart(g1, 'a'), cache.spreadStart(g1, 'c'), cache.spreadStart(g2, 'a')], [undefined, T0, T0 + 2], 'g1 was full: emptied');
-    cache.clear();
-    assert.equal(cache.spreadStart(g1, 'c'), undefined);
-    const off = new PieceCache(0);
-    off.noteSpread(g1, 'a', T0);
-    assert.equal(off.spreadStart(g1, 'a'), undefined);
-  });
-
   it('keeps the most recently written rows, up to its capacity, dropping the least recent tenth when full', () => {
     const cache = new PieceCache(10);
     const keys = 'abcdefghij'.split('');

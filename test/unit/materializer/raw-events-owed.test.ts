@@ -132,15 +132,12 @@ describe('raw events online only for tiles that may straddle a T', () => {
   it('fails the online write with CORRUPT_HEAD when the heads row it reads back is damaged, keeping the commit', async () => {
     const stores = await openStores();
     await commit(stores, [e1], new PieceCache());
-    // The day's tile spreads: e1's heads row is written now, and then damaged.
-    await commit(stores, [later], new PieceCache());
     await stores.offline.query(`update skewless."heads_windows" set events = 'not-a-member' || chr(10)`);
-    // e1's hour spreads: its event is read back from the damaged row.
     await assert.rejects(commit(stores, [e2], new PieceCache()), (error: Error & { code?: string }) => error.code === 'CORRUPT_HEAD' && error.message.includes('windows'));
     // Committed offline all the same: the archive and the tile hold the event, and the outbox owes the entity.
     const [archived] = await stores.offline.query<{ n: number }>(`select count(*)::int as n from skewless."events_Txn"`);
-    assert.equal(archived!.n, 3);
-    const [tile] = await stores.offline.query<{ partial: string }>(`select partial from skewless."tiles_windows" where width = $1 and tile_start = $2`, [H, Math.floor(e1.time / H) * H]);
+    assert.equal(archived!.n, 2);
+    const [tile] = await stores.offline.query<{ partial: string }>(`select partial from skewless."tiles_windows" where width = $1`, [H]);
     assert.deepEqual(JSON.parse(tile!.partial).$events, [e1.time, e2.time]);
     const [owed] = await stores.offline.query<{ n: number }>(`select count(*)::int as n from skewless.online_owed`);
     assert.ok(owed!.n > 0, 'the outbox still owes the online write');
@@ -160,8 +157,6 @@ describe('raw events online only for tiles that may straddle a T', () => {
       prior,
       id: entityKey,
       keep: false,
-      members: null,
-      heads: undefined,
     });
     const merged = [
       tile(hourGroup!, 'new', single, none),
