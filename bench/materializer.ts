@@ -74,9 +74,8 @@ class Worker {
   /** What a `timed` worker reported when it stopped. */
   timings: readonly Timing[] = [];
   onBatch: ((batch: Batch) => void) | undefined;
-  /** The commits it logged as failed (`materializer.batch_failed`, each retried), with the first one's line. */
-  failedCommits = 0;
-  firstFailure: string | undefined;
+  /** What it logged at warn or error level (a failed commit, retried; an online write behind; …): per message, how often and the first line. */
+  readonly problems = new Map<string, { count: number; first: string }>();
   readonly #child: ChildProcess;
   readonly #exited: Promise<number | null>;
   #stderr = '';
@@ -99,9 +98,11 @@ class Worker {
       const lines = (this.#line + text).split('\n');
       this.#line = lines.pop()!;
       for (const line of lines) {
-        if (!line.includes('"materializer.batch_failed"')) continue;
-        this.failedCommits++;
-        this.firstFailure ??= line.slice(0, 400);
+        const entry = logEntry(line);
+        if (entry === undefined || (entry.level !== 'warn' && entry.level !== 'error')) continue;
+        const seen = this.problems.get(entry.msg);
+        if (seen === undefined) this.problems.set(entry.msg, { count: 1, first: line.slice(0, 400) });
+        else seen.count++;
       }
     });
     child.on('message', (message: WorkerMessage) => {
@@ -283,13 +284,26 @@ function historyText(events: number): string {
   );
 }
 
+/** A JSON log line's level and message (src/ops/log.ts), or undefined for any other line. */
+function logEntry(line: string): { level: string; msg: string } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const { level, msg } = JSON.parse(line) as { level?: unknown; msg?: unknown };
+    return typeof level === 'string' && typeof msg === 'string' ? { level, msg } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The commits the materializer logged as failed during the run: each is retried, so the data checks above
- * pass, but the run's figures then include the retries; a run with any is not a measure of the code.
+ * What the materializer logged at warn or error level during the run: a failed commit is retried, so the
+ * data checks above pass, but the run's figures then include the retries, and an online write behind is
+ * made good later; a run with any is not a plain measure of the code.
  */
 function failuresText(worker: Worker): string {
-  if (worker.failedCommits === 0) return 'No commit failed.';
-  return `**${worker.failedCommits} commits failed and were retried** (materializer.batch_failed; the figures include the retries), the first: \`${worker.firstFailure}\`.`;
+  if (worker.problems.size === 0) return 'The materializer logged no warning or error (no commit failed).';
+  const each = [...worker.problems].map(([msg, { count, first }]) => `${count} × ${msg} (the first: \`${first}\`)`);
+  return `**The materializer logged ${each.join('; ')}**: the figures include what that cost.`;
 }
 
 /** What the materializer left in PostgreSQL: every event archived once, none dead, tiles per view. */
