@@ -32,6 +32,7 @@ import type { Stores } from '../src/stores/open.ts';
 import { DEAD_LETTERS, eventsTable, slicesTable, tilesTable } from '../src/stores/sql/materializer-tables.ts';
 import { headsTable } from '../src/stores/sql/heads-tables.ts';
 import type { BenchContext, Benchmark, Section } from './benchmark.ts';
+import { LogProblems } from './log-problems.ts';
 import { CpuWindow, OTHERS, ThreadWindow, commandPids } from './cpu.ts';
 import type { ThreadShares } from './cpu.ts';
 import { archiveHistory } from './archive-history.ts';
@@ -74,13 +75,11 @@ class Worker {
   /** What a `timed` worker reported when it stopped. */
   timings: readonly Timing[] = [];
   onBatch: ((batch: Batch) => void) | undefined;
-  /** What it logged at warn or error level (a failed commit, retried; an online write behind; …): per message, how often and the first line. */
-  readonly problems = new Map<string, { count: number; first: string }>();
+  /** What it logged at warn or error level (a failed commit, retried; an online write behind; …). */
+  readonly problems = new LogProblems();
   readonly #child: ChildProcess;
   readonly #exited: Promise<number | null>;
   #stderr = '';
-  /** Its stderr's unfinished last line. */
-  #line = '';
 
   private constructor(child: ChildProcess) {
     this.#child = child;
@@ -95,15 +94,7 @@ class Worker {
     child.stderr!.on('data', (d: Buffer) => {
       const text = d.toString();
       this.#stderr = (this.#stderr + text).slice(-8000);
-      const lines = (this.#line + text).split('\n');
-      this.#line = lines.pop()!;
-      for (const line of lines) {
-        const entry = logEntry(line);
-        if (entry === undefined || (entry.level !== 'warn' && entry.level !== 'error')) continue;
-        const seen = this.problems.get(entry.msg);
-        if (seen === undefined) this.problems.set(entry.msg, { count: 1, first: line.slice(0, 400) });
-        else seen.count++;
-      }
+      this.problems.feed(text);
     });
     child.on('message', (message: WorkerMessage) => {
       if (message.type === 'timings') this.timings = message.entries;
@@ -284,28 +275,6 @@ function historyText(events: number): string {
   );
 }
 
-/** A JSON log line's level and message (src/ops/log.ts), or undefined for any other line. */
-function logEntry(line: string): { level: string; msg: string } | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const { level, msg } = JSON.parse(line) as { level?: unknown; msg?: unknown };
-    return typeof level === 'string' && typeof msg === 'string' ? { level, msg } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * What the materializer logged at warn or error level during the run: a failed commit is retried, so the
- * data checks above pass, but the run's figures then include the retries, and an online write behind is
- * made good later; a run with any is not a plain measure of the code.
- */
-function failuresText(worker: Worker): string {
-  if (worker.problems.size === 0) return 'The materializer logged no warning or error (no commit failed).';
-  const each = [...worker.problems].map(([msg, { count, first }]) => `${count} × ${msg} (the first: \`${first}\`)`);
-  return `**The materializer logged ${each.join('; ')}**: the figures include what that cost.`;
-}
-
 /** What the materializer left in PostgreSQL: every event archived once, none dead, tiles per view. */
 async function checkStores(registry: Registry, stores: Stores, topic: string, total: number): Promise<string> {
   const { source, views } = topicViews(registry, topic);
@@ -405,7 +374,7 @@ export const materializerBench: Benchmark = {
       workers.push(materialized.worker);
 
       stores = await openStores(config);
-      const checked = `${await checkStores(registry, stores, fixture.transactionsTopic, total)} ${await onlineMemory(redisUrl, fixture.id, total)} ${failuresText(materialized.worker)}`;
+      const checked = `${await checkStores(registry, stores, fixture.transactionsTopic, total)} ${await onlineMemory(redisUrl, fixture.id, total)} ${materialized.worker.problems.text()}`;
 
       const limits = { maxEntities: config.maxEntities, maxPushRows: config.maxPushRows, maxHistoricalRows: config.maxHistoricalRows, entitySqlTimeoutMs: config.entitySqlTimeoutMs };
       const rawProbeGroup = `${fixture.id}_probe_raw`;
