@@ -34,3 +34,20 @@ export function commitProduced(registry: Registry, stores: Stores, topic: string
   const route = topicRoutes(registry).get(topic)!;
   return commitBatch(registry, stores, 'g', messages, messages.map((m) => decodeMessage(registry, route, m)), DEFAULT_TIME_BOUNDS, now, cache);
 }
+
+/** Time units, and the noon (2026-11-21 12:00 UTC) the embedded commit tests date their events around. */
+export const S = 1000;
+export const M = 60 * S;
+export const H = 60 * M;
+export const T0 = Date.UTC(2026, 10, 21, 12);
+/** `minutes` and `seconds` after T0 (negative: before). */
+export const at = (minutes: number, seconds = 0): number => T0 + minutes * M + seconds * S;
+
+/**
+ * Commits events as commitProduced does, each produced at its own time (`time`) with the body `bodyOf`
+ * gives it, at the materializer's clock `clock`, by default ten seconds after the last event.
+ */
+export function commitAtTheirTimes<E extends { readonly time: number }>(registry: Registry, stores: Stores, topic: string, events: readonly E[], bodyOf: (event: E) => Readonly<Record<string, unknown>>, counter: { offset: number }, cache?: PieceCache, clock?: number): Promise<CommitResult> {
+  const produced = events.map((e) => ({ body: bodyOf(e), timestampMs: e.time }));
+  return commitProduced(registry, stores, topic, produced, counter, clock ?? Math.max(...events.map((e) => e.time)) + 10 * S, cache);
+}

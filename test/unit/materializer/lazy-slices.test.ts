@@ -14,15 +14,10 @@ import { aggregationValueAt, eventRangeAt } from '../../../src/serving/aggregati
 import type { Stores } from '../../../src/stores/open.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
 import type { OnlinePieces } from '../../../src/stores/types.ts';
-import { commitProduced, openEmbeddedStores } from '../../helpers/embedded-commits.ts';
+import { H, M, S, at, commitAtTheirTimes, openEmbeddedStores } from '../../helpers/embedded-commits.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
-const S = 1000;
-const M = 60 * S;
-const H = 60 * M;
-/** The head tile of the events below: 12:00–13:00. */
-const T0 = Date.UTC(2026, 10, 21, 12);
-const at = (minutes: number, seconds = 0) => T0 + minutes * M + seconds * S;
+// The events below lie in the head tile 12:00–13:00 (T0, embedded-commits.ts).
 
 interface Event {
   readonly time: number;
@@ -61,10 +56,8 @@ describe('lazy slices', () => {
   const openStores = () => openEmbeddedStores(registry, opened);
 
   /** Commits events of user u1 as produced at their own times, with the materializer's clock just after the last. */
-  const commit = (stores: Stores, events: readonly Event[], cache?: PieceCache, clock?: number) => {
-    const produced = events.map((e) => ({ body: { user_id: 'u1', merchant: e.merchant, amount: e.amount, at: new Date(e.time).toISOString() }, timestampMs: e.time }));
-    return commitProduced(registry, stores, 'txns', produced, counter, clock ?? Math.max(...events.map((e) => e.time)) + 10 * S, cache);
-  };
+  const commit = (stores: Stores, events: readonly Event[], cache?: PieceCache, clock?: number) =>
+    commitAtTheirTimes(registry, stores, 'txns', events, (e) => ({ user_id: 'u1', merchant: e.merchant, amount: e.amount, at: new Date(e.time).toISOString() }), counter, cache, clock);
 
   const rows = (stores: Stores, kind: 'tiles' | 'slices', width: number) =>
     stores.offline.query<{ tile_start: number; partial: string }>(`select tile_start::float8 as tile_start, partial from skewless."${kind}_windows" where width = $1 order by tile_start`, [width]);

@@ -22,14 +22,9 @@ import type { Stores } from '../../../src/stores/open.ts';
 import { parseOnlineEvent } from '../../../src/stores/online-pieces.ts';
 import type { SqlClient } from '../../../src/stores/sql/client.ts';
 import type { OnlinePieces } from '../../../src/stores/types.ts';
-import { commitProduced, openEmbeddedStores } from '../../helpers/embedded-commits.ts';
+import { H, M, T0, at, commitAtTheirTimes, openEmbeddedStores } from '../../helpers/embedded-commits.ts';
 import { registryFromSdl } from '../../helpers/repos.ts';
 
-const S = 1000;
-const M = 60 * S;
-const H = 60 * M;
-const T0 = Date.UTC(2026, 10, 21, 12);
-const at = (minutes: number, seconds = 0) => T0 + minutes * M + seconds * S;
 
 interface Event {
   readonly time: number;
@@ -67,10 +62,8 @@ describe('raw events online only for tiles that may straddle a T', () => {
   const openStores = () => openEmbeddedStores(registry, opened);
 
   /** Commits events of user u1, produced at their own times, with the materializer's clock just after the last. */
-  const commit = (stores: Stores, events: readonly Event[], cache: PieceCache) => {
-    const produced = events.map((e) => ({ body: { user_id: 'u1', amount: e.amount, at: new Date(e.time).toISOString() }, timestampMs: e.time }));
-    return commitProduced(registry, stores, 'txns', produced, counter, Math.max(...events.map((e) => e.time)) + 10 * S, cache);
-  };
+  const commit = (stores: Stores, events: readonly Event[], cache: PieceCache) =>
+    commitAtTheirTimes(registry, stores, 'txns', events, (e) => ({ user_id: 'u1', amount: e.amount, at: new Date(e.time).toISOString() }), counter, cache);
 
   const entityKey = () => entityKeyText(registry.entity('User')!, { user_id: 'u1' })!;
 
